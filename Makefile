@@ -1,0 +1,103 @@
+# oktell-lua build. `make` builds build/oktell/core.so; `make test` runs the
+# C tests and the busted specs; `make check` repeats both under ASan+UBSan;
+# `make demo` runs the example call flow against the embedded emulator.
+
+LUA      ?= lua5.4
+BUSTED   ?= busted --lua=$(LUA)
+CC       ?= gcc
+B        ?= build
+PKGS     := lua5.4 libxml-2.0 jansson openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libxml-2.0 jansson openssl 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror
+OPT      ?= -O2 -g
+SAN_FLAGS :=
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN) $(SAN_FLAGS) \
+             -Isrc/core -Isrc/emu -Isrc/lua $(PKG_CFLAGS) $(CFLAGS)
+LIBS     := $(PKG_LIBS) -lwslay -lpthread
+
+CORE_SRC := $(wildcard src/core/*.c) $(wildcard src/emu/*.c)
+BIND_SRC := $(wildcard src/lua/*.c)
+HDRS     := $(wildcard src/core/*.h src/emu/*.h src/lua/*.h)
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+BIND_OBJ := $(BIND_SRC:%.c=$(B)/obj/%.o)
+CTESTS   := $(patsubst tests/c/%.c,$(B)/tests/%,$(wildcard tests/c/test_*.c))
+FUZZERS  := $(patsubst tests/c/%.c,%,$(wildcard tests/c/fuzz_*.c))
+BENCH_C  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+
+LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(B)/?.so;;'
+
+.PHONY: all deps test test-c test-lua check demo fuzz bench lint clean emu
+all: deps $(B)/oktell/core.so
+
+deps:
+	@sh tools/deps.sh
+
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/liboktell.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/oktell/core.so: $(BIND_OBJ) $(B)/liboktell.a
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(SAN_FLAGS) -o $@ $(BIND_OBJ) $(B)/liboktell.a $(LIBS)
+
+$(B)/tests/%: tests/c/%.c tests/c/test.h $(B)/liboktell.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/c -o $@ $< $(B)/liboktell.a $(LIBS)
+
+$(B)/bench/%: bench/%.c $(B)/liboktell.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/liboktell.a $(LIBS)
+
+# The test entry point: C tests, then specs; last line "N passed, N failed".
+test: all $(CTESTS)
+	@B=$(B) LUA=$(LUA) sh tests/run.sh
+
+test-c: all $(CTESTS)
+	@B=$(B) LUA=$(LUA) ONLY=c sh tests/run.sh
+
+test-lua: all
+	@B=$(B) LUA=$(LUA) ONLY=lua sh tests/run.sh
+
+# Sanitizer run: a separate build tree, the same tests.
+check: deps
+	$(MAKE) B=build/san OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN_FLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all' \
+	    build/san/oktell/core.so $(patsubst $(B)/%,build/san/%,$(CTESTS))
+	@B=build/san LUA=$(LUA) SAN=1 sh tests/run.sh
+
+demo: all
+	@$(LUAENV) $(LUA) examples/callflow.lua
+
+emu: all
+	@$(LUAENV) $(LUA) bin/oktell-emu
+
+# libFuzzer targets, each run for FUZZ_SECONDS on its corpus.
+FUZZ_SECONDS ?= 10
+fuzz: deps
+	@mkdir -p build/fuzz
+	@set -e; for f in $(FUZZERS); do \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -Isrc/core -Isrc/emu $(PKG_CFLAGS) -o build/fuzz/$$f tests/c/$$f.c \
+	    $(CORE_SRC) $(LIBS); \
+	  mkdir -p tests/fuzz/corpus/$$f; \
+	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -artifact_prefix=build/fuzz/ -print_final_stats=1 \
+	    build/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -n 3; \
+	done
+
+bench: all $(BENCH_C)
+	@set -e; for b in $(BENCH_C); do echo "== $$b"; $$b; done
+	@set -e; for b in bench/*.lua; do echo "== $$b"; $(LUAENV) $(LUA) $$b; done
+
+lint:
+	luacheck lua spec examples bench bin
+
+clean:
+	rm -rf build

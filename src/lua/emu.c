@@ -1,0 +1,7 @@
+/* emu.c - placeholder registration until this binding file is written. */
+#include "lokt.h"
+
+void lokt_open_emu(lua_State *L)
+{
+    (void)L;
+}

@@ -1,0 +1,58 @@
+#!/bin/sh
+# Runs the C test binaries of $B/tests and the busted specs, and prints one
+# final line "N passed, M failed" counting both. Exit status 1 on failure.
+# ONLY=c or ONLY=lua restricts the run; SAN=1 preloads the sanitizer runtimes
+# into lua5.4 so the module built with them can load.
+B=${B:-build}
+LUA=${LUA:-lua5.4}
+passed=0
+failed=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+count() {
+    p=$(grep -c '^ok ' "$out")
+    f=$(grep -c '^not ok ' "$out")
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+if [ "${ONLY:-c}" = c ] || [ -z "${ONLY:-}" ]; then
+    for t in "$B"/tests/test_*; do
+        [ -x "$t" ] || continue
+        echo "== $t"
+        "$t" >"$out" 2>&1
+        rc=$?
+        grep -v '^ok ' "$out"
+        count
+        # A crash or sanitizer abort counts as a failure even if every
+        # printed test passed.
+        if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$out"; then
+            echo "not ok - $t exited with status $rc"
+            failed=$((failed + 1))
+        fi
+    done
+fi
+
+if [ "${ONLY:-lua}" = lua ] || [ -z "${ONLY:-}" ]; then
+    echo "== busted"
+    pre=""
+    if [ "${SAN:-}" = 1 ]; then
+        pre="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+        export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+        export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0}
+    fi
+    LD_PRELOAD="$pre" LUA_PATH='./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;' \
+        LUA_CPATH="./$B/?.so;;" \
+        busted --lua="$LUA" -o TAP spec >"$out" 2>&1
+    rc=$?
+    grep -v '^ok ' "$out"
+    count
+    if [ $rc -ne 0 ] && ! grep -q '^not ok ' "$out"; then
+        echo "not ok - busted exited with status $rc"
+        failed=$((failed + 1))
+    fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
