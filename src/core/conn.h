@@ -1,0 +1,53 @@
+/* conn.h - the pollable client connection: an okt_ws transport driving an
+ * okt_session (sans-IO) through a list of URLs, the websocketredirect hop
+ * and the login. This is what the Lua binding wraps (src/lua/conn.c). */
+#ifndef OKT_CONN_H
+#define OKT_CONN_H
+
+#include <jansson.h>
+#include "okt.h"
+#include "session.h"
+#include "ws.h"
+
+typedef struct okt_conn okt_conn;
+
+typedef struct okt_conn_cfg {
+    const char *const *urls; /* tried in turn; at most 10 */
+    size_t nurls;
+    okt_session_cfg session; /* login, password, timeouts */
+    okt_ws_cfg ws;           /* TLS and size limits */
+} okt_conn_cfg;
+
+void okt_conn_cfg_init(okt_conn_cfg *cfg);
+
+/* Starts connecting at once (non-blocking). */
+okt_conn *okt_conn_new(const okt_conn_cfg *cfg, int64_t now, okt_err *err);
+void okt_conn_free(okt_conn *c);         /* closes at once; NULL ok */
+
+int okt_conn_fd(const okt_conn *c);      /* -1 when closed */
+int okt_conn_events(const okt_conn *c);  /* OKT_WANT_* bits */
+/* Absolute ms of the next deadline, `now` (or earlier) when events are
+ * queued or data is buffered, -1 when none. */
+int64_t okt_conn_deadline(const okt_conn *c);
+
+/* One turn: I/O permitted by revents, timers due at now, messages moved
+ * between transport and session. Never blocks. Returns 0; -1 only on
+ * misuse. Failures surface as events. */
+int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err);
+
+int okt_conn_state(const okt_conn *c);   /* okt_session_state() values */
+
+/* Send a request; params is stolen (may be NULL). Returns a request id
+ * > 0, or -1 with err (OKT_ECLOSED when not ready). timeout_ms 0: cfg's. */
+int64_t okt_conn_request(okt_conn *c, const char *method, json_t *params,
+                         int timeout_ms, int64_t now, okt_err *err);
+
+/* Pull the next event; 1 with *ev filled (release with okt_event_clear),
+ * 0 when none. */
+int okt_conn_next_event(okt_conn *c, okt_event *ev);
+
+/* Polite close: logout + close handshake; pending requests fail "closed"
+ * (as events) at once. */
+void okt_conn_close(okt_conn *c, int64_t now);
+
+#endif

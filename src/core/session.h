@@ -1,0 +1,88 @@
+/* session.h - the sans-IO Oktell client session (protocol fact sheet §1-4).
+ * Whole JSON text messages in, messages to send out, a deadline to wake at.
+ * It never reads a clock (time is an argument) and never does I/O. */
+#ifndef OKT_SESSION_H
+#define OKT_SESSION_H
+
+#include <jansson.h>
+#include "okt.h"
+
+typedef struct okt_session okt_session;
+
+typedef struct okt_session_cfg {
+    const char *login;     /* copied */
+    const char *password;  /* hashed at once (fact sheet §3.1); the plain
+                              text is not kept */
+    int timeout_ms;        /* per request, OKT_DEFAULT_TIMEOUT_MS */
+    int ping_ms;           /* keepalive, OKT_DEFAULT_PING_MS; no traffic for
+                              two intervals = dead connection */
+    int open_ms;           /* ping reply + login must come within this */
+    const char *const *subscribe; /* event names subscribed after login
+                                     (NULL-terminated); NULL: a default set */
+} okt_session_cfg;
+
+void okt_session_cfg_init(okt_session_cfg *cfg);
+
+enum okt_session_state {
+    OKT_S_HANDSHAKE = 0,  /* transport open, waiting for the ping reply */
+    OKT_S_LOGIN,          /* login sent */
+    OKT_S_READY,
+    OKT_S_REDIRECT,       /* server said websocketredirect: reconnect to
+                             the wss:// URL, then okt_session_open again */
+    OKT_S_CLOSED          /* over: see the OKT_EV_CLOSED event */
+};
+
+enum okt_event_type {
+    OKT_EV_REPLY = 1,     /* id, data = the reply object (borrowed ref in
+                             ev, freed by okt_event_clear) */
+    OKT_EV_ERROR,         /* id, err: a request ended without a reply
+                             (OKT_ETIMEOUT, OKT_ECLOSED) */
+    OKT_EV_SERVER,        /* name, data: a server event */
+    OKT_EV_READY,         /* login succeeded; data = the login reply */
+    OKT_EV_CLOSED         /* the session is over; err says why (auth,
+                             license, closed, timeout, protocol, refused) */
+};
+
+typedef struct okt_event {
+    int type;
+    int64_t id;
+    char *name;           /* owned, may be NULL */
+    json_t *data;         /* owned reference, may be NULL */
+    okt_err err;
+} okt_event;
+
+void okt_event_clear(okt_event *ev);
+
+okt_session *okt_session_new(const okt_session_cfg *cfg, okt_err *err);
+void okt_session_free(okt_session *s);
+
+/* The transport is open: queue the handshake ping (or, after a redirect,
+ * go straight to login as oktell.js does). */
+int okt_session_open(okt_session *s, int64_t now);
+/* One whole received text message. Malformed input -> protocol error
+ * event for that message, the session stays usable unless fatal. */
+int okt_session_feed(okt_session *s, const char *msg, size_t len,
+                     int64_t now);
+/* Outgoing messages, in order: peek then consume. */
+int okt_session_output(okt_session *s, const char **msg, size_t *len);
+void okt_session_consume_output(okt_session *s);
+
+int64_t okt_session_deadline(const okt_session *s);   /* -1: none */
+void okt_session_tick(okt_session *s, int64_t now);
+/* The transport dropped: every pending request fails OKT_ECLOSED at once,
+ * then an OKT_EV_CLOSED event. */
+void okt_session_transport_closed(okt_session *s, const okt_err *why,
+                                  int64_t now);
+int okt_session_state(const okt_session *s);
+
+int64_t okt_session_request(okt_session *s, const char *method,
+                            json_t *params, int timeout_ms, int64_t now,
+                            okt_err *err);
+int okt_session_next_event(okt_session *s, okt_event *ev);
+
+/* Password hashes of the fact sheet §3.1 (exported for tests): hex is 33
+ * bytes. Returns -1 for characters cp1251 cannot hold. */
+int okt_password_hash(const char *utf8, int lowercase, char hex[33],
+                      okt_err *err);
+
+#endif

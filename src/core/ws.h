@@ -1,0 +1,75 @@
+/* ws.h - WebSocket over TCP (+TLS via memory BIOs) for both ends,
+ * non-blocking, RFC 6455 framing by libwslay (1.1.1 callback API).
+ *
+ * The caller owns the loop: poll okt_ws_fd() for okt_ws_events(), then call
+ * okt_ws_step() with what poll reported. Output is buffered and flushed by
+ * step with one send() per turn where possible, so a batch of queued
+ * messages costs one system call. */
+#ifndef OKT_WS_H
+#define OKT_WS_H
+
+#include "okt.h"
+
+typedef struct okt_ws okt_ws;
+
+typedef struct okt_ws_cfg {
+    size_t max_msg;          /* largest message accepted (OKT_MAX_WS_MSG);
+                                larger -> close 1009 and an error */
+    size_t max_handshake;    /* HTTP upgrade head bound (OKT_MAX_HANDSHAKE) */
+    const char *subprotocol; /* offered / required; default "json" */
+    const char *cafile;      /* client TLS: CA bundle; NULL: system paths */
+    int verify;              /* client TLS: verify cert + host name (1) */
+    const char *certfile;    /* server TLS (optional): PEM cert chain */
+    const char *keyfile;     /* server TLS: PEM key */
+} okt_ws_cfg;
+
+void okt_ws_cfg_init(okt_ws_cfg *cfg);
+
+enum okt_ws_state {
+    OKT_WS_CONNECTING = 0,   /* TCP connect, TLS or HTTP upgrade under way */
+    OKT_WS_OPEN,
+    OKT_WS_CLOSING,          /* close frame sent or received */
+    OKT_WS_CLOSED            /* finished; only free is useful */
+};
+
+/* Client: url is ws://host[:port][/path] or wss://…; starts a non-blocking
+ * connect. Numeric hosts never block; names go through getaddrinfo. */
+okt_ws *okt_ws_connect(const char *url, const okt_ws_cfg *cfg, okt_err *err);
+
+/* Server: take ownership of an accepted socket and serve the upgrade. */
+okt_ws *okt_ws_accept(int fd, const okt_ws_cfg *cfg, okt_err *err);
+
+void okt_ws_free(okt_ws *ws);            /* closes the fd; NULL ok */
+
+int okt_ws_fd(const okt_ws *ws);         /* -1 once closed */
+int okt_ws_events(const okt_ws *ws);     /* OKT_WANT_* bits; 0 when closed */
+int okt_ws_state(const okt_ws *ws);
+/* 1 when work is ready without I/O (received messages not yet taken, TLS
+ * bytes decrypted but unread): the loop must not sleep. */
+int okt_ws_pending(const okt_ws *ws);
+
+/* One turn of I/O as revents (OKT_WANT_* bits) permits; pass both bits to
+ * just try. Returns 0 while the connection lives; -1 with err once it is
+ * over (peer close: OKT_ECLOSED with the close code in the text; protocol
+ * violation: OKT_EPROTOCOL; connect failure: OKT_EREFUSED; TLS: OKT_ETLS).
+ * Sticky: every later call returns -1 with the same err. */
+int okt_ws_step(okt_ws *ws, int revents, okt_err *err);
+
+/* Queue one text message (copied). Allowed while CONNECTING (sent once the
+ * upgrade completes) and OPEN. */
+int okt_ws_send(okt_ws *ws, const char *data, size_t len, okt_err *err);
+
+/* Take the next complete received text message: 1 with *data/*len set
+ * (owned by ws, valid until the next call on ws), 0 when none. */
+int okt_ws_recv(okt_ws *ws, const char **data, size_t *len);
+
+/* Begin the close handshake (code 1000 normal). */
+int okt_ws_close(okt_ws *ws, int code, const char *reason);
+
+/* Close code received from the peer, or 0. */
+int okt_ws_peer_close_code(const okt_ws *ws);
+
+/* Server side: the request path of the upgrade ("/" by default). */
+const char *okt_ws_path(const okt_ws *ws);
+
+#endif
