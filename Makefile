@@ -97,7 +97,7 @@ bench: all $(BENCH_C)
 	@set -e; for b in bench/*.lua; do echo "== $$b"; $(LUAENV) $(LUA) $$b; done
 
 lint:
-	luacheck lua spec examples bench bin
+	luacheck lua spec examples bench bin/oktell-emu
 
 clean:
 	rm -rf build
