@@ -1,0 +1,478 @@
+-- oktell.loop: the scheduler behind oktell.spawn/sleep/run/stop/step.
+--
+-- It owns a FIFO of runnable managed coroutines, a heap of timers and a set
+-- of pollables (clients). One turn: run what is runnable, let every pollable
+-- that needs it do its I/O (which wakes waiters and queues handler calls),
+-- poll the descriptors up to the nearest deadline, wake due timers.
+--
+-- A "waiter" is the one primitive everything blocks on: park(w) suspends the
+-- caller until wake(w, ...) is called. Inside a managed coroutine park
+-- yields; outside one (the main chunk) it turns the loop until woken, so
+-- handlers keep running while the main chunk blocks.
+local core = require "oktell.core"
+
+local now = core.now
+local poll = core.poll
+local co_create, co_resume, co_running, co_status, co_yield, co_isyieldable =
+    coroutine.create, coroutine.resume, coroutine.running, coroutine.status, coroutine.yield, coroutine.isyieldable
+local traceback = debug.traceback
+local type, error, tostring, pairs = type, error, tostring, pairs
+local huge = math.huge
+
+local M = {}
+
+-- Yielded by park() so a plain coroutine.yield inside a managed coroutine
+-- (which just gives the turn away) can be told apart.
+local PARK = setmetatable({}, { __name = "oktell.park" })
+
+local managed = {} -- coroutine -> record (strong: a managed coroutine lives until it ends)
+local nmanaged = 0
+local runq, rhead, rtail = {}, 1, 0                -- FIFO of records to resume
+local timers, ntimers = {}, 0                      -- binary heap of {t, w, seq}
+local tseq = 0
+local pollables = setmetatable({}, { __mode = "k" }) -- pollable -> true
+local anchored = {}                                -- strong refs: pollables that must stay alive
+M._anchored = anchored
+local npollables = 0
+local turning = false      -- inside a turn (resuming coroutines or doing I/O)
+local stopping = false
+
+local function default_on_error(err, tb)
+    io.stderr:write("oktell: error in a managed coroutine: ", tostring(tb or err), "\n")
+end
+local on_error = default_on_error
+
+local function report(err, co)
+    local tb = traceback(co, tostring(err))
+    local ok, e2 = pcall(on_error, err, tb, co)
+    if not ok then
+        io.stderr:write("oktell: error in on_error handler: ", tostring(e2), "\n")
+    end
+end
+
+local function push(rec)
+    rtail = rtail + 1
+    runq[rtail] = rec
+end
+
+-- Timer heap ---------------------------------------------------------------
+
+local function heap_push(t, w)
+    tseq = tseq + 1
+    local e = { t = t, w = w, seq = tseq }
+    ntimers = ntimers + 1
+    local i = ntimers
+    timers[i] = e
+    while i > 1 do
+        local p = i // 2
+        local pe = timers[p]
+        if pe.t < t or (pe.t == t and pe.seq < e.seq) then break end
+        timers[i], timers[p] = pe, e
+        i = p
+    end
+    return e
+end
+
+local function heap_pop()
+    local top = timers[1]
+    local last = timers[ntimers]
+    timers[ntimers] = nil
+    ntimers = ntimers - 1
+    if ntimers > 0 then
+        local i = 1
+        timers[1] = last
+        while true do
+            local l, r, s = 2 * i, 2 * i + 1, i
+            if l <= ntimers and (timers[l].t < timers[s].t or
+                (timers[l].t == timers[s].t and timers[l].seq < timers[s].seq)) then s = l end
+            if r <= ntimers and (timers[r].t < timers[s].t or
+                (timers[r].t == timers[s].t and timers[r].seq < timers[s].seq)) then s = r end
+            if s == i then break end
+            timers[i], timers[s] = timers[s], timers[i]
+            i = s
+        end
+    end
+    return top
+end
+
+-- Waiters ------------------------------------------------------------------
+
+-- A waiter belongs to the coroutine that will park on it (nil: the main
+-- chunk or an unmanaged coroutine, which block by turning the loop).
+function M.waiter()
+    local co = co_running()
+    return { co = managed[co] and co or nil, done = false }
+end
+
+-- Wake w with up to three values (nil, msg, code or a result). Later wakes
+-- of the same waiter are ignored: each waiter completes exactly once.
+function M.wake(w, a, b, c, n)
+    if w.done then return false end
+    w.done = true
+    w.a, w.b, w.c, w.n = a, b, c, n or 3
+    if w.timer then w.timer.w = nil; w.timer = nil end
+    if w.co and w.parked then push(w) end
+    return true
+end
+
+-- Wake w with (nil, "timeout", "timeout") at absolute time t.
+function M.deadline(w, t, a, b, c, n)
+    w.ta, w.tb, w.tc, w.tn = a, b, c, n
+    w.timer = heap_push(t, w)
+end
+
+local turn -- forward
+
+local function cq_poll(timeout)
+    -- Inside a cqueues-run coroutine, give the cqueues controller the turn
+    -- instead of blocking the whole process in poll(2).
+    local cq = package.loaded.cqueues
+    if not (cq and cq.running and cq.running() and co_isyieldable()) then return false end
+    local objs, n = {}, 0
+    for p in pairs(pollables) do
+        if p:pollfd() then n = n + 1; objs[n] = p end
+    end
+    n = n + 1
+    objs[n] = timeout
+    cq.poll(table.unpack(objs, 1, n))
+    return true
+end
+
+function M.park(w)
+    if w.co then
+        if w.co ~= co_running() then
+            error("oktell: a waiter was parked from another coroutine", 2)
+        end
+        if not w.done then
+            w.parked = true
+            repeat
+                co_yield(PARK)
+            until w.done
+            w.parked = false
+        end
+    else
+        if turning then
+            error("oktell: blocking call from an unmanaged coroutine inside a running loop " ..
+                "(use oktell.spawn)", 2)
+        end
+        while not w.done do
+            turn(nil, w)
+            if not w.done and rhead > rtail and ntimers == 0 and M.count() == 0 then
+                error("oktell: blocked forever (no client, timer or coroutine can wake this call)", 2)
+            end
+        end
+    end
+    local n = w.n
+    if n == 0 then return end
+    if n == 1 then return w.a end
+    if n == 2 then return w.a, w.b end
+    return w.a, w.b, w.c
+end
+
+-- Managed coroutines -------------------------------------------------------
+
+local function finish_rec(co)
+    if managed[co] then
+        managed[co] = nil
+        nmanaged = nmanaged - 1
+    end
+end
+
+local function resume(rec)
+    local co = rec.co
+    local srec = managed[co] -- the spawn record: completion hooks live there
+    local ok, y
+    if rec.args then
+        local args = rec.args
+        rec.args = nil
+        ok, y = co_resume(co, table.unpack(args, 1, args.n))
+    else
+        ok, y = co_resume(co)
+    end
+    if not ok then
+        finish_rec(co)
+        if srec and srec.on_fail then
+            srec.on_fail(y, co)
+        else
+            report(y, co)
+        end
+        return
+    end
+    if co_status(co) == "dead" then
+        finish_rec(co)
+        if srec and srec.on_done then srec.on_done() end
+    elseif y ~= PARK then
+        -- a plain coroutine.yield: give the turn away, come back next turn
+        push(rec)
+    end
+end
+
+--- Start fn(...) as a managed coroutine (it first runs at the next turn).
+function M.spawn(fn, ...)
+    if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
+        error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
+    end
+    local co = co_create(fn)
+    local rec = { co = co, args = table.pack(...) }
+    managed[co] = rec
+    nmanaged = nmanaged + 1
+    push(rec)
+    return co
+end
+
+-- Internal: spawn with completion hooks (used by run(fn) and by clients).
+local function spawn_rec(fn, args, on_done, on_fail)
+    local co = co_create(fn)
+    local rec = { co = co, args = args, on_done = on_done, on_fail = on_fail }
+    managed[co] = rec
+    nmanaged = nmanaged + 1
+    push(rec)
+    return co, rec
+end
+M.spawn_rec = spawn_rec
+
+-- Queue fn(a, b) as a managed coroutine without packing varargs (the event
+-- path: one coroutine per handler call).
+function M.call(fn, a, b)
+    local co = co_create(fn)
+    local rec = { co = co, args = { a, b, n = 2 } }
+    managed[co] = rec
+    nmanaged = nmanaged + 1
+    push(rec)
+    return co
+end
+
+function M.in_managed()
+    local co = co_running()
+    return managed[co] ~= nil
+end
+
+-- Pollables ----------------------------------------------------------------
+
+-- A pollable answers pollfd(), events(), and _wants_turn(now) / _turn(ready, now).
+function M.add(p)
+    if not pollables[p] then
+        pollables[p] = true
+        npollables = npollables + 1
+    end
+end
+
+function M.remove(p)
+    if pollables[p] then
+        pollables[p] = nil
+        npollables = npollables - 1
+    end
+    anchored[p] = nil
+end
+
+-- Keep p alive while it has handlers or waiters (open means reachable);
+-- an unanchored client is collected (and closed) when the script drops it.
+function M.anchor(p, on)
+    if on then anchored[p] = true else anchored[p] = nil end
+end
+
+function M.count()
+    local n = 0
+    for _ in pairs(pollables) do n = n + 1 end
+    npollables = n
+    return n
+end
+
+-- The turn -----------------------------------------------------------------
+
+local function run_queue()
+    -- Only what was queued before this pass: handlers that queue more work
+    -- (or plain-yield) run in the next pass, so one turn always ends.
+    local last = rtail
+    while rhead <= last do
+        local rec = runq[rhead]
+        runq[rhead] = nil
+        rhead = rhead + 1
+        resume(rec)
+    end
+    if rhead > rtail then rhead, rtail = 1, 0 end
+end
+
+local function fire_timers(t)
+    while ntimers > 0 and timers[1].t <= t do
+        local e = heap_pop()
+        local w = e.w
+        if w and not w.done then
+            w.timer = nil
+            M.wake(w, w.ta, w.tb, w.tc, w.tn)
+        end
+    end
+end
+
+local scratch_fds, scratch_ps = {}, {}
+
+-- One turn. `timeout` caps the poll (nil: up to the nearest deadline);
+-- `w` (optional) is a waiter whose completion ends the wait early.
+function turn(timeout, w)
+    turning = true
+    local ok, err = pcall(function()
+        run_queue()
+        local t = now()
+        fire_timers(t)
+        -- Let pollables with work due (written requests, queued events,
+        -- expired deadlines) do it before deciding how long to sleep.
+        local wait = timeout or huge
+        local nf, np = 0, 0
+        for p in pairs(pollables) do
+            np = np + 1
+            scratch_ps[np] = p
+        end
+        for i = 1, np do
+            local p = scratch_ps[i]
+            if p:_due(t) then p:_turn(nil, t) end
+        end
+        if rhead <= rtail or (w and w.done) or stopping then
+            wait = 0
+        else
+            if ntimers > 0 then
+                local d = timers[1].t - now()
+                if d < wait then wait = d end
+            end
+            for i = 1, np do
+                local d = scratch_ps[i]:_timeout()
+                if d and d < wait then wait = d end
+            end
+        end
+        if wait < 0 then wait = 0 end
+        for i = 1, np do
+            local p = scratch_ps[i]
+            local fd = p:pollfd()
+            if fd then
+                local ev = p:events()
+                if ev then
+                    scratch_fds[nf + 1] = fd
+                    scratch_fds[nf + 2] = ev
+                    nf = nf + 2
+                end
+            end
+        end
+        local ready
+        if nf > 0 or wait > 0 then
+            if wait == huge then
+                if nf == 0 then
+                    wait = 0 -- nothing could ever wake us: do not hang
+                else
+                    wait = nil
+                end
+            end
+            if not cq_poll(wait) then
+                for i = nf + 1, #scratch_fds do scratch_fds[i] = nil end
+                ready = poll(scratch_fds, wait)
+            end
+        end
+        t = now()
+        for i = 1, np do
+            local p = scratch_ps[i]
+            scratch_ps[i] = nil
+            local fd = p:pollfd()
+            local r = ready and fd and ready[fd]
+            if r or p:_due(t) then p:_turn(r, t) end
+        end
+        for i = 1, nf do scratch_fds[i] = nil end
+        fire_timers(t)
+        run_queue()
+    end)
+    turning = false
+    if not ok then error(err, 0) end
+end
+
+local function check_not_nested(name)
+    if turning then
+        error("oktell." .. name .. ": called from inside the running loop (a handler or managed coroutine)", 3)
+    end
+    if managed[co_running()] then
+        error("oktell." .. name .. ": called from a managed coroutine", 3)
+    end
+end
+
+--- One turn of the loop, for embedding in a foreign loop.
+function M.step(timeout)
+    check_not_nested("step")
+    if timeout ~= nil and type(timeout) ~= "number" then
+        error("bad argument #1 to 'step' (number expected, got " .. type(timeout) .. ")", 2)
+    end
+    turn(timeout or 0)
+    return true
+end
+
+--- Sleep: yields inside a managed coroutine, else turns the loop.
+function M.sleep(s)
+    if type(s) ~= "number" then
+        error("bad argument #1 to 'sleep' (number expected, got " .. type(s) .. ")", 2)
+    end
+    local w = M.waiter()
+    if s <= 0 and not w.co then
+        if not turning then turn(0) end
+        return
+    end
+    M.deadline(w, now() + (s > 0 and s or 0), nil, nil, nil, 0)
+    M.park(w)
+end
+
+--- run(fn, ...): fn as a managed coroutine, loop until it and every other
+--- managed coroutine ended. run(): serve until stop() or no client is open.
+function M.run(fn, ...)
+    check_not_nested("run")
+    stopping = false
+    if fn == nil then
+        while not stopping do
+            if M.count() == 0 and nmanaged == 0 then break end
+            turn(nil)
+        end
+        stopping = false
+        return true
+    end
+    if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
+        error("bad argument #1 to 'run' (function expected, got " .. type(fn) .. ")", 2)
+    end
+    local res, failed, ferr
+    local args = table.pack(...)
+    spawn_rec(function() res = table.pack(fn(table.unpack(args, 1, args.n))) end, { n = 0 },
+        nil, function(e) failed, ferr = true, e end)
+    while nmanaged > 0 or rhead <= rtail do
+        turn(nil)
+    end
+    stopping = false
+    if failed then error(ferr, 0) end
+    return table.unpack(res, 1, res.n)
+end
+
+function M.stop()
+    stopping = true
+end
+
+--- on_error(fn): where errors of handlers and spawned coroutines go.
+--- Returns the previous function. nil restores the default.
+function M.on_error(fn)
+    if fn ~= nil and type(fn) ~= "function" then
+        error("bad argument #1 to 'on_error' (function expected, got " .. type(fn) .. ")", 2)
+    end
+    local prev = on_error
+    on_error = fn or default_on_error
+    return prev
+end
+
+-- For pollables: 0 when the loop has runnable work, else seconds to the
+-- nearest timer (nil: none).
+function M.timeout()
+    if rhead <= rtail then return 0 end
+    if ntimers > 0 then
+        local d = timers[1].t - now()
+        return d > 0 and d or 0
+    end
+    return nil
+end
+
+function M.stats()
+    return { managed = nmanaged, runnable = rtail - rhead + 1, timers = ntimers, pollables = M.count() }
+end
+
+M.now = now
+M.PARK = PARK
+
+return M
