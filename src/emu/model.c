@@ -1,0 +1,1641 @@
+/* model.c - the emulated Oktell server's rules (docs/EMULATOR.md) as a plain
+ * state machine. The server thread (server.c) feeds it whole messages and
+ * control calls and sends what it outputs; tests drive it directly. */
+#include "model.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "states.h"
+
+/* ---- fixed data of the reference ------------------------------------ */
+
+/* Rights of the reference's userinfo sample (role "Администратор"). */
+static const char *const default_rights[][2] = {
+    {"extwp", "Расширенное рабочее место"},
+    {"candeleterecords", "Возможность удалять записи статистики"},
+    {"showspecialscripts", "Показывать cистемные сценарии"},
+    {"caneditreports", "Возможность редактировать индикаторы call-центра"},
+    {"caneditindicators", "Возможность редактировать отчеты статистики сall-центра"},
+    {"viewsvctasks", "Доступ к служебным задачам"},
+    {"canuseacm", "Доступ к сервису автодозвона"},
+    {"canusemessagingout", "Возможность отправки сообщений"},
+    {"canusefax", "Доступ к офис-факсу"},
+    {"showphoneindialogcards", "Отображать телефон в диалоговых формах"},
+    {"viewoffice", "Офис"},
+    {"viewofficepersonels", "Сотрудники"},
+    {"viewofficestatistics", "Статистика"},
+    {"viewofficemycalls", "Мои звонки"},
+    {"viewofficeclients", "Клиенты"},
+    {"viewofficecabinet", "Кабинет"},
+    {"viewofficeredirect", "Переадресация"},
+    {"viewcallcenter", "Call-центр"},
+    {"viewcallcenteroperators", "Операторы"},
+    {"viewcallcenterprojects", "Проекты"},
+    {"viewcallcenterlists", "Таблицы абонентов"},
+    {"viewcallcenterscripts", "Сценарии"},
+    {"viewcallcentertasks", "Задачи"},
+    {"viewcallcentercontrolevents", "Контрольные события"},
+    {"viewcallcenterresources", "Ресурсы"},
+    {"viewcallcenterindicators", "Индикаторы"},
+    {"viewcallcenterstat", "Статистика call-центра"},
+    {"viewcallcenterreports", "Отчеты"},
+    {"viewcallcenterworkplace", "Мое рабочее место"},
+    {"viewadmin", "Администрирование"},
+    {"viewadminusers", "Пользователи"},
+    {"viewadminofficemap", "Карта сети"},
+    {"viewadminlines", "Линии"},
+    {"viewadminrights", "Права"},
+    {"viewadmininnernumbers", "Внутренние номера"},
+    {"viewadminclientforms", "Управление клиентами"},
+    {"viewadminsettings", "Общие настройки"},
+    {"viewadminscripts", "Сценарии"},
+    {"viewadminmonitoring", "Мониторинг"},
+    {"viewadminmobilemasks", "Мобильные маски"},
+    {"viewadminmobilestatistics", "Мобильная статистика"},
+    {"viewofficeclientscustomfilter", "Произвольные фильтры"},
+    {"viewofficeclientsadd", "Добавление клиентов"},
+    {"viewofficeclientsdelete", "Удаление клиентов"},
+    {"viewofficeclientsedit", "Редактирование клиентов"},
+};
+#define NRIGHTS (sizeof default_rights / sizeof default_rights[0])
+
+#define PETER_ID "da803f01-ea77-40fa-bc9d-e2efb36fd5a8"
+#define GROUP_ID "c4e3b424-3048-4cce-a2e4-033c532a7d99"
+#define GROUP_NAME "Программисты"
+#define ROLE_ID "41fbf675-8f73-488e-83ca-c108b915f51d"
+#define ROLE_NAME "Администратор"
+#define TASK_ID "0f398eb4-5d78-446c-84f4-6892ab72751b"
+#define TASK_NAME "Прозвон клиентов"
+#define PROJECT_ID "ab37c6e6-e983-458a-8621-5e0921ade3d1"
+#define LIST_ID "9ac6f54c-d042-4e89-b9a3-5ad2e20c3410"
+#define ZERO_GUID "00000000-0000-0000-0000-000000000000"
+#define LOCK_TEXT "Задачу монопольно редактирует "
+
+/* Server error numbers of replies (docs/PROTOCOL.md). */
+#define E_BADREQ 1106       /* malformed message or parameter */
+#define E_UNKNOWN 1104      /* unknown method */
+#define E_NOAUTH 1201       /* request before login */
+#define E_UNKSTATE 4001
+#define E_NOTSET 4002
+#define E_NOREDIR 4003
+#define E_LICENSE 4010
+
+/* Events a session can subscribe to. Bits of msess.subs; names the
+ * emulator never sends are accepted and ignored. */
+enum { EV_USERSTATE, EV_LINESTATE, EV_CONFIRM, EV_RESERVE, EV_CLOSE };
+static const char *const event_names[] = {
+    "userstatechanged", "linestatechanged", "tminterfaceconfirm",
+    "tminterfacereserve", "tminterfaceclose",
+};
+#define NEVENTS (sizeof event_names / sizeof event_names[0])
+
+/* What holds the user besides their own choice. */
+enum {
+    TK_NONE = 0,
+    TK_CONFIRM,   /* 121 sent, waiting for TM_SetConfirmResult */
+    TK_DIALING,   /* 122 sent, dialing until finish */
+    TK_RINGING,   /* a queued caller rings the line (lsIncomingCall) */
+    TK_CALL       /* answered: lsCommutated until finish "failed" */
+};
+
+typedef struct muser {
+    char *id, *login, *password, *name, *callerid, *info, *number;
+    char *group_id, *group_name, *role_id, *role_name, *lineid;
+    char *redirect_number;          /* NULL: none */
+    char *sessionid;                /* for login by session id */
+    int isoperator, has_line, line;
+    /* state */
+    int st;                         /* chosen / server-set user state */
+    char *description;
+    int redirect, inside, ccmanual, lunchreason; /* lunchreason -1: none */
+    int external, task;             /* external CRM reservation, TK_* */
+    int otask;                      /* task index of the offer */
+    char *onumber, *otext;          /* offer / caller number, offer text */
+    long long oidinlist;
+    int nsess, first_sess;          /* logged-in sessions, list head */
+    /* reaction bookkeeping */
+    int touched;
+    json_t *pre_state;
+    int pre_line;
+} muser;
+
+typedef struct mtask {
+    char *id, *name, *type, *code, *idproject, *idlist, *locked_by;
+    int active;
+    long long deleted;              /* subscribers removed by "delete" */
+} mtask;
+
+typedef struct msess {
+    int used, user, next;           /* next: free list or user's list */
+    unsigned subs;
+    int confirm_usage;
+} msess;
+
+typedef struct mcaller {
+    char *number;
+} mcaller;
+
+struct okt_model {
+    muser *users;
+    size_t nusers;
+    mtask *tasks;
+    size_t ntasks;
+    msess *sess;
+    size_t nsess_cap;
+    int free_sess;
+    size_t live_sess;
+    long licenses;
+    char **queue;                   /* waiting callers' numbers (FIFO) */
+    size_t nqueue, queue_cap;
+    int *touched;                   /* users touched by this reaction */
+    size_t ntouched;
+    okt_out prompts;                /* 121/122/123 events of this reaction */
+    unsigned long long counter;     /* session ids */
+    char *version_build;
+};
+
+/* ---- small helpers -------------------------------------------------- */
+
+void okt_out_init(okt_out *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+void okt_out_clear(okt_out *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        free(o->v[i].text);
+    o->n = 0;
+}
+
+void okt_out_free(okt_out *o)
+{
+    okt_out_clear(o);
+    free(o->v);
+    o->v = NULL;
+    o->cap = 0;
+}
+
+static int out_push(okt_out *o, int sess, int kind, char *text, size_t len)
+{
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 8;
+        okt_out_msg *v = realloc(o->v, cap * sizeof *v);
+        if (!v) {
+            free(text);
+            return -1;
+        }
+        o->v = v;
+        o->cap = cap;
+    }
+    o->v[o->n++] = (okt_out_msg){sess, kind, text, len};
+    return 0;
+}
+
+static char *xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int streq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* ["name", obj] as compact JSON text appended for sess. obj is stolen. */
+static int send_msg(okt_out *o, int sess, const char *name, json_t *obj)
+{
+    json_t *arr = json_array();
+    if (!arr || json_array_append_new(arr, json_string(name)) ||
+        json_array_append_new(arr, obj)) {
+        json_decref(arr);
+        return -1;
+    }
+    char *text = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(arr);
+    if (!text)
+        return -1;
+    return out_push(o, sess, OKT_OUT_SEND, text, strlen(text));
+}
+
+static void md5hex(const unsigned char *data, size_t len, char hex[33])
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(data, len, d, &n, EVP_md5(), NULL);
+    for (unsigned i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    hex[32] = '\0';
+}
+
+/* Next code point of UTF-8 s (advances *s); invalid bytes map to 0xFFFD. */
+static unsigned utf8_next(const unsigned char **s)
+{
+    const unsigned char *p = *s;
+    unsigned c = *p++;
+    int extra = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+    if (c >= 0x80 && c < 0xC0) {
+        *s = p;
+        return 0xFFFD;
+    }
+    if (extra)
+        c &= 0x3F >> extra;
+    while (extra--) {
+        if ((*p & 0xC0) != 0x80) {
+            *s = p;
+            return 0xFFFD;
+        }
+        c = (c << 6) | (*p++ & 0x3F);
+    }
+    *s = p;
+    return c;
+}
+
+/* md5hex of the password as oktell.js maps it to single bytes (fact sheet
+ * §3.1: ASCII kept, Ё/ё to A8/B8, U+0400 and up minus 848, 128..1024
+ * dropped), optionally lowercased first (ASCII and Cyrillic). */
+static void password_hash(const char *pw, int lower, char hex[33])
+{
+    size_t n = strlen(pw);
+    unsigned char stackbuf[256] = {0};
+    unsigned char *buf = n <= sizeof stackbuf ? stackbuf : calloc(n, 1);
+    size_t k = 0;
+    if (!buf) {
+        memset(hex, '-', 32);   /* matches no hash */
+        hex[32] = '\0';
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)pw;
+    while (*p) {
+        unsigned c = utf8_next(&p);
+        if (lower) {
+            if (c < 0x80)
+                c = (unsigned)tolower((int)c);
+            else if (c >= 0x410 && c <= 0x42F)
+                c += 0x20;
+            else if (c >= 0x400 && c <= 0x40F)
+                c += 0x50;
+        }
+        if (c < 0x80)
+            buf[k++] = (unsigned char)c;
+        else if (c == 0x401)
+            buf[k++] = 0xA8;
+        else if (c == 0x451)
+            buf[k++] = 0xB8;
+        else if (c > 1024)
+            buf[k++] = (unsigned char)((c - 848) & 0xFF);
+    }
+    md5hex(buf, k, hex);
+    if (buf != stackbuf)
+        free(buf);
+}
+
+static int line_works(const muser *u)
+{
+    return u->has_line && u->line != OKT_LS_DISCONNECTED &&
+           u->line != OKT_LS_OFF && u->line != OKT_LS_UNDEFINED;
+}
+
+/* The state the user shows (EMULATOR.md: usDisconnected without a session,
+ * usWOphone without a working line). */
+static int eff_state(const muser *u)
+{
+    if (u->nsess == 0)
+        return OKT_US_DISCONNECTED;
+    if (!line_works(u))
+        return OKT_US_WOPHONE;
+    return u->st;
+}
+
+static int wire_line(const muser *u)
+{
+    return u->has_line ? u->line : OKT_LS_DISCONNECTED;
+}
+
+static int held(const muser *u)
+{
+    return u->external || u->task != TK_NONE;
+}
+
+/* The getuserstate fields (fact sheet §5.1). */
+static json_t *state_json(const muser *u)
+{
+    int st = eff_state(u);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "userstateid", json_integer(st));
+    json_object_set_new(o, "oncallcenter", json_boolean(u->inside));
+    json_object_set_new(o, "onlunch", json_boolean(u->st == OKT_US_LUNCH));
+    json_object_set_new(o, "onccmanual", json_boolean(u->ccmanual));
+    json_object_set_new(o, "onredirect", json_boolean(u->redirect));
+    json_object_set_new(o, "ontask", json_boolean(held(u)));
+    json_object_set_new(o, "externaltask", json_boolean(u->external));
+    if (u->description)
+        json_object_set_new(o, "description", json_string(u->description));
+    if (u->lunchreason >= 0)
+        json_object_set_new(o, "lunchreasonid", json_integer(u->lunchreason));
+    return o;
+}
+
+static json_t *line_json(const muser *u)
+{
+    int ls = wire_line(u);
+    const char *ref = okt_linestate_refname(ls);
+    return json_pack("{s:s, s:i}", "linestatestr", ref ? ref : "lsUndefined",
+                     "linestateid", ls);
+}
+
+/* ---- reactions: touch users, then emit what changed ---------------- */
+
+static void touch(okt_model *m, int ui)
+{
+    muser *u = &m->users[ui];
+    if (u->touched)
+        return;
+    u->touched = 1;
+    u->pre_state = state_json(u);
+    u->pre_line = wire_line(u);
+    m->touched[m->ntouched++] = ui;
+}
+
+static int send_to_user(okt_model *m, okt_out *out, int ui, int ev,
+                        const json_t *obj)
+{
+    const muser *u = &m->users[ui];
+    for (int s = u->first_sess; s >= 0; s = m->sess[s].next) {
+        if (!(m->sess[s].subs & (1u << ev)))
+            continue;
+        if (send_msg(out, s, event_names[ev], json_deep_copy(obj)))
+            return -1;
+    }
+    return 0;
+}
+
+/* Prompt events (121/122/123) are collected during the reaction and sent
+ * after the state changes. */
+static int prompt(okt_model *m, int ui, int ev)
+{
+    muser *u = &m->users[ui];
+    const mtask *t = &m->tasks[u->otask];
+    json_t *o;
+    if (ev == EV_CLOSE) {
+        o = json_pack("{s:i, s:s}", "id", 123, "idtask", t->id);
+    } else {
+        const char *text = u->otext ? u->otext : "";
+        size_t n = strlen(text);
+        char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+        if (!b64)
+            return -1;
+        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)text,
+                        (int)n);
+        o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id",
+                      ev == EV_CONFIRM ? 121 : 122, "idtask", t->id,
+                      "idproject", t->idproject, "taskname", t->name,
+                      "taskcode", t->code, "idlist", t->idlist, "idinlist",
+                      (json_int_t)u->oidinlist, "number",
+                      u->onumber ? u->onumber : "", "textb64", b64);
+        free(b64);
+    }
+    if (!o)
+        return -1;
+    int rc = send_to_user(m, &m->prompts, ui, ev, o);
+    json_decref(o);
+    return rc;
+}
+
+/* End of a reaction: state events of every touched user, then prompts. */
+static int finish_reaction(okt_model *m, okt_out *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < m->ntouched; i++) {
+        muser *u = &m->users[m->touched[i]];
+        json_t *now = state_json(u);
+        if (rc == 0 && now && !json_equal(now, u->pre_state))
+            rc = send_to_user(m, out, m->touched[i], EV_USERSTATE, now);
+        json_decref(now);
+        if (rc == 0 && wire_line(u) != u->pre_line) {
+            json_t *l = line_json(u);
+            rc = l ? send_to_user(m, out, m->touched[i], EV_LINESTATE, l) : -1;
+            json_decref(l);
+        }
+        json_decref(u->pre_state);
+        u->pre_state = NULL;
+        u->touched = 0;
+    }
+    m->ntouched = 0;
+    for (size_t i = 0; i < m->prompts.n; i++) {
+        okt_out_msg *p = &m->prompts.v[i];
+        if (rc == 0 && out_push(out, p->sess, p->kind, p->text, p->len))
+            rc = -1;
+        p->text = NULL;
+    }
+    m->prompts.n = 0;
+    return rc;
+}
+
+static void set_str(char **dst, const char *s)
+{
+    free(*dst);
+    *dst = xstrdup(s);
+}
+
+/* Ends whatever task holds the user (no events: callers emit them). */
+static void clear_task(muser *u)
+{
+    u->task = TK_NONE;
+    set_str(&u->onumber, NULL);
+    set_str(&u->otext, NULL);
+}
+
+/* ---- configuration -------------------------------------------------- */
+
+static void free_user(muser *u)
+{
+    char **f[] = {&u->id, &u->login, &u->password, &u->name, &u->callerid,
+                  &u->info, &u->number, &u->group_id, &u->group_name,
+                  &u->role_id, &u->role_name, &u->lineid,
+                  &u->redirect_number, &u->sessionid, &u->description,
+                  &u->onumber, &u->otext};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        free(*f[i]);
+        *f[i] = NULL;
+    }
+    json_decref(u->pre_state);
+    u->pre_state = NULL;
+}
+
+static void free_task(mtask *t)
+{
+    free(t->id);
+    free(t->name);
+    free(t->type);
+    free(t->code);
+    free(t->idproject);
+    free(t->idlist);
+    free(t->locked_by);
+}
+
+void okt_model_free(okt_model *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->nusers; i++)
+        free_user(&m->users[i]);
+    for (size_t i = 0; i < m->ntasks; i++)
+        free_task(&m->tasks[i]);
+    for (size_t i = 0; i < m->nqueue; i++)
+        free(m->queue[i]);
+    free(m->queue);
+    free(m->users);
+    free(m->tasks);
+    free(m->sess);
+    free(m->touched);
+    okt_out_free(&m->prompts);
+    free(m->version_build);
+    free(m);
+}
+
+/* A string field of a config object: default when absent or null. */
+static int cfg_str(const json_t *o, const char *key, const char *def,
+                   char **dst, const char *what, okt_err *err)
+{
+    const json_t *v = o ? json_object_get(o, key) : NULL;
+    if (v && json_is_integer(v)) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        *dst = strdup(buf);
+    } else if (v && !json_is_null(v)) {
+        if (!json_is_string(v))
+            return okt_err_set(err, OKT_EINVAL, "%s: '%s' must be a string",
+                               what, key);
+        *dst = strdup(json_string_value(v));
+    } else {
+        *dst = xstrdup(def);
+        if (!def)
+            return 0;
+    }
+    if (!*dst)
+        return okt_err_set(err, OKT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int cfg_bool(const json_t *o, const char *key, int def, int *dst,
+                    const char *what, okt_err *err)
+{
+    const json_t *v = o ? json_object_get(o, key) : NULL;
+    if (!v || json_is_null(v))
+        *dst = def;
+    else if (json_is_boolean(v))
+        *dst = json_is_true(v);
+    else
+        return okt_err_set(err, OKT_EINVAL, "%s: '%s' must be a boolean",
+                           what, key);
+    return 0;
+}
+
+static void guid(char out[37], unsigned kind, unsigned long long n)
+{
+    snprintf(out, 37, "%08x-0000-4000-8000-%012llx", kind & 0xFFFFFFFFu,
+             n & 0xFFFFFFFFFFFFull);
+}
+
+static int load_user(okt_model *m, size_t i, const json_t *o, okt_err *err)
+{
+    muser *u = &m->users[i];
+    char what[48], gid[37], lid[37], num[24];
+    snprintf(what, sizeof what, "users[%zu]", i + 1);
+    if (o && !json_is_object(o))
+        return okt_err_set(err, OKT_EINVAL, "%s must be a table", what);
+    const json_t *login = o ? json_object_get(o, "login") : NULL;
+    if (o && !json_is_string(login))
+        return okt_err_set(err, OKT_EINVAL, "%s: 'login' must be a string",
+                           what);
+    const char *lg = o ? json_string_value(login) : "Peter";
+    int peter = strcmp(lg, "Peter") == 0;
+    guid(gid, 0x5e, i + 1);
+    guid(lid, 0x11e, i + 1);
+    snprintf(num, sizeof num, "%zu", 101 + i);
+    if (cfg_str(o, "login", "Peter", &u->login, what, err) ||
+        cfg_str(o, "password", "123", &u->password, what, err) ||
+        cfg_str(o, "id", peter ? PETER_ID : gid, &u->id, what, err) ||
+        cfg_str(o, "name", peter ? "Петр" : lg, &u->name, what, err) ||
+        cfg_str(o, "callerid", "", &u->callerid, what, err) ||
+        cfg_str(o, "info", "", &u->info, what, err) ||
+        cfg_str(o, "number", num, &u->number, what, err) ||
+        cfg_str(o, "group_id", GROUP_ID, &u->group_id, what, err) ||
+        cfg_str(o, "group", GROUP_NAME, &u->group_name, what, err) ||
+        cfg_str(o, "role_id", ROLE_ID, &u->role_id, what, err) ||
+        cfg_str(o, "role", ROLE_NAME, &u->role_name, what, err) ||
+        cfg_str(o, "redirect_number", NULL, &u->redirect_number, what,
+                err) ||
+        cfg_bool(o, "isoperator", 1, &u->isoperator, what, err))
+        return -1;
+    if (u->redirect_number && !u->redirect_number[0])
+        set_str(&u->redirect_number, NULL);
+    u->lineid = strdup(lid);
+    if (!u->lineid)
+        return okt_err_set(err, OKT_ENOMEM, "out of memory");
+    const json_t *line = o ? json_object_get(o, "line") : NULL;
+    u->has_line = 1;
+    u->line = OKT_LS_READY;
+    if (line && json_is_false(line)) {
+        u->has_line = 0;
+        u->line = OKT_LS_DISCONNECTED;
+    } else if (line && json_is_string(line)) {
+        int c = okt_linestate_code(json_string_value(line));
+        if (c < 0)
+            return okt_err_set(err, OKT_EINVAL, "%s: unknown line state '%s'",
+                               what, json_string_value(line));
+        u->line = c;
+    } else if (line && !json_is_null(line) && !json_is_true(line)) {
+        return okt_err_set(err, OKT_EINVAL,
+                           "%s: 'line' must be a state name or false", what);
+    }
+    u->st = OKT_US_READY;
+    u->lunchreason = -1;
+    u->first_sess = -1;
+    u->otask = 0;
+    for (size_t k = 0; k < i; k++)
+        if (strcasecmp(m->users[k].login, u->login) == 0)
+            return okt_err_set(err, OKT_EINVAL, "%s: duplicate login '%s'",
+                               what, u->login);
+    return 0;
+}
+
+static int load_task(okt_model *m, size_t i, const json_t *o, okt_err *err)
+{
+    mtask *t = &m->tasks[i];
+    char what[48], gid[37];
+    snprintf(what, sizeof what, "tasks[%zu]", i + 1);
+    if (o && !json_is_object(o))
+        return okt_err_set(err, OKT_EINVAL, "%s must be a table", what);
+    guid(gid, 0x7a5c, i + 1);
+    if (cfg_str(o, "id", i == 0 ? TASK_ID : gid, &t->id, what, err) ||
+        cfg_str(o, "name", TASK_NAME, &t->name, what, err) ||
+        cfg_str(o, "type", "call", &t->type, what, err) ||
+        cfg_str(o, "code", "", &t->code, what, err) ||
+        cfg_str(o, "idproject", PROJECT_ID, &t->idproject, what, err) ||
+        cfg_str(o, "idlist", LIST_ID, &t->idlist, what, err) ||
+        cfg_bool(o, "active", 0, &t->active, what, err))
+        return -1;
+    if (strcmp(t->type, "call") && strcmp(t->type, "text"))
+        return okt_err_set(err, OKT_EINVAL,
+                           "%s: 'type' must be \"call\" or \"text\"", what);
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(m->tasks[k].id, t->id) == 0)
+            return okt_err_set(err, OKT_EINVAL, "%s: duplicate id '%s'", what,
+                               t->id);
+    return 0;
+}
+
+okt_model *okt_model_new(const json_t *config, okt_err *err)
+{
+    if (config && !json_is_object(config)) {
+        okt_err_set(err, OKT_EINVAL, "config must be a table");
+        return NULL;
+    }
+    okt_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        okt_err_set(err, OKT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    m->free_sess = -1;
+    m->licenses = 2;
+    const json_t *lic = config ? json_object_get(config, "licenses") : NULL;
+    if (lic && !json_is_null(lic)) {
+        if (!json_is_integer(lic) || json_integer_value(lic) < 0) {
+            okt_err_set(err, OKT_EINVAL,
+                        "'licenses' must be a non-negative integer");
+            goto fail;
+        }
+        m->licenses = (long)json_integer_value(lic);
+    }
+    const json_t *users = config ? json_object_get(config, "users") : NULL;
+    const json_t *tasks = config ? json_object_get(config, "tasks") : NULL;
+    if (users && !json_is_null(users) &&
+        (!json_is_array(users) || json_array_size(users) == 0)) {
+        okt_err_set(err, OKT_EINVAL, "'users' must be a non-empty list");
+        goto fail;
+    }
+    if (tasks && !json_is_null(tasks) &&
+        (!json_is_array(tasks) || json_array_size(tasks) == 0)) {
+        okt_err_set(err, OKT_EINVAL, "'tasks' must be a non-empty list");
+        goto fail;
+    }
+    m->nusers = json_is_array(users) ? json_array_size(users) : 1;
+    m->ntasks = json_is_array(tasks) ? json_array_size(tasks) : 1;
+    m->users = calloc(m->nusers, sizeof *m->users);
+    m->tasks = calloc(m->ntasks, sizeof *m->tasks);
+    m->touched = calloc(m->nusers, sizeof *m->touched);
+    if (!m->users || !m->tasks || !m->touched) {
+        okt_err_set(err, OKT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < m->nusers; i++)
+        if (load_user(m, i, json_is_array(users) ? json_array_get(users, i)
+                                                 : NULL, err))
+            goto fail;
+    for (size_t i = 0; i < m->ntasks; i++)
+        if (load_task(m, i, json_is_array(tasks) ? json_array_get(tasks, i)
+                                                 : NULL, err))
+            goto fail;
+    return m;
+fail:
+    okt_model_free(m);
+    return NULL;
+}
+
+/* ---- sessions ------------------------------------------------------- */
+
+int okt_model_open(okt_model *m, okt_err *err)
+{
+    if (m->free_sess < 0) {
+        size_t cap = m->nsess_cap ? m->nsess_cap * 2 : 16;
+        msess *v = realloc(m->sess, cap * sizeof *v);
+        if (!v)
+            return okt_err_set(err, OKT_ENOMEM, "out of memory");
+        for (size_t i = m->nsess_cap; i < cap; i++) {
+            v[i].used = 0;
+            v[i].next = i + 1 < cap ? (int)(i + 1) : -1;
+        }
+        m->sess = v;
+        m->free_sess = (int)m->nsess_cap;
+        m->nsess_cap = cap;
+    }
+    int s = m->free_sess;
+    m->free_sess = m->sess[s].next;
+    m->sess[s] = (msess){.used = 1, .user = -1, .next = -1};
+    m->live_sess++;
+    return s;
+}
+
+size_t okt_model_session_count(const okt_model *m)
+{
+    return m->live_sess;
+}
+
+static int valid_sess(const okt_model *m, int s)
+{
+    return s >= 0 && (size_t)s < m->nsess_cap && m->sess[s].used;
+}
+
+/* Take sess off its user's list; the user's last session disconnects the
+ * user (EMULATOR.md: the external task ends, presence stays). */
+static void unbind(okt_model *m, int s)
+{
+    int ui = m->sess[s].user;
+    if (ui < 0)
+        return;
+    muser *u = &m->users[ui];
+    touch(m, ui);
+    for (int *p = &u->first_sess; *p >= 0; p = &m->sess[*p].next)
+        if (*p == s) {
+            *p = m->sess[s].next;
+            break;
+        }
+    m->sess[s].user = -1;
+    m->sess[s].next = -1;
+    u->nsess--;
+    if (u->nsess == 0) {
+        u->external = 0;
+        if (u->task == TK_RINGING || u->task == TK_CALL)
+            u->line = OKT_LS_READY;
+        clear_task(u);
+        u->redirect = 0;
+    }
+}
+
+int okt_model_close(okt_model *m, int sess, okt_out *out)
+{
+    if (!valid_sess(m, sess))
+        return 0;
+    unbind(m, sess);
+    m->sess[sess].used = 0;
+    m->sess[sess].next = m->free_sess;
+    m->free_sess = sess;
+    m->live_sess--;
+    return finish_reaction(m, out);
+}
+
+/* ---- requests ------------------------------------------------------- */
+
+typedef struct req {
+    okt_model *m;
+    okt_out *out;
+    int sess;
+    const char *method;
+    const json_t *params;
+    const json_t *qid;
+} req;
+
+/* Reply to the request; obj is stolen (NULL: {}). */
+static int reply(req *r, json_t *obj)
+{
+    if (!obj)
+        obj = json_object();
+    if (!obj)
+        return -1;
+    if (!json_object_get(obj, "result"))
+        json_object_set_new(obj, "result", json_integer(1));
+    if (r->qid)
+        json_object_set(obj, "qid", (json_t *)r->qid);
+    return send_msg(r->out, r->sess,
+                    strcmp(r->method, "ping") == 0 ? "pong" : r->method, obj);
+}
+
+static int reply_err(req *r, int code, const char *msg)
+{
+    json_t *o = json_pack("{s:i, s:i, s:s}", "result", 0, "error", code,
+                          "errormsg", msg);
+    return o ? reply(r, o) : -1;
+}
+
+/* A parameter of a type: 1 present, 0 absent, -1 wrong type (replied). */
+static int p_bool(req *r, const char *key, int *v, int *rc)
+{
+    const json_t *j = json_object_get(r->params, key);
+    if (!j || json_is_null(j))
+        return 0;
+    if (json_is_boolean(j))
+        *v = json_is_true(j);
+    else if (json_is_integer(j) &&
+             (json_integer_value(j) == 0 || json_integer_value(j) == 1))
+        *v = (int)json_integer_value(j);
+    else {
+        char msg[96];
+        snprintf(msg, sizeof msg, "Bad parameter '%s': boolean expected", key);
+        *rc = reply_err(r, E_BADREQ, msg);
+        return -1;
+    }
+    return 1;
+}
+
+static int p_int(req *r, const char *key, long long *v, int *rc)
+{
+    const json_t *j = json_object_get(r->params, key);
+    if (!j || json_is_null(j))
+        return 0;
+    if (!json_is_integer(j)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "Bad parameter '%s': integer expected", key);
+        *rc = reply_err(r, E_BADREQ, msg);
+        return -1;
+    }
+    *v = json_integer_value(j);
+    return 1;
+}
+
+static int p_str(req *r, const char *key, const char **v, int *rc)
+{
+    const json_t *j = json_object_get(r->params, key);
+    if (!j || json_is_null(j))
+        return 0;
+    if (!json_is_string(j)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "Bad parameter '%s': string expected", key);
+        *rc = reply_err(r, E_BADREQ, msg);
+        return -1;
+    }
+    *v = json_string_value(j);
+    return 1;
+}
+
+static int find_user(const okt_model *m, const char *login)
+{
+    for (size_t i = 0; login && i < m->nusers; i++)
+        if (strcasecmp(m->users[i].login, login) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int find_task(const okt_model *m, const char *id)
+{
+    for (size_t i = 0; id && i < m->ntasks; i++)
+        if (strcasecmp(m->tasks[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+static long count_inside(const okt_model *m)
+{
+    long n = 0;
+    for (size_t i = 0; i < m->nusers; i++)
+        n += m->users[i].inside;
+    return n;
+}
+
+static int do_login(req *r)
+{
+    okt_model *m = r->m;
+    int rc = 0;
+    const char *login = NULL, *pw = NULL, *pwl = NULL, *sid = NULL;
+    if (p_str(r, "userlogin", &login, &rc) < 0 ||
+        p_str(r, "Password", &pw, &rc) < 0 ||
+        p_str(r, "password", &pwl, &rc) < 0 ||
+        p_str(r, "sessionid", &sid, &rc) < 0)
+        return rc;
+    int ui = find_user(m, login);
+    muser *u = ui >= 0 ? &m->users[ui] : NULL;
+    if (!pw && !pwl && sid) {
+        if (!u)
+            return reply_err(r, 0, "Bad request. Invalid session user");
+        if (!streq(u->sessionid, sid))
+            return reply_err(r, 0, "Bad request. Session does not exist");
+    } else {
+        char h[33], hl[33];
+        int ok = 0;
+        if (u) {
+            password_hash(u->password, 0, h);
+            password_hash(u->password, 1, hl);
+            ok = pw ? strcasecmp(pw, h) == 0
+                    : pwl && strcasecmp(pwl, hl) == 0;
+        }
+        if (!ok) {
+            json_t *o = json_pack("{s:i, s:s}", "result", 0, "errormsg",
+                                  "Wrong login/pass combination");
+            return o ? reply(r, o) : -1;
+        }
+    }
+    /* A second login on the same transport replaces the first. */
+    unbind(m, r->sess);
+    touch(m, ui);
+    if (u->nsess == 0) {
+        /* EMULATOR.md: usDisconnected becomes usReady at login, redirect
+         * starts off, presence in the call-center is kept. */
+        if (!held(u))
+            u->st = OKT_US_READY;
+        u->redirect = 0;
+    }
+    m->sess[r->sess].user = ui;
+    m->sess[r->sess].next = u->first_sess;
+    u->first_sess = r->sess;
+    u->nsess++;
+    if (!u->sessionid) {
+        char buf[37];
+        guid(buf, 0x5e55, ++m->counter);
+        u->sessionid = strdup(buf);
+        if (!u->sessionid)
+            return -1;
+    }
+    return reply(r, json_pack("{s:s, s:s}", "userid", u->id, "sessionid",
+                              u->sessionid));
+}
+
+static const char *const group_dynamic[] = {"executemethod", "cancelmethod",
+                                            NULL};
+static const char *const group_waitabort[] = {"executemethodwaitaborted",
+                                              NULL};
+static const char *const group_chat[] = {
+    "chatmessageviewed", "chatmessage", "chatmemberremoved",
+    "chatmemberadded", "chatnamechanged", "chatcreated", NULL};
+static const char *const group_dlgcard[] = {
+    "dlgcard_showreserve", "dlgcard_showconfirm", "dlgcard_showformstop",
+    "dlgcard_showformdialog", "dlgcard_closeall", "dlgcard_closereserve",
+    "dlgcard_closeformreturnvalues", "dlgcard_closeformreturncomment", NULL};
+static const struct {
+    const char *name;
+    const char *const *members;
+} groups[] = {{"dynamic", group_dynamic},
+              {"dynamicwaitabort", group_waitabort},
+              {"chat", group_chat},
+              {"dlgcard", group_dlgcard}};
+
+static unsigned event_bit(const char *name)
+{
+    for (size_t i = 0; i < NEVENTS; i++)
+        if (strcasecmp(event_names[i], name) == 0)
+            return 1u << i;
+    return 0;
+}
+
+static int do_subscribe(req *r)
+{
+    const json_t *ev = json_object_get(r->params, "eventmethod");
+    if (json_is_string(ev)) {
+        /* tolerated: a single name instead of a list */
+    } else if (!json_is_array(ev)) {
+        return reply_err(r, E_BADREQ,
+                         "Bad parameter 'eventmethod': list expected");
+    }
+    unsigned bits = 0;
+    size_t n = json_is_array(ev) ? json_array_size(ev) : 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_is_array(ev) ? json_array_get(ev, i) : ev;
+        if (!json_is_string(e))
+            return reply_err(r, E_BADREQ,
+                             "Bad parameter 'eventmethod': names expected");
+        const char *name = json_string_value(e);
+        bits |= event_bit(name);
+        /* Group names expand to their members (fact sheet §2.5); none of
+         * them is an event the emulator sends, so they add no bit. */
+        for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+            if (strcasecmp(groups[g].name, name) == 0)
+                for (const char *const *p = groups[g].members; *p; p++)
+                    bits |= event_bit(*p);
+    }
+    r->m->sess[r->sess].subs |= bits;
+    return reply(r, NULL);
+}
+
+static muser *me(req *r)
+{
+    return &r->m->users[r->m->sess[r->sess].user];
+}
+
+static int do_setuserstate(req *r)
+{
+    okt_model *m = r->m;
+    int ui = m->sess[r->sess].user;
+    muser *u = me(r);
+    int rc = 0, cc = 0, redir = 0, man = 0;
+    long long uid = 0, lr = 0;
+    const char *desc = NULL;
+    int has_uid = p_int(r, "userstateid", &uid, &rc);
+    int has_cc = has_uid < 0 ? -1 : p_bool(r, "oncallcenter", &cc, &rc);
+    int has_redir = has_cc < 0 ? -1 : p_bool(r, "onredirect", &redir, &rc);
+    int has_man = has_redir < 0 ? -1 : p_bool(r, "onccmanual", &man, &rc);
+    int has_lr = has_man < 0 ? -1 : p_int(r, "lunchreasonid", &lr, &rc);
+    int has_desc = has_lr < 0 ? -1 : p_str(r, "description", &desc, &rc);
+    if (has_desc == 0)
+        has_desc = p_str(r, "lunchreasonmsg", &desc, &rc);
+    if (has_desc < 0)
+        return rc;
+    /* Work on copies; commit only if every part is accepted. Order as
+     * EMULATOR.md: call-center first, then state, then redirect. */
+    int inside = u->inside, external = u->external, st = u->st;
+    int evict = -1;
+    if (has_cc && cc && !inside) {
+        if (count_inside(m) >= m->licenses) {
+            for (size_t i = 0; i < m->nusers && evict < 0; i++)
+                if (m->users[i].inside && m->users[i].nsess == 0)
+                    evict = (int)i;
+            if (evict < 0)
+                return reply_err(r, E_LICENSE,
+                                 "No free call-center licence");
+        }
+        inside = 1;
+    } else if (has_cc && !cc && inside) {
+        inside = 0;
+        if (external) {
+            external = 0;
+            if (u->task == TK_NONE)
+                st = OKT_US_READY;
+        }
+        if (st == OKT_US_LUNCH)
+            st = OKT_US_READY;
+    }
+    int busy = external || u->task != TK_NONE;
+    if (has_uid) {
+        if (!okt_userstate_def(uid))
+            return reply_err(r, E_UNKSTATE, "Unknown user state");
+        if (uid == st && (busy || uid == OKT_US_FULLBUSY)) {
+            /* asking for the state already held changes nothing */
+        } else if (!okt_userstate_settable(uid)) {
+            return reply_err(r, E_NOTSET, "The state cannot be set");
+        } else if (!line_works(u)) {
+            return reply_err(r, E_NOTSET, "The line does not work");
+        } else if (busy) {
+            return reply_err(r, E_NOTSET, "The user is busy in a call or task");
+        } else if (uid == OKT_US_LUNCH && !inside) {
+            return reply_err(r, E_NOTSET,
+                             "A break needs the user inside the call-center");
+        }
+        st = (int)uid;
+    }
+    if (has_redir && redir && !u->redirect_number)
+        return reply_err(r, E_NOREDIR, "No redirect number");
+    /* commit */
+    touch(m, ui);
+    if (evict >= 0) {
+        muser *e = &m->users[evict];
+        touch(m, evict);
+        e->inside = 0;
+        if (e->st == OKT_US_LUNCH)
+            e->st = OKT_US_READY;
+        e->external = 0;
+    }
+    if (has_uid && st != u->st) {
+        set_str(&u->description, NULL);
+        if (st != OKT_US_LUNCH)
+            u->lunchreason = -1;
+    }
+    u->inside = inside;
+    u->external = external;
+    if (st != OKT_US_LUNCH)
+        u->lunchreason = -1;
+    u->st = st;
+    if (has_desc)
+        set_str(&u->description, desc && desc[0] ? desc : NULL);
+    if (has_lr && st == OKT_US_LUNCH)
+        u->lunchreason = (int)lr;
+    if (has_redir)
+        u->redirect = redir;
+    if (has_man)
+        u->ccmanual = man;
+    return reply(r, state_json(u));
+}
+
+static int do_external(req *r, int which)
+{
+    okt_model *m = r->m;
+    int ui = m->sess[r->sess].user;
+    muser *u = me(r);
+    int ok = 0;
+    touch(m, ui);
+    if (which == 0) {           /* set busy */
+        if (!held(u)) {
+            u->external = 1;
+            u->st = OKT_US_FULLBUSY;
+            ok = 1;
+        }
+    } else if (which == 1) {    /* set free */
+        if (u->external) {
+            u->external = 0;
+            ok = 1;
+            if (u->task != TK_NONE) {
+                /* an internal task still holds the user */
+            } else if (m->nqueue > 0 && u->has_line) {
+                /* The first waiting caller is called back to the line. */
+                char *num = m->queue[0];
+                memmove(m->queue, m->queue + 1,
+                        (m->nqueue - 1) * sizeof *m->queue);
+                m->nqueue--;
+                free(u->onumber);
+                u->onumber = num;
+                u->task = TK_RINGING;
+                u->line = OKT_LS_INCOMINGCALL;
+                u->st = OKT_US_RESERVED;
+            } else {
+                u->st = OKT_US_READY;
+            }
+        }
+    } else {
+        ok = u->external;
+    }
+    return reply(r, json_pack("{s:b}", "success", ok));
+}
+
+static int do_settaskactive(req *r)
+{
+    okt_model *m = r->m;
+    int rc = 0;
+    const char *type = NULL, *id = NULL;
+    long long active = 0;
+    if (p_str(r, "tasktype", &type, &rc) < 0 ||
+        p_str(r, "idtask", &id, &rc) < 0)
+        return rc;
+    const json_t *a = json_object_get(r->params, "active");
+    if (json_is_boolean(a))
+        active = json_is_true(a) ? 1 : 2;
+    else if (p_int(r, "active", &active, &rc) < 0)
+        return rc;
+    if (!type || !id || (active != 1 && active != 2))
+        return reply_err(r, E_BADREQ,
+                         "tasktype, idtask and active (1 or 2) are required");
+    int ti = find_task(m, id);
+    if (ti < 0 || strcasecmp(m->tasks[ti].type, type) != 0)
+        return reply(r, json_pack("{s:b, s:s}", "success", 0, "errormessage",
+                                  "Задача не найдена"));
+    mtask *t = &m->tasks[ti];
+    if (t->locked_by) {
+        size_t n = strlen(LOCK_TEXT) + strlen(t->locked_by) + 1;
+        char *msg = malloc(n);
+        if (!msg)
+            return -1;
+        snprintf(msg, n, "%s%s", LOCK_TEXT, t->locked_by);
+        json_t *o = json_pack("{s:b, s:s}", "success", 0, "errormessage", msg);
+        free(msg);
+        return reply(r, o);
+    }
+    t->active = active == 1;
+    return reply(r, json_pack("{s:b}", "success", 1));
+}
+
+static int parse_confirm(const json_t *j)
+{
+    static const char *const words[] = {"ok", "skip", "delete"};
+    if (json_is_integer(j) && json_integer_value(j) >= 0 &&
+        json_integer_value(j) <= 2)
+        return (int)json_integer_value(j);
+    if (json_is_string(j)) {
+        const char *s = json_string_value(j);
+        for (int i = 0; i < 3; i++)
+            if (strcasecmp(s, words[i]) == 0)
+                return i;
+        if (s[0] >= '0' && s[0] <= '2' && !s[1])
+            return s[0] - '0';
+    }
+    return -1;
+}
+
+static int do_confirmresult(req *r)
+{
+    okt_model *m = r->m;
+    int ui = m->sess[r->sess].user;
+    muser *u = me(r);
+    const json_t *j = json_object_get(r->params, "confirmresult");
+    if (!j)
+        j = json_object_get(r->params, "result");
+    int res = parse_confirm(j);
+    if (res < 0)
+        return reply_err(r, E_BADREQ,
+                         "Bad parameter 'confirmresult': ok, skip or delete");
+    if (u->task != TK_CONFIRM)
+        return reply(r, json_pack("{s:b}", "success", 0));
+    touch(m, ui);
+    if (res == 0) {
+        u->task = TK_DIALING;
+        if (prompt(m, ui, EV_RESERVE))
+            return -1;
+    } else {
+        if (res == 2)
+            m->tasks[u->otask].deleted++;
+        if (prompt(m, ui, EV_CLOSE))
+            return -1;
+        clear_task(u);
+        u->st = OKT_US_READY;
+    }
+    return reply(r, json_pack("{s:b}", "success", 1));
+}
+
+static json_t *userinfo_json(const muser *u)
+{
+    json_t *rights = json_object(), *titles = json_object();
+    for (size_t i = 0; rights && titles && i < NRIGHTS; i++) {
+        json_object_set_new(rights, default_rights[i][0], json_true());
+        json_object_set_new(titles, default_rights[i][0],
+                            json_string(default_rights[i][1]));
+    }
+    return json_pack("{s:s, s:i, s:s, s:s, s:b, s:{s:s, s:s}, s:s, "
+                     "s:{s:s, s:s}, s:s, s:s, s:o, s:o}",
+                     "id", u->id, "type", 1, "type_name", "utUser", "name",
+                     u->name, "isoperator", u->isoperator, "group", "id",
+                     u->group_id, "name", u->group_name, "login", u->login,
+                     "role", "id", u->role_id, "name", u->role_name,
+                     "callerid", u->callerid, "info", u->info, "rights",
+                     rights, "right_titles", titles);
+}
+
+static int do_lineinfo(req *r)
+{
+    muser *u = me(r);
+    json_t *ab = json_object();
+    if (!ab)
+        return -1;
+    if (u->task == TK_RINGING) {
+        json_object_set_new(ab, "number", json_string(u->onumber));
+        json_object_set_new(ab, "isringing", json_true());
+    } else if (u->task == TK_CALL && u->line == OKT_LS_COMMUTATED) {
+        json_object_set_new(ab, "number",
+                            json_string(u->onumber ? u->onumber : ""));
+        json_object_set_new(ab, "iscommutated", json_true());
+    }
+    json_t *o = line_json(u);
+    if (!o) {
+        json_decref(ab);
+        return -1;
+    }
+    json_object_set_new(o, "abonent", ab);
+    json_object_set_new(o, "chainid", json_string(ZERO_GUID));
+    json_object_set_new(o, "isflashing", json_false());
+    json_object_set_new(o, "timertalklensec", json_integer(0));
+    return reply(r, o);
+}
+
+static int do_info(req *r)
+{
+    okt_model *m = r->m;
+    muser *u = me(r);
+    const char *meth = r->method;
+    if (!strcmp(meth, "getversion"))
+        return reply(r, json_pack("{s:{s:i, s:s, s:i}, s:{}}", "version",
+                                  "dated", 161116, "build", "2.11.1.161116",
+                                  "webserverport", 80,
+                                  "alloweddbstoredprocs"));
+    if (!strcmp(meth, "getmyuserinfo"))
+        return reply(r, json_pack(
+            "{s:s, s:s, s:b, s:s, s:s, s:b, s:s, s:s}", "mainpbxnumber",
+            u->has_line ? u->number : "", "username", u->name, "hasline",
+            u->has_line, "lineid", u->has_line ? u->lineid : ZERO_GUID,
+            "linenumber", u->has_line ? u->number : "", "isoperator",
+            u->isoperator, "userid", u->id, "login", u->login));
+    if (!strcmp(meth, "getcurrentuserfullinfo")) {
+        json_t *ui = userinfo_json(u);
+        return ui ? reply(r, json_pack("{s:o}", "userinfo", ui)) : -1;
+    }
+    if (!strcmp(meth, "getuserstate"))
+        return reply(r, state_json(u));
+    if (!strcmp(meth, "cc_getlunchtypes"))
+        return reply(r, json_pack("{s:[{s:i, s:s}, {s:i, s:s}]}", "items",
+                                  "id", 1, "name", "Обед", "id", 2, "name",
+                                  "Перерыв"));
+    if (!strcmp(meth, "getcurrentqueue")) {
+        json_t *q = json_array();
+        for (size_t i = 0; q && i < m->nqueue; i++)
+            json_array_append_new(q, json_pack("{s:s}", "number",
+                                               m->queue[i]));
+        return q ? reply(r, json_pack("{s:o}", "queue", q)) : -1;
+    }
+    if (!strcmp(meth, "getredirectrules")) {
+        json_t *rules = json_array();
+        if (rules && u->redirect_number) {
+            /* oktell.js finds its rule by md5hex(lower(id) + lower(id)). */
+            char key[80], hex[33];
+            size_t n = strlen(u->id);
+            if (n > 36)
+                n = 36;
+            for (size_t i = 0; i < n; i++)
+                key[i] = key[n + i] = (char)tolower((unsigned char)u->id[i]);
+            md5hex((const unsigned char *)key, 2 * n, hex);
+            json_array_append_new(rules,
+                                  json_pack("{s:s, s:s, s:b}", "id", hex,
+                                            "destinationnumber",
+                                            u->redirect_number, "isenabled",
+                                            1));
+        }
+        return rules ? reply(r, json_pack("{s:o}", "redirectrules", rules))
+                     : -1;
+    }
+    if (!strcmp(meth, "getpbxnumbers")) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < m->nusers; i++) {
+            const muser *x = &m->users[i];
+            if (x->has_line)
+                json_array_append_new(
+                    a, json_pack("{s:s, s:s, s:i, s:s, s:s}", "id", x->id,
+                                 "number", x->number, "state",
+                                 eff_state(x) == 0 ? 0 : eff_state(x),
+                                 "caption", x->name, "userid", x->id));
+        }
+        return a ? reply(r, json_pack("{s:o}", "numbers", a)) : -1;
+    }
+    if (!strcmp(meth, "getallusernumbers")) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < m->nusers; i++) {
+            const muser *x = &m->users[i];
+            json_array_append_new(
+                a, json_pack("{s:s, s:s, s:s, s:[s], s:b}", "id", x->id,
+                             "name", x->name, "main",
+                             x->has_line ? x->number : "", "nums",
+                             x->has_line ? x->number : "", "sub", 0));
+        }
+        return a ? reply(r, json_pack("{s:o}", "users", a)) : -1;
+    }
+    if (!strcmp(meth, "getalluserphotolink"))
+        return reply(r, json_pack("{s:[]}", "links"));
+    return 1;   /* not an info method */
+}
+
+static int dispatch(req *r)
+{
+    okt_model *m = r->m;
+    const char *meth = r->method;
+    if (!strcmp(meth, "ping"))
+        return reply(r, NULL);
+    if (!strcmp(meth, "login"))
+        return do_login(r);
+    if (m->sess[r->sess].user < 0) {
+        if (!strcmp(meth, "logout"))
+            return out_push(r->out, r->sess, OKT_OUT_CLOSE, NULL, 0);
+        return reply_err(r, E_NOAUTH, "Not logged in");
+    }
+    if (!strcmp(meth, "logout")) {
+        /* oktell.js waits for the server to close (fact sheet §3.5). */
+        unbind(m, r->sess);
+        return out_push(r->out, r->sess, OKT_OUT_CLOSE, NULL, 0);
+    }
+    if (!strcmp(meth, "subscribeevent"))
+        return do_subscribe(r);
+    if (!strcmp(meth, "setuserstate"))
+        return do_setuserstate(r);
+    if (!strcmp(meth, "getextendedlineinfo"))
+        return do_lineinfo(r);
+    if (!strcmp(meth, "cc_setbusyinexternaltask"))
+        return do_external(r, 0);
+    if (!strcmp(meth, "cc_setfreeinexternaltask"))
+        return do_external(r, 1);
+    if (!strcmp(meth, "cc_checkbusyinexternaltask"))
+        return do_external(r, 2);
+    if (!strcmp(meth, "tm_settaskactive"))
+        return do_settaskactive(r);
+    if (!strcmp(meth, "tm_setconfirmresult"))
+        return do_confirmresult(r);
+    if (!strcmp(meth, "tm_setconfirmusage")) {
+        int rc = 0, use = 0;
+        int has = p_bool(r, "use", &use, &rc);
+        if (has < 0)
+            return rc;
+        if (!has)
+            return reply_err(r, E_BADREQ, "Parameter 'use' is required");
+        m->sess[r->sess].confirm_usage = use;
+        return reply(r, NULL);
+    }
+    int rc = do_info(r);
+    if (rc != 1)
+        return rc;
+    return reply_err(r, E_UNKNOWN, "Unknown method");
+}
+
+int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
+                   okt_out *out)
+{
+    if (!valid_sess(m, sess))
+        return 0;
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    const char *why = NULL;
+    if (!root)
+        why = "Bad request: malformed JSON";
+    else if (!json_is_array(root) || json_array_size(root) < 1 ||
+             json_array_size(root) > 2 ||
+             !json_is_string(json_array_get(root, 0)))
+        why = "Bad request: [method, {params}] expected";
+    else if (json_array_size(root) == 2 &&
+             !json_is_object(json_array_get(root, 1)))
+        why = "Bad request: params must be an object";
+    if (why) {
+        json_t *o = json_pack("{s:i, s:i, s:s}", "result", 0, "error",
+                              E_BADREQ, "errormsg", why);
+        json_decref(root);
+        return o ? send_msg(out, sess, "error", o) : -1;
+    }
+    json_t *params = json_array_get(root, 1);
+    json_t *empty = NULL;
+    if (!params)
+        params = empty = json_object();
+    /* Method names are lowercase on the wire; accept any case. */
+    char method[64];
+    const char *name = json_string_value(json_array_get(root, 0));
+    size_t n = strlen(name);
+    if (n >= sizeof method)
+        n = sizeof method - 1;
+    for (size_t i = 0; i < n; i++)
+        method[i] = (char)tolower((unsigned char)name[i]);
+    method[n] = '\0';
+    req r = {m, out, sess, method, params, json_object_get(params, "qid")};
+    int rc = dispatch(&r);
+    if (finish_reaction(m, out))
+        rc = -1;
+    json_decref(empty);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- control calls -------------------------------------------------- */
+
+static const char *a_str(const json_t *args, const char *key)
+{
+    const json_t *j = args ? json_object_get(args, key) : NULL;
+    return json_is_string(j) ? json_string_value(j) : NULL;
+}
+
+static int ctl_user(okt_model *m, const json_t *args, okt_err *err)
+{
+    const char *login = a_str(args, "user");
+    if (!login)
+        return okt_err_set(err, OKT_EINVAL, "user: login string expected");
+    int ui = find_user(m, login);
+    if (ui < 0)
+        return okt_err_set(err, OKT_EINVAL, "unknown user '%s'", login);
+    return ui;
+}
+
+static int ctl_offer(okt_model *m, const json_t *args, okt_err *err)
+{
+    int ui = ctl_user(m, args, err);
+    if (ui < 0)
+        return -1;
+    muser *u = &m->users[ui];
+    const char *mode = a_str(args, "mode");
+    const char *tid = a_str(args, "task");
+    const char *number = a_str(args, "number");
+    const char *text = a_str(args, "text");
+    const json_t *idin = args ? json_object_get(args, "idinlist") : NULL;
+    int confirm = streq(mode, "confirm");
+    if (!confirm && !streq(mode, "notify"))
+        return okt_err_set(err, OKT_EINVAL,
+                           "mode: \"confirm\" or \"notify\" expected");
+    int ti = 0;
+    if (tid && (ti = find_task(m, tid)) < 0)
+        return okt_err_set(err, OKT_EINVAL, "unknown task '%s'", tid);
+    if (idin && !json_is_null(idin) && !json_is_integer(idin))
+        return okt_err_set(err, OKT_EINVAL, "idinlist: integer expected");
+    if (u->nsess == 0)
+        return okt_err_set(err, OKT_ENOTSETTABLE, "user '%s' is not logged in",
+                           u->login);
+    if (held(u))
+        return okt_err_set(err, OKT_ENOTSETTABLE,
+                           "user '%s' is busy in a call or task", u->login);
+    if (confirm && (!u->inside || eff_state(u) != OKT_US_READY))
+        return okt_err_set(err, OKT_ENOTSETTABLE,
+                           "user '%s' must be inside the call-center and ready",
+                           u->login);
+    touch(m, ui);
+    u->otask = ti;
+    set_str(&u->onumber, number ? number : "");
+    set_str(&u->otext, text ? text : "");
+    u->oidinlist = json_is_integer(idin) ? json_integer_value(idin) : 1;
+    u->task = confirm ? TK_CONFIRM : TK_DIALING;
+    u->st = OKT_US_RESERVED;
+    return prompt(m, ui, confirm ? EV_CONFIRM : EV_RESERVE);
+}
+
+static int ctl_finish(okt_model *m, const json_t *args, okt_err *err)
+{
+    int ui = ctl_user(m, args, err);
+    if (ui < 0)
+        return -1;
+    muser *u = &m->users[ui];
+    const char *how = a_str(args, "outcome");
+    int answered = streq(how, "answered");
+    if (!answered && !streq(how, "failed"))
+        return okt_err_set(err, OKT_EINVAL,
+                           "outcome: \"answered\" or \"failed\" expected");
+    if (u->task == TK_NONE || (answered && u->task == TK_CALL))
+        return okt_err_set(err, OKT_ENOTSETTABLE,
+                           "user '%s' has no prompt, dialing or call to finish",
+                           u->login);
+    touch(m, ui);
+    int was_prompt = u->task == TK_CONFIRM || u->task == TK_DIALING;
+    if (was_prompt && prompt(m, ui, EV_CLOSE))
+        return -1;
+    if (answered) {
+        u->task = TK_CALL;
+        if (u->has_line)
+            u->line = OKT_LS_COMMUTATED;
+        u->st = OKT_US_FULLBUSY;
+    } else {
+        clear_task(u);
+        if (u->has_line)
+            u->line = OKT_LS_READY;
+        u->st = OKT_US_READY;
+    }
+    return 0;
+}
+
+static int ctl_set_line(okt_model *m, const json_t *args, okt_err *err)
+{
+    int ui = ctl_user(m, args, err);
+    if (ui < 0)
+        return -1;
+    muser *u = &m->users[ui];
+    const char *name = a_str(args, "state");
+    int code = okt_linestate_code(name);
+    if (code < 0)
+        return okt_err_set(err, OKT_EINVAL, "unknown line state '%s'",
+                           name ? name : "(none)");
+    touch(m, ui);
+    u->has_line = 1;
+    u->line = code;
+    return 0;
+}
+
+static int ctl_task(okt_model *m, const json_t *args, int lock, okt_err *err)
+{
+    const char *id = a_str(args, "task");
+    int ti = find_task(m, id);
+    if (ti < 0)
+        return okt_err_set(err, OKT_EINVAL, "unknown task '%s'",
+                           id ? id : "(none)");
+    const char *editor = a_str(args, "editor");
+    if (lock && (!editor || !editor[0]))
+        return okt_err_set(err, OKT_EINVAL, "editor: name expected");
+    set_str(&m->tasks[ti].locked_by, lock ? editor : NULL);
+    if (lock && !m->tasks[ti].locked_by)
+        return okt_err_set(err, OKT_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int ctl_enqueue(okt_model *m, const json_t *args, okt_err *err)
+{
+    const char *num = a_str(args, "number");
+    if (!num || !num[0])
+        return okt_err_set(err, OKT_EINVAL, "number: string expected");
+    if (m->nqueue == m->queue_cap) {
+        size_t cap = m->queue_cap ? m->queue_cap * 2 : 8;
+        if (cap > OKT_MAX_EVENTS)
+            return okt_err_set(err, OKT_EINVAL, "queue full");
+        char **q = realloc(m->queue, cap * sizeof *q);
+        if (!q)
+            return okt_err_set(err, OKT_ENOMEM, "out of memory");
+        m->queue = q;
+        m->queue_cap = cap;
+    }
+    if (!(m->queue[m->nqueue] = strdup(num)))
+        return okt_err_set(err, OKT_ENOMEM, "out of memory");
+    m->nqueue++;
+    return 0;
+}
+
+static json_t *ctl_snapshot(okt_model *m, const json_t *args, okt_err *err)
+{
+    int ui = ctl_user(m, args, err);
+    if (ui < 0)
+        return NULL;
+    const muser *u = &m->users[ui];
+    json_t *o = json_pack(
+        "{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:i}", "userstate",
+        okt_userstate_name(eff_state(u)), "linestate",
+        okt_linestate_name(wire_line(u)), "inside", u->inside, "external",
+        u->external, "connected", u->nsess > 0, "confirm_pending",
+        u->task == TK_CONFIRM, "dialing", u->task == TK_DIALING, "redirect",
+        u->redirect, "sessions", u->nsess, "queue", (int)m->nqueue);
+    if (!o)
+        okt_err_set(err, OKT_ENOMEM, "out of memory");
+    return o;
+}
+
+int okt_model_control(okt_model *m, const char *cmd, const json_t *args,
+                      json_t **result, okt_out *out, okt_err *err)
+{
+    json_t *res = NULL;
+    int rc;
+    if (result)
+        *result = NULL;
+    if (args && !json_is_object(args))
+        return okt_err_set(err, OKT_EINVAL, "arguments must be a table");
+    if (!cmd)
+        return okt_err_set(err, OKT_EINVAL, "command expected");
+    if (!strcmp(cmd, "snapshot")) {
+        res = ctl_snapshot(m, args, err);
+        rc = res ? 0 : -1;
+    } else if (!strcmp(cmd, "offer")) {
+        rc = ctl_offer(m, args, err);
+    } else if (!strcmp(cmd, "finish")) {
+        rc = ctl_finish(m, args, err);
+    } else if (!strcmp(cmd, "set_line")) {
+        rc = ctl_set_line(m, args, err);
+    } else if (!strcmp(cmd, "lock_task")) {
+        rc = ctl_task(m, args, 1, err);
+    } else if (!strcmp(cmd, "unlock_task")) {
+        rc = ctl_task(m, args, 0, err);
+    } else if (!strcmp(cmd, "enqueue")) {
+        rc = ctl_enqueue(m, args, err);
+    } else if (!strcmp(cmd, "drop")) {
+        rc = ctl_user(m, args, err);
+        if (rc >= 0) {
+            for (int s = m->users[rc].first_sess; s >= 0; s = m->sess[s].next)
+                if (out_push(out, s, OKT_OUT_ABORT, NULL, 0))
+                    rc = okt_err_set(err, OKT_ENOMEM, "out of memory");
+            rc = rc < 0 ? -1 : 0;
+        }
+    } else {
+        return okt_err_set(err, OKT_EINVAL, "unknown command '%s'", cmd);
+    }
+    if (finish_reaction(m, out) && rc == 0)
+        rc = okt_err_set(err, OKT_ENOMEM, "out of memory");
+    if (rc == 0 && !res)
+        res = json_true();
+    if (result)
+        *result = res;
+    else
+        json_decref(res);
+    return rc < 0 ? -1 : 0;
+}

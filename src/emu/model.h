@@ -1,0 +1,70 @@
+/* model.h - the Oktell server's rules as a plain state machine (no sockets,
+ * no threads, no clock): users, lines, licences, tasks, the queue and the
+ * sessions logged in to them. docs/EMULATOR.md states the rules,
+ * docs/PROTOCOL.md the wire names.
+ *
+ * Input: a whole text message of one session, or a control call.
+ * Output: a list of (session, message) to send, in order: the reply first,
+ * then the events the reaction caused. Each reaction is applied as a whole
+ * before its output is produced. */
+#ifndef OKT_MODEL_H
+#define OKT_MODEL_H
+
+#include <jansson.h>
+#include "okt.h"
+
+typedef struct okt_model okt_model;
+
+enum {
+    OKT_OUT_SEND = 0,   /* send text to sess */
+    OKT_OUT_CLOSE,      /* close sess politely (after what precedes) */
+    OKT_OUT_ABORT       /* close sess abruptly (no close handshake) */
+};
+
+typedef struct okt_out_msg {
+    int sess;           /* session handle */
+    int kind;           /* OKT_OUT_* */
+    char *text;         /* OKT_OUT_SEND: malloc'd JSON text, NUL-terminated */
+    size_t len;
+} okt_out_msg;
+
+typedef struct okt_out {
+    okt_out_msg *v;
+    size_t n, cap;
+} okt_out;
+
+void okt_out_init(okt_out *o);
+void okt_out_clear(okt_out *o);       /* frees the texts, keeps capacity */
+void okt_out_free(okt_out *o);
+
+/* config: the table given to emulator.start, as JSON (NULL: defaults, one
+ * user Peter/123, one dialing task, 2 licences). Unknown keys are ignored;
+ * a key of the wrong type fails with OKT_EINVAL naming it. */
+okt_model *okt_model_new(const json_t *config, okt_err *err);
+void okt_model_free(okt_model *m);            /* NULL ok */
+
+/* A new transport session (not logged in yet): a handle >= 0, small and
+ * reused after okt_model_close, or -1 with err (OKT_ENOMEM). */
+int okt_model_open(okt_model *m, okt_err *err);
+/* The transport of sess is gone (any reason). When it was the user's last
+ * session, the user is disconnected: the external task ends, a pending
+ * prompt is withdrawn; presence in the call-center stays. */
+int okt_model_close(okt_model *m, int sess, okt_out *out);
+
+/* One whole text message received on sess. Bad input gets an error reply
+ * on sess; only a failure to allocate returns -1. */
+int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
+                   okt_out *out);
+
+/* A control call (emulator API): offer, finish, enqueue, set_line,
+ * lock_task, unlock_task, snapshot, drop. args is a JSON object (borrowed,
+ * may be NULL). On success returns 0 and *result (may be NULL to ignore)
+ * gets a new JSON value (snapshot: an object; others: true). On failure
+ * returns -1 with err: OKT_EINVAL for misuse (unknown user, task, command,
+ * bad argument), OKT_ENOTSETTABLE when the rules refuse it. */
+int okt_model_control(okt_model *m, const char *cmd, const json_t *args,
+                      json_t **result, okt_out *out, okt_err *err);
+
+size_t okt_model_session_count(const okt_model *m);
+
+#endif
