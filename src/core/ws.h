@@ -59,7 +59,7 @@ int okt_ws_step(okt_ws *ws, int revents, okt_err *err);
  * upgrade completes) and OPEN. */
 int okt_ws_send(okt_ws *ws, const char *data, size_t len, okt_err *err);
 
-/* Take the next complete received text message: 1 with *data/*len set
+/* Take the next complete received text message: 1 with *data and *len set
  * (owned by ws, valid until the next call on ws), 0 when none. */
 int okt_ws_recv(okt_ws *ws, const char **data, size_t *len);
 
@@ -71,5 +71,23 @@ int okt_ws_peer_close_code(const okt_ws *ws);
 
 /* Server side: the request path of the upgrade ("/" by default). */
 const char *okt_ws_path(const okt_ws *ws);
+
+/* --- additions (engineer H2): keepalive probe and counters --- */
+
+/* Queue a ping (payload at most 125 bytes); the peer's pong is counted in
+ * okt_ws_stats.pongs_in. Pings from the peer are answered automatically. */
+int okt_ws_ping(okt_ws *ws, const char *data, size_t len, okt_err *err);
+
+/* Counters since creation, for tests and benchmarks. syscalls counts every
+ * socket system call this object made (connect, recv, send, ...), so a
+ * driver can add its own poll() calls to get the total. */
+typedef struct okt_ws_stats {
+    uint64_t syscalls;
+    uint64_t bytes_in, bytes_out;   /* wire bytes (TLS records included) */
+    uint64_t msgs_in, msgs_out;     /* text messages taken in / queued */
+    uint64_t pongs_in;
+} okt_ws_stats;
+
+void okt_ws_get_stats(const okt_ws *ws, okt_ws_stats *st);
 
 #endif

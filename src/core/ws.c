@@ -1,0 +1,1284 @@
+/* ws.c - WebSocket client and server over non-blocking TCP, optionally TLS.
+ *
+ * One byte path for every mode:
+ *   socket --recv--> [TLS: rbio -> SSL_read] --> in --> HTTP head / wslay
+ *   wslay / HTTP --> [TLS: pout -> SSL_write -> wbio] --> out --send--> socket
+ * wslay (1.1.1 event API) is driven as a byte pump: its recv callback drains
+ * `in` and says WOULDBLOCK when it is empty, its send callback appends to
+ * `out` (or `pout` under TLS). OpenSSL only ever sees memory BIOs, so it
+ * never touches the socket (no SIGPIPE, no blocking). Each step makes at
+ * most a few recv() calls (it stops at the first short read) and one
+ * send(), so a batch of messages costs one system call each way. */
+#include "ws.h"
+#include "ws_http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <wslay/wslay.h>
+
+#define RECV_CHUNK   (64u * 1024u)     /* room offered to each recv() */
+#define READ_PER_TURN (4u * 1024u * 1024u) /* wire bytes read per step */
+#define OUT_HIGH     (1u * 1024u * 1024u)  /* stop framing above this */
+#define BUF_KEEP     (256u * 1024u)    /* idle buffers above this are freed */
+
+enum phase {
+    PH_TCP,      /* client: connect() in progress */
+    PH_TLS,      /* TLS handshake */
+    PH_HTTP,     /* upgrade request / response */
+    PH_OPEN,     /* WebSocket frames (also while closing) */
+    PH_FINISH,   /* over: flushing the last bytes, then DONE */
+    PH_DONE
+};
+
+typedef struct buf {
+    char *p;
+    size_t off, len, cap;   /* live bytes are p[off..len) */
+} buf;
+
+typedef struct rmsg {
+    struct rmsg *next;
+    size_t len;
+    char data[];            /* len bytes + NUL */
+} rmsg;
+
+struct okt_ws {
+    int fd;
+    int server;
+    int phase;
+    int eof;                 /* peer closed or reset the TCP stream */
+    int reset;               /* errno of a failed recv/send, or 0 */
+    int wfail;               /* send failed: nothing more can go out */
+    int local_close;         /* okt_ws_close() queued a close frame */
+    int fatal_close;         /* callback asked to fail with this code */
+    int in_frame;            /* a frame has started but not ended */
+    int tls_ready;           /* TLS handshake finished */
+    int tls_bye;             /* send close_notify when finishing */
+    int peer_code;
+    char peer_reason[124];
+    size_t max_msg, max_handshake;
+    char *subprotocol;       /* NULL: none offered / echoed */
+    char *path;              /* server: request target; client: ours */
+    char *hostport;          /* client: for messages and Host: */
+    char key[OKT_WSH_KEY_LEN + 1];
+    wslay_event_context_ptr ctx;
+    buf in, out, pout;
+    SSL_CTX *sctx;
+    SSL *ssl;
+    BIO *rbio, *wbio;        /* owned by ssl */
+    char *scratch;           /* TLS: ciphertext landing area */
+    struct addrinfo *ai, *ai_cur;
+    rmsg *rq_head, *rq_tail, *taken;
+    size_t rq_bytes;
+    okt_err fin;             /* error to report once FINISH is flushed */
+    okt_err err;             /* sticky, once DONE */
+    okt_ws_stats st;
+};
+
+/* ---- buffers ---------------------------------------------------------- */
+
+static int buf_reserve(buf *b, size_t more)
+{
+    if (b->off && b->off == b->len)
+        b->off = b->len = 0;
+    if (b->cap - b->len >= more)
+        return 0;
+    if (b->off) {   /* slide live bytes down before growing */
+        memmove(b->p, b->p + b->off, b->len - b->off);
+        b->len -= b->off;
+        b->off = 0;
+        if (b->cap - b->len >= more)
+            return 0;
+    }
+    size_t need = b->len + more;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_put(buf *b, const void *d, size_t n)
+{
+    if (buf_reserve(b, n) != 0)
+        return -1;
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+    return 0;
+}
+
+static size_t buf_used(const buf *b)
+{
+    return b->len - b->off;
+}
+
+/* Called when a buffer may be empty: reset offsets, release big idle
+ * memory so a quiet connection stays small. */
+static void buf_settle(buf *b)
+{
+    if (b->off == b->len) {
+        b->off = b->len = 0;
+        if (b->cap > BUF_KEEP) {
+            free(b->p);
+            b->p = NULL;
+            b->cap = 0;
+        }
+    }
+}
+
+static void buf_free(buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* Plaintext output: straight to the wire buffer, or to TLS. */
+static int put_plain(okt_ws *ws, const void *d, size_t n)
+{
+    return buf_put(ws->ssl ? &ws->pout : &ws->out, d, n);
+}
+
+/* ---- ending ----------------------------------------------------------- */
+
+/* Enter FINISH: the reason is kept and reported once the output is
+ * flushed (a close frame, an HTTP 400, a TLS alert). First reason wins. */
+static void finish(okt_ws *ws, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void finish(okt_ws *ws, int code, const char *fmt, ...)
+{
+    if (ws->phase >= PH_FINISH)
+        return;
+    char msg[OKT_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    okt_err_set(&ws->fin, code, "%s", msg);
+    ws->phase = PH_FINISH;
+}
+
+static void done(okt_ws *ws)
+{
+    if (ws->phase == PH_DONE)
+        return;
+    ws->phase = PH_DONE;
+    ws->err = ws->fin;
+    /* A graceful half-close: the fd itself stays open until free, so
+     * nothing we queued is lost to an RST while the peer still reads. */
+    if (ws->fd >= 0 && !ws->reset) {
+        shutdown(ws->fd, SHUT_WR);
+        ws->st.syscalls++;
+    }
+    buf_free(&ws->in);
+    buf_free(&ws->out);
+    buf_free(&ws->pout);
+}
+
+static int report(okt_ws *ws, okt_err *err)
+{
+    if (err)
+        *err = ws->err;
+    return -1;
+}
+
+/* ---- wslay callbacks: they only touch buffers and flags ---------------- */
+
+static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *b, size_t len,
+                       int flags, void *ud)
+{
+    (void)flags;
+    okt_ws *ws = ud;
+    size_t have = buf_used(&ws->in);
+    if (have == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    if (len > have)
+        len = have;
+    memcpy(b, ws->in.p + ws->in.off, len);
+    ws->in.off += len;
+    return (ssize_t)len;
+}
+
+static ssize_t cb_send(wslay_event_context_ptr ctx, const uint8_t *d,
+                       size_t len, int flags, void *ud)
+{
+    (void)flags;
+    okt_ws *ws = ud;
+    if (put_plain(ws, d, len) != 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+static int cb_genmask(wslay_event_context_ptr ctx, uint8_t *b, size_t len,
+                      void *ud)
+{
+    (void)ud;
+    if (RAND_bytes(b, (int)len) != 1) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return 0;
+}
+
+static void cb_frame_start(wslay_event_context_ptr ctx,
+                           const struct wslay_event_on_frame_recv_start_arg *a,
+                           void *ud)
+{
+    (void)ctx;
+    (void)a;
+    ((okt_ws *)ud)->in_frame = 1;
+}
+
+static void cb_frame_end(wslay_event_context_ptr ctx, void *ud)
+{
+    (void)ctx;
+    ((okt_ws *)ud)->in_frame = 0;
+}
+
+static void cb_msg(wslay_event_context_ptr ctx,
+                   const struct wslay_event_on_msg_recv_arg *a, void *ud)
+{
+    okt_ws *ws = ud;
+    switch (a->opcode) {
+    case WSLAY_TEXT_FRAME: {
+        rmsg *m = malloc(sizeof *m + a->msg_length + 1);
+        if (!m) {
+            ws->fatal_close = WSLAY_CODE_INTERNAL_SERVER_ERROR;
+            wslay_event_shutdown_read(ctx);
+            return;
+        }
+        m->next = NULL;
+        m->len = a->msg_length;
+        if (a->msg_length)
+            memcpy(m->data, a->msg, a->msg_length);
+        m->data[a->msg_length] = '\0';
+        if (ws->rq_tail)
+            ws->rq_tail->next = m;
+        else
+            ws->rq_head = m;
+        ws->rq_tail = m;
+        ws->rq_bytes += m->len;
+        ws->st.msgs_in++;
+        break;
+    }
+    case WSLAY_BINARY_FRAME:
+        /* The Oktell protocol is JSON text only. */
+        ws->fatal_close = WSLAY_CODE_UNSUPPORTED_DATA;
+        wslay_event_shutdown_read(ctx);
+        break;
+    case WSLAY_PONG:
+        ws->st.pongs_in++;
+        break;
+    case WSLAY_CONNECTION_CLOSE:
+        ws->peer_code = a->status_code;
+        if (a->msg_length > 2) {
+            size_t n = a->msg_length - 2;
+            if (n >= sizeof ws->peer_reason)
+                n = sizeof ws->peer_reason - 1;
+            memcpy(ws->peer_reason, a->msg + 2, n);
+            ws->peer_reason[n] = '\0';
+        }
+        break;
+    default:
+        break;   /* ping: wslay queues the pong itself */
+    }
+}
+
+static const struct wslay_event_callbacks callbacks = {
+    cb_recv, cb_send, cb_genmask, cb_frame_start, NULL, cb_frame_end, cb_msg,
+};
+
+/* ---- TLS -------------------------------------------------------------- */
+
+/* Message for the newest OpenSSL error, preferring the verify result. */
+static void tls_why(okt_ws *ws, char *out, size_t n)
+{
+    long vr = ws->ssl ? SSL_get_verify_result(ws->ssl) : X509_V_OK;
+    unsigned long e = ERR_peek_last_error();
+    if (!ws->server && vr != X509_V_OK)
+        snprintf(out, n, "certificate verify failed: %s",
+                 X509_verify_cert_error_string(vr));
+    else if (e)
+        ERR_error_string_n(e, out, n);
+    else
+        snprintf(out, n, "TLS failure");
+    ERR_clear_error();
+}
+
+/* Move ciphertext OpenSSL produced into the wire buffer. */
+static int tls_drain(okt_ws *ws)
+{
+    size_t n;
+    while ((n = BIO_ctrl_pending(ws->wbio)) > 0) {
+        if (buf_reserve(&ws->out, n) != 0)
+            return -1;
+        int r = BIO_read(ws->wbio, ws->out.p + ws->out.len, (int)n);
+        if (r <= 0)
+            break;
+        ws->out.len += (size_t)r;
+    }
+    return 0;
+}
+
+static void tls_handshake(okt_ws *ws)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(ws->ssl);
+    if (r == 1) {
+        ws->tls_ready = 1;
+        ws->phase = PH_HTTP;
+        return;
+    }
+    int e = SSL_get_error(ws->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return;
+    char why[160];
+    tls_why(ws, why, sizeof why);
+    finish(ws, OKT_ETLS, "TLS handshake with %s failed: %s",
+           ws->hostport ? ws->hostport : "client", why);
+}
+
+/* Decrypt everything the socket gave us into `in`. */
+static void tls_read(okt_ws *ws)
+{
+    for (;;) {
+        if (buf_reserve(&ws->in, 16384) != 0) {
+            finish(ws, OKT_ENOMEM, "out of memory");
+            return;
+        }
+        ERR_clear_error();
+        int room = (int)(ws->in.cap - ws->in.len);
+        int r = SSL_read(ws->ssl, ws->in.p + ws->in.len, room);
+        if (r > 0) {
+            ws->in.len += (size_t)r;
+            continue;
+        }
+        int e = SSL_get_error(ws->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return;
+        if (e == SSL_ERROR_ZERO_RETURN) {   /* close_notify */
+            ws->eof = 1;
+            return;
+        }
+        char why[160];
+        tls_why(ws, why, sizeof why);
+        finish(ws, OKT_ETLS, "TLS read failed: %s", why);
+        return;
+    }
+}
+
+static int tls_write(okt_ws *ws)
+{
+    while (buf_used(&ws->pout)) {
+        size_t n = buf_used(&ws->pout);
+        if (n > (1u << 20))
+            n = 1u << 20;
+        ERR_clear_error();
+        int r = SSL_write(ws->ssl, ws->pout.p + ws->pout.off, (int)n);
+        if (r <= 0) {
+            char why[160];
+            tls_why(ws, why, sizeof why);
+            finish(ws, OKT_ETLS, "TLS write failed: %s", why);
+            return -1;
+        }
+        ws->pout.off += (size_t)r;
+    }
+    buf_settle(&ws->pout);
+    return 0;
+}
+
+static int tls_setup_bios(okt_ws *ws, okt_err *err)
+{
+    ws->ssl = SSL_new(ws->sctx);
+    ws->rbio = BIO_new(BIO_s_mem());
+    ws->wbio = BIO_new(BIO_s_mem());
+    ws->scratch = malloc(RECV_CHUNK);
+    if (!ws->ssl || !ws->rbio || !ws->wbio || !ws->scratch) {
+        if (ws->ssl) {
+            BIO_free(ws->rbio);
+            BIO_free(ws->wbio);
+            ws->rbio = ws->wbio = NULL;
+        }
+        return okt_err_set(err, OKT_ENOMEM, "out of memory (TLS)");
+    }
+    SSL_set_bio(ws->ssl, ws->rbio, ws->wbio);
+    return 0;
+}
+
+static int is_ip(const char *host)
+{
+    unsigned char a[16];
+    return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+}
+
+static int tls_client(okt_ws *ws, const char *host, const okt_ws_cfg *cfg,
+                      okt_err *err)
+{
+    ERR_clear_error();
+    ws->sctx = SSL_CTX_new(TLS_client_method());
+    if (!ws->sctx)
+        return okt_err_set(err, OKT_ENOMEM, "out of memory (TLS)");
+    SSL_CTX_set_min_proto_version(ws->sctx, TLS1_2_VERSION);
+    if (cfg->verify) {
+        SSL_CTX_set_verify(ws->sctx, SSL_VERIFY_PEER, NULL);
+        int ok = cfg->cafile
+                     ? SSL_CTX_load_verify_locations(ws->sctx, cfg->cafile, NULL)
+                     : SSL_CTX_set_default_verify_paths(ws->sctx);
+        if (ok != 1) {
+            ERR_clear_error();
+            return okt_err_set(err, OKT_ETLS, "cannot load CA file %s",
+                               cfg->cafile ? cfg->cafile : "(system)");
+        }
+    } else {
+        SSL_CTX_set_verify(ws->sctx, SSL_VERIFY_NONE, NULL);
+    }
+    if (tls_setup_bios(ws, err) != 0)
+        return -1;
+    SSL_set_connect_state(ws->ssl);
+    int ip = is_ip(host);
+    if (!ip)
+        SSL_set_tlsext_host_name(ws->ssl, host);
+    if (cfg->verify) {
+        int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ws->ssl), host)
+                    : SSL_set1_host(ws->ssl, host);
+        if (ok != 1) {
+            ERR_clear_error();
+            return okt_err_set(err, OKT_ETLS, "cannot verify host %s", host);
+        }
+        SSL_set_hostflags(ws->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    }
+    return 0;
+}
+
+static int tls_server(okt_ws *ws, const okt_ws_cfg *cfg, okt_err *err)
+{
+    ERR_clear_error();
+    ws->sctx = SSL_CTX_new(TLS_server_method());
+    if (!ws->sctx)
+        return okt_err_set(err, OKT_ENOMEM, "out of memory (TLS)");
+    SSL_CTX_set_min_proto_version(ws->sctx, TLS1_2_VERSION);
+    const char *key = cfg->keyfile ? cfg->keyfile : cfg->certfile;
+    if (SSL_CTX_use_certificate_chain_file(ws->sctx, cfg->certfile) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ws->sctx, key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ws->sctx) != 1) {
+        char why[160];
+        tls_why(ws, why, sizeof why);
+        return okt_err_set(err, OKT_ETLS, "cannot load %s / %s: %s",
+                           cfg->certfile, key, why);
+    }
+    if (tls_setup_bios(ws, err) != 0)
+        return -1;
+    SSL_set_accept_state(ws->ssl);
+    return 0;
+}
+
+/* ---- config, construction --------------------------------------------- */
+
+void okt_ws_cfg_init(okt_ws_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_msg = OKT_MAX_WS_MSG;
+    cfg->max_handshake = OKT_MAX_HANDSHAKE;
+    cfg->subprotocol = "json";
+    cfg->verify = 1;
+}
+
+static okt_ws *ws_new(int server, const okt_ws_cfg *cfg, okt_err *err)
+{
+    okt_ws *ws = calloc(1, sizeof *ws);
+    if (!ws) {
+        okt_err_set(err, OKT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    ws->fd = -1;
+    ws->server = server;
+    ws->phase = PH_HTTP;
+    ws->max_msg = cfg->max_msg ? cfg->max_msg : OKT_MAX_WS_MSG;
+    ws->max_handshake = cfg->max_handshake ? cfg->max_handshake
+                                           : OKT_MAX_HANDSHAKE;
+    if (cfg->subprotocol && *cfg->subprotocol) {
+        ws->subprotocol = strdup(cfg->subprotocol);
+        if (!ws->subprotocol)
+            goto nomem;
+    }
+    int r = server ? wslay_event_context_server_init(&ws->ctx, &callbacks, ws)
+                   : wslay_event_context_client_init(&ws->ctx, &callbacks, ws);
+    if (r != 0)
+        goto nomem;
+    wslay_event_config_set_max_recv_msg_length(ws->ctx, ws->max_msg);
+    return ws;
+nomem:
+    okt_err_set(err, OKT_ENOMEM, "out of memory");
+    okt_ws_free(ws);
+    return NULL;
+}
+
+void okt_ws_free(okt_ws *ws)
+{
+    if (!ws)
+        return;
+    if (ws->ctx)
+        wslay_event_context_free(ws->ctx);
+    if (ws->ssl)
+        SSL_free(ws->ssl);   /* frees both BIOs */
+    if (ws->sctx)
+        SSL_CTX_free(ws->sctx);
+    if (ws->fd >= 0)
+        close(ws->fd);
+    if (ws->ai)
+        freeaddrinfo(ws->ai);
+    buf_free(&ws->in);
+    buf_free(&ws->out);
+    buf_free(&ws->pout);
+    for (rmsg *m = ws->rq_head, *n; m; m = n) {
+        n = m->next;
+        free(m);
+    }
+    free(ws->taken);
+    free(ws->scratch);
+    free(ws->subprotocol);
+    free(ws->path);
+    free(ws->hostport);
+    free(ws);
+}
+
+/* ws://host[:port][/path] -> parts. host gets the bare name (no
+ * brackets), path at least "/". */
+static int parse_url(const char *url, int *tls, char *host, size_t hostsz,
+                     char *port, const char **path, okt_err *err)
+{
+    const char *p;
+    if (strncasecmp(url, "ws://", 5) == 0) {
+        *tls = 0;
+        p = url + 5;
+    } else if (strncasecmp(url, "wss://", 6) == 0) {
+        *tls = 1;
+        p = url + 6;
+    } else {
+        return okt_err_set(err, OKT_EINVAL, "url must start with ws:// or wss://");
+    }
+    const char *hs, *he;
+    if (*p == '[') {
+        hs = p + 1;
+        he = strchr(hs, ']');
+        if (!he)
+            return okt_err_set(err, OKT_EINVAL, "bad IPv6 host in url");
+        p = he + 1;
+    } else {
+        hs = p;
+        while (*p && *p != ':' && *p != '/' && *p != '?' && *p != '#')
+            p++;
+        he = p;
+    }
+    size_t hl = (size_t)(he - hs);
+    if (hl == 0 || hl >= hostsz)
+        return okt_err_set(err, OKT_EINVAL, "bad host in url");
+    for (const char *c = hs; c < he; c++)
+        if ((unsigned char)*c <= 0x20 || *c == '@' || *c == '/' || (unsigned char)*c >= 0x7f)
+            return okt_err_set(err, OKT_EINVAL, "bad host in url");
+    memcpy(host, hs, hl);
+    host[hl] = '\0';
+    strcpy(port, *tls ? "443" : "80");
+    if (*p == ':') {
+        p++;
+        unsigned long v = 0;
+        size_t nd = 0;
+        while (*p >= '0' && *p <= '9' && nd < 6) {
+            v = v * 10 + (unsigned long)(*p++ - '0');
+            nd++;
+        }
+        if (nd == 0 || v == 0 || v > 65535)
+            return okt_err_set(err, OKT_EINVAL, "bad port in url");
+        snprintf(port, 6, "%lu", v);
+    }
+    if (*p && *p != '/' && *p != '?' && *p != '#')
+        return okt_err_set(err, OKT_EINVAL, "bad url");
+    *path = p;
+    return 0;
+}
+
+/* Start connect() on ws->ai_cur, moving on through the list while the
+ * kernel refuses at once. 1: connected, 0: in progress, -1: none left. */
+static int start_connect(okt_ws *ws, int *last_errno)
+{
+    for (; ws->ai_cur; ws->ai_cur = ws->ai_cur->ai_next) {
+        struct addrinfo *a = ws->ai_cur;
+        if (ws->fd >= 0) {
+            close(ws->fd);
+            ws->fd = -1;
+        }
+        ws->fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        a->ai_protocol);
+        ws->st.syscalls++;
+        if (ws->fd < 0) {
+            *last_errno = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(ws->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        ws->st.syscalls += 2;
+        if (connect(ws->fd, a->ai_addr, a->ai_addrlen) == 0)
+            return 1;
+        if (errno == EINPROGRESS || errno == EINTR)
+            return 0;
+        *last_errno = errno;
+    }
+    return -1;
+}
+
+okt_ws *okt_ws_connect(const char *url, const okt_ws_cfg *cfg, okt_err *err)
+{
+    okt_ws_cfg defaults;
+    if (!cfg) {
+        okt_ws_cfg_init(&defaults);
+        cfg = &defaults;
+    }
+    if (!url)
+        return okt_err_set(err, OKT_EINVAL, "url is NULL"), NULL;
+    int tls = 0;
+    char host[256], port[8];
+    const char *path = "";
+    if (parse_url(url, &tls, host, sizeof host, port, &path, err) != 0)
+        return NULL;
+
+    okt_ws *ws = ws_new(0, cfg, err);
+    if (!ws)
+        return NULL;
+    ws->phase = PH_TCP;
+    /* Request target: the path and query; the fragment never goes out. */
+    size_t pl = strcspn(path, "#");
+    ws->path = malloc(pl + 2);
+    int v6 = strchr(host, ':') != NULL;
+    int defport = strcmp(port, tls ? "443" : "80") == 0;
+    ws->hostport = malloc(strlen(host) + 10);
+    if (!ws->path || !ws->hostport) {
+        okt_err_set(err, OKT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (pl == 0 || path[0] != '/') {
+        ws->path[0] = '/';
+        memcpy(ws->path + 1, path, pl);
+        ws->path[pl + 1] = '\0';
+    } else {
+        memcpy(ws->path, path, pl);
+        ws->path[pl] = '\0';
+    }
+    for (const char *c = ws->path; *c; c++)
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
+            okt_err_set(err, OKT_EINVAL, "bad path in url");
+            goto fail;
+        }
+    sprintf(ws->hostport, v6 ? "[%s]%s%s" : "%s%s%s", host,
+            defport ? "" : ":", defport ? "" : port);
+
+    if (tls && tls_client(ws, host, cfg, err) != 0)
+        goto fail;
+
+    if (okt_wsh_new_key(ws->key) != 0) {
+        okt_err_set(err, OKT_ETLS, "no randomness for the key");
+        goto fail;
+    }
+    char req[OKT_WSH_PATH_MAX + 1024];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\n"
+                     "Host: %s\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: %s\r\n"
+                     "Sec-WebSocket-Version: 13\r\n"
+                     "%s%s%s"
+                     "\r\n",
+                     ws->path, ws->hostport, ws->key,
+                     ws->subprotocol ? "Sec-WebSocket-Protocol: " : "",
+                     ws->subprotocol ? ws->subprotocol : "",
+                     ws->subprotocol ? "\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof req) {
+        okt_err_set(err, OKT_EINVAL, "url too long");
+        goto fail;
+    }
+    if (put_plain(ws, req, (size_t)n) != 0) {
+        okt_err_set(err, OKT_ENOMEM, "out of memory");
+        goto fail;
+    }
+
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    int gr = getaddrinfo(host, port, &hints, &ws->ai);
+    if (gr != 0) {
+        ws->ai = NULL;
+        okt_err_set(err, OKT_EREFUSED, "cannot resolve %s: %s", host,
+                    gai_strerror(gr));
+        goto fail;
+    }
+    ws->ai_cur = ws->ai;
+    int eno = ECONNREFUSED;
+    int r = start_connect(ws, &eno);
+    if (r < 0) {
+        okt_err_set(err, OKT_EREFUSED, "connect to %s: %s", ws->hostport,
+                    strerror(eno));
+        goto fail;
+    }
+    if (r == 1)
+        ws->phase = ws->ssl ? PH_TLS : PH_HTTP;
+    return ws;
+fail:
+    okt_ws_free(ws);
+    return NULL;
+}
+
+okt_ws *okt_ws_accept(int fd, const okt_ws_cfg *cfg, okt_err *err)
+{
+    okt_ws_cfg defaults;
+    if (!cfg) {
+        okt_ws_cfg_init(&defaults);
+        cfg = &defaults;
+    }
+    if (fd < 0)
+        return okt_err_set(err, OKT_EINVAL, "bad fd"), NULL;
+    /* We own it from here, whatever happens. Make sure of the flags the
+     * house rules require even if the caller used plain accept(). */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    int fdf = fcntl(fd, F_GETFD);
+    if (fdf >= 0 && !(fdf & FD_CLOEXEC))
+        fcntl(fd, F_SETFD, fdf | FD_CLOEXEC);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails on AF_UNIX: fine */
+    okt_ws *ws = ws_new(1, cfg, err);
+    if (!ws) {
+        close(fd);
+        return NULL;
+    }
+    ws->fd = fd;
+    ws->st.syscalls += 3;
+    if (cfg->certfile) {
+        if (tls_server(ws, cfg, err) != 0) {
+            okt_ws_free(ws);
+            return NULL;
+        }
+        ws->phase = PH_TLS;
+    }
+    return ws;
+}
+
+/* ---- the turn --------------------------------------------------------- */
+
+static int want_input(const okt_ws *ws)
+{
+    if (ws->eof || ws->phase == PH_TCP || ws->phase >= PH_FINISH)
+        return 0;
+    if (ws->phase == PH_OPEN) {
+        /* Back-pressure: stop reading while the caller has not taken a
+         * large backlog of messages. */
+        if (ws->rq_bytes > ws->max_msg || !wslay_event_want_read(ws->ctx))
+            return 0;
+    }
+    return 1;
+}
+
+static void read_input(okt_ws *ws)
+{
+    size_t total = 0;
+    for (;;) {
+        char *dst;
+        size_t room;
+        if (ws->ssl) {
+            dst = ws->scratch;
+            room = RECV_CHUNK;
+        } else {
+            if (buf_reserve(&ws->in, RECV_CHUNK) != 0) {
+                finish(ws, OKT_ENOMEM, "out of memory");
+                return;
+            }
+            dst = ws->in.p + ws->in.len;
+            room = ws->in.cap - ws->in.len;
+        }
+        ssize_t n = recv(ws->fd, dst, room, 0);
+        ws->st.syscalls++;
+        if (n > 0) {
+            ws->st.bytes_in += (uint64_t)n;
+            if (ws->ssl) {
+                if (BIO_write(ws->rbio, dst, (int)n) != (int)n) {
+                    finish(ws, OKT_ENOMEM, "out of memory (TLS)");
+                    return;
+                }
+            } else {
+                ws->in.len += (size_t)n;
+            }
+            total += (size_t)n;
+            /* A short read means the kernel buffer is empty now: asking
+             * again would only cost a system call to hear EAGAIN. */
+            if ((size_t)n < room || total >= READ_PER_TURN)
+                return;
+            continue;
+        }
+        if (n == 0) {
+            ws->eof = 1;
+            return;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            ws->eof = 1;
+            ws->reset = errno;
+        }
+        return;
+    }
+}
+
+static void flush(okt_ws *ws)
+{
+    size_t n = buf_used(&ws->out);
+    if (n == 0 || ws->wfail)
+        return;
+    ssize_t r;
+    do {
+        r = send(ws->fd, ws->out.p + ws->out.off, n, MSG_NOSIGNAL);
+        ws->st.syscalls++;
+    } while (r < 0 && errno == EINTR);
+    if (r > 0) {
+        ws->out.off += (size_t)r;
+        ws->st.bytes_out += (uint64_t)r;
+        buf_settle(&ws->out);
+    } else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        ws->wfail = 1;
+        ws->reset = errno;
+    }
+}
+
+static void http_client(okt_ws *ws)
+{
+    size_t avail = buf_used(&ws->in);
+    size_t head = okt_wsh_head_len(ws->in.p + ws->in.off, avail);
+    if (head == 0) {
+        if (avail > ws->max_handshake)
+            finish(ws, OKT_EPROTOCOL,
+                   "upgrade response exceeds max_handshake (%zu bytes)",
+                   ws->max_handshake);
+        else if (ws->eof)
+            finish(ws, OKT_ECLOSED, "%s closed the connection during the upgrade",
+                   ws->hostport);
+        return;
+    }
+    if (head > ws->max_handshake) {
+        finish(ws, OKT_EPROTOCOL,
+               "upgrade response exceeds max_handshake (%zu bytes)",
+               ws->max_handshake);
+        return;
+    }
+    int status;
+    const char *why;
+    if (okt_wsh_check_response(ws->in.p + ws->in.off, head, ws->key,
+                               ws->subprotocol, &status, &why) != 0) {
+        if (status && status != 101)
+            finish(ws, OKT_EPROTOCOL, "%s refused the upgrade: HTTP %d",
+                   ws->hostport, status);
+        else
+            finish(ws, OKT_EPROTOCOL, "bad upgrade response from %s: %s",
+                   ws->hostport, why);
+        return;
+    }
+    /* Whatever follows the head already belongs to wslay. */
+    ws->in.off += head;
+    ws->phase = PH_OPEN;
+}
+
+static void http_server(okt_ws *ws)
+{
+    static const char bad[] =
+        "HTTP/1.1 400 Bad Request\r\n"
+        "Connection: close\r\n"
+        "Content-Type: text/plain\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        "Content-Length: 0\r\n\r\n";
+    size_t avail = buf_used(&ws->in);
+    size_t head = okt_wsh_head_len(ws->in.p + ws->in.off, avail);
+    if (head == 0 && avail <= ws->max_handshake) {
+        if (ws->eof)
+            finish(ws, OKT_ECLOSED, "client closed the connection during the upgrade");
+        return;
+    }
+    if (head == 0 || head > ws->max_handshake) {
+        put_plain(ws, bad, sizeof bad - 1);
+        finish(ws, OKT_EPROTOCOL, "upgrade request exceeds max_handshake (%zu bytes)",
+               ws->max_handshake);
+        return;
+    }
+    okt_wsh_req *req = malloc(sizeof *req);
+    if (!req) {
+        finish(ws, OKT_ENOMEM, "out of memory");
+        return;
+    }
+    const char *why;
+    if (okt_wsh_parse_request(ws->in.p + ws->in.off, head, ws->subprotocol,
+                              req, &why) != 0) {
+        free(req);
+        put_plain(ws, bad, sizeof bad - 1);
+        finish(ws, OKT_EPROTOCOL, "bad upgrade request: %s", why);
+        return;
+    }
+    char accept[OKT_WSH_ACCEPT_LEN + 1];
+    okt_wsh_accept_for(req->key, accept);
+    char resp[256];
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 101 Switching Protocols\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Accept: %s\r\n"
+                     "%s%s%s"
+                     "\r\n",
+                     accept,
+                     req->proto_offered ? "Sec-WebSocket-Protocol: " : "",
+                     req->proto_offered ? ws->subprotocol : "",
+                     req->proto_offered ? "\r\n" : "");
+    ws->path = strdup(req->path);
+    free(req);
+    if (!ws->path || n < 0 || (size_t)n >= sizeof resp ||
+        put_plain(ws, resp, (size_t)n) != 0) {
+        finish(ws, OKT_ENOMEM, "out of memory");
+        return;
+    }
+    ws->in.off += head;
+    ws->phase = PH_OPEN;
+}
+
+static const char *code_text(int code)
+{
+    switch (code) {
+    case 1002: return "protocol error";
+    case 1003: return "unsupported data";
+    case 1007: return "invalid UTF-8";
+    case 1009: return "message too big";
+    case 1011: return "internal error";
+    default: return "error";
+    }
+}
+
+/* Frames in, frames out, and the decision whether the connection is over. */
+static void ws_frames(okt_ws *ws)
+{
+    int rerr = 0;
+    if (buf_used(&ws->in) && wslay_event_get_read_enabled(ws->ctx))
+        rerr = wslay_event_recv(ws->ctx);   /* < 0: read is now disabled */
+    if (!wslay_event_get_read_enabled(ws->ctx)) {
+        ws->in.off = ws->in.len;   /* nothing after close is for us */
+    }
+    buf_settle(&ws->in);
+    if (ws->fatal_close)
+        wslay_event_queue_close(ws->ctx, (uint16_t)ws->fatal_close, NULL, 0);
+    if (buf_used(&ws->out) < OUT_HIGH && wslay_event_want_write(ws->ctx)) {
+        int r = wslay_event_send(ws->ctx);
+        if (r != 0) {
+            finish(ws, r == WSLAY_ERR_NOMEM ? OKT_ENOMEM : OKT_EPROTOCOL,
+                   "WebSocket send failed (%d)", r);
+            return;
+        }
+    }
+    int rcvd = wslay_event_get_close_received(ws->ctx);
+    int sent = wslay_event_get_close_sent(ws->ctx);
+    if (rerr != 0 && !ws->fatal_close) {
+        /* A malformed frame header (wslay queued a bare close). */
+        finish(ws, rerr == WSLAY_ERR_NOMEM ? OKT_ENOMEM : OKT_EPROTOCOL,
+               "connection failed: malformed frame");
+    } else if (ws->fatal_close) {
+        finish(ws, ws->fatal_close == 1003 ? OKT_EPROTOCOL : OKT_ENOMEM,
+               "connection failed: %s, sent close %d",
+               code_text(ws->fatal_close), ws->fatal_close);
+    } else if (!rcvd && !wslay_event_get_read_enabled(ws->ctx)) {
+        /* wslay failed the connection itself and queued the close. */
+        int code = sent ? wslay_event_get_status_code_sent(ws->ctx) : 1002;
+        if (code == 1009)
+            finish(ws, OKT_EPROTOCOL,
+                   "message exceeds max_msg (%zu bytes), sent close 1009",
+                   ws->max_msg);
+        else
+            finish(ws, OKT_EPROTOCOL, "connection failed: %s, sent close %d",
+                   code_text(code), code);
+    } else if (rcvd && sent) {
+        ws->tls_bye = 1;
+        if (ws->local_close)
+            finish(ws, OKT_ECLOSED, "closed: peer answered close with %d",
+                   ws->peer_code);
+        else
+            finish(ws, OKT_ECLOSED, "closed by peer: code %d%s%s",
+                   ws->peer_code, ws->peer_reason[0] ? ", " : "",
+                   ws->peer_reason);
+    }
+}
+
+int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
+{
+    if (!ws)
+        return okt_err_set(err, OKT_EINVAL, "ws is NULL");
+    if (ws->phase == PH_DONE)
+        return report(ws, err);
+
+    if (ws->phase == PH_TCP) {
+        if (!(revents & (OKT_WANT_READ | OKT_WANT_WRITE)))
+            return 0;
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        getsockopt(ws->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+        ws->st.syscalls++;
+        if (soerr == 0) {
+            struct sockaddr_storage ss;
+            socklen_t al = sizeof ss;
+            ws->st.syscalls++;
+            if (getpeername(ws->fd, (struct sockaddr *)&ss, &al) != 0)
+                return 0;   /* still connecting: we were asked to try */
+            ws->phase = ws->ssl ? PH_TLS : PH_HTTP;
+            revents |= OKT_WANT_WRITE;
+        } else {
+            ws->ai_cur = ws->ai_cur->ai_next;
+            int eno = soerr;
+            int r = start_connect(ws, &eno);
+            if (r < 0) {
+                okt_err_set(&ws->fin, OKT_EREFUSED, "connect to %s: %s",
+                            ws->hostport, strerror(eno));
+                ws->reset = eno;
+                done(ws);
+                return report(ws, err);
+            }
+            if (r == 0)
+                return 0;
+            ws->phase = ws->ssl ? PH_TLS : PH_HTTP;
+        }
+    }
+
+    if ((revents & OKT_WANT_READ) && want_input(ws))
+        read_input(ws);
+
+    if (ws->ssl && ws->phase < PH_FINISH) {
+        if (ws->phase == PH_TLS)
+            tls_handshake(ws);
+        if (ws->tls_ready && ws->phase < PH_FINISH)
+            tls_read(ws);
+        if (ws->phase == PH_TLS && ws->eof)
+            finish(ws, ws->server ? OKT_ECLOSED : OKT_ETLS,
+                   "connection closed during the TLS handshake");
+    }
+    if (ws->phase == PH_HTTP)
+        ws->server ? http_server(ws) : http_client(ws);
+    if (ws->phase == PH_OPEN)
+        ws_frames(ws);
+
+    if (ws->phase == PH_OPEN && ws->eof) {
+        /* The stream ended without a finished close handshake. */
+        if (wslay_event_get_close_received(ws->ctx))
+            finish(ws, OKT_ECLOSED, "closed by peer: code %d", ws->peer_code);
+        else if (ws->reset)
+            finish(ws, OKT_ECLOSED, "connection reset by peer%s",
+                   ws->in_frame ? " mid-frame" : "");
+        else
+            finish(ws, OKT_ECLOSED, "peer vanished %s",
+                   ws->in_frame ? "mid-frame" : "without a close frame");
+    }
+
+    if (ws->ssl) {
+        if (ws->phase == PH_FINISH && ws->tls_bye && ws->tls_ready) {
+            tls_write(ws);
+            ERR_clear_error();
+            SSL_shutdown(ws->ssl);   /* queues close_notify */
+            ws->tls_bye = 0;
+        }
+        if (ws->tls_ready && ws->phase < PH_FINISH)
+            tls_write(ws);
+        if (tls_drain(ws) != 0)
+            finish(ws, OKT_ENOMEM, "out of memory (TLS)");
+    }
+
+    if (ws->phase != PH_TCP && !ws->reset)
+        flush(ws);
+    if (ws->wfail && ws->phase < PH_FINISH) {
+        if (ws->phase == PH_OPEN && wslay_event_get_close_received(ws->ctx))
+            finish(ws, OKT_ECLOSED, "closed by peer: code %d", ws->peer_code);
+        else
+            finish(ws, OKT_ECLOSED, "connection lost: %s", strerror(ws->reset));
+    }
+    if (ws->phase == PH_FINISH &&
+        (buf_used(&ws->out) == 0 || ws->wfail || ws->reset)) {
+        done(ws);
+        return report(ws, err);
+    }
+    return 0;
+}
+
+/* ---- the rest of the interface ---------------------------------------- */
+
+int okt_ws_fd(const okt_ws *ws)
+{
+    return (ws && ws->phase != PH_DONE) ? ws->fd : -1;
+}
+
+int okt_ws_events(const okt_ws *ws)
+{
+    if (!ws || ws->phase == PH_DONE)
+        return 0;
+    if (ws->phase == PH_TCP)
+        return OKT_WANT_WRITE;
+    int ev = want_input(ws) ? OKT_WANT_READ : 0;
+    if (buf_used(&ws->out) || (ws->tls_ready && buf_used(&ws->pout)) ||
+        (ws->phase == PH_OPEN && wslay_event_want_write(ws->ctx)))
+        ev |= OKT_WANT_WRITE;
+    return ev;
+}
+
+int okt_ws_state(const okt_ws *ws)
+{
+    if (!ws)
+        return OKT_WS_CLOSED;
+    switch (ws->phase) {
+    case PH_TCP:
+    case PH_TLS:
+    case PH_HTTP:
+        return OKT_WS_CONNECTING;
+    case PH_OPEN:
+        if (ws->local_close || wslay_event_get_close_received(ws->ctx) ||
+            wslay_event_get_close_sent(ws->ctx) ||
+            !wslay_event_get_read_enabled(ws->ctx))
+            return OKT_WS_CLOSING;
+        return OKT_WS_OPEN;
+    case PH_FINISH:
+        return OKT_WS_CLOSING;
+    default:
+        return OKT_WS_CLOSED;
+    }
+}
+
+int okt_ws_pending(const okt_ws *ws)
+{
+    if (!ws)
+        return 0;
+    return ws->rq_head != NULL ||
+           (ws->ssl && ws->phase < PH_FINISH && SSL_pending(ws->ssl) > 0);
+}
+
+static int queue_msg(okt_ws *ws, int opcode, const char *data, size_t len,
+                     okt_err *err)
+{
+    if (!ws)
+        return okt_err_set(err, OKT_EINVAL, "ws is NULL");
+    if (ws->phase >= PH_FINISH)
+        return ws->phase == PH_DONE ? report(ws, err)
+                                    : okt_err_set(err, OKT_ECLOSED, "%s",
+                                                  ws->fin.msg);
+    if (!data && len)
+        return okt_err_set(err, OKT_EINVAL, "data is NULL");
+    struct wslay_event_msg m = {(uint8_t)opcode, (const uint8_t *)data, len};
+    int r = wslay_event_queue_msg(ws->ctx, &m);
+    if (r == WSLAY_ERR_NO_MORE_MSG)
+        return okt_err_set(err, OKT_ECLOSED, "connection is closing");
+    if (r == WSLAY_ERR_NOMEM)
+        return okt_err_set(err, OKT_ENOMEM, "out of memory");
+    if (r != 0)
+        return okt_err_set(err, OKT_EINVAL, "cannot queue message (%d)", r);
+    return 0;
+}
+
+int okt_ws_send(okt_ws *ws, const char *data, size_t len, okt_err *err)
+{
+    if (queue_msg(ws, WSLAY_TEXT_FRAME, data, len, err) != 0)
+        return -1;
+    ws->st.msgs_out++;
+    return 0;
+}
+
+int okt_ws_ping(okt_ws *ws, const char *data, size_t len, okt_err *err)
+{
+    if (len > 125)
+        return okt_err_set(err, OKT_EINVAL, "ping payload over 125 bytes");
+    return queue_msg(ws, WSLAY_PING, data ? data : "", len, err);
+}
+
+int okt_ws_recv(okt_ws *ws, const char **data, size_t *len)
+{
+    if (!ws)
+        return 0;
+    free(ws->taken);
+    ws->taken = NULL;
+    rmsg *m = ws->rq_head;
+    if (!m)
+        return 0;
+    ws->rq_head = m->next;
+    if (!ws->rq_head)
+        ws->rq_tail = NULL;
+    ws->rq_bytes -= m->len;
+    ws->taken = m;
+    *data = m->data;
+    *len = m->len;
+    return 1;
+}
+
+int okt_ws_close(okt_ws *ws, int code, const char *reason)
+{
+    if (!ws || ws->phase == PH_DONE)
+        return -1;
+    if (ws->phase >= PH_FINISH || ws->local_close)
+        return 0;
+    if (ws->phase != PH_OPEN) {
+        /* No WebSocket yet: there is no close handshake to run. */
+        okt_err_set(&ws->fin, OKT_ECLOSED, "closed before the upgrade finished");
+        ws->reset = 0;
+        done(ws);
+        return 0;
+    }
+    if (code == 0)
+        code = 1000;
+    size_t rl = reason ? strlen(reason) : 0;
+    if (rl > 123)
+        rl = 123;
+    int r = wslay_event_queue_close(ws->ctx, (uint16_t)code,
+                                    (const uint8_t *)reason, rl);
+    if (r == 0)
+        ws->local_close = 1;
+    else if (r != WSLAY_ERR_NO_MORE_MSG)
+        return -1;
+    return 0;
+}
+
+int okt_ws_peer_close_code(const okt_ws *ws)
+{
+    return ws ? ws->peer_code : 0;
+}
+
+const char *okt_ws_path(const okt_ws *ws)
+{
+    return (ws && ws->path) ? ws->path : "/";
+}
+
+void okt_ws_get_stats(const okt_ws *ws, okt_ws_stats *st)
+{
+    if (ws)
+        *st = ws->st;
+    else
+        memset(st, 0, sizeof *st);
+}
