@@ -80,6 +80,13 @@ int64_t okt_session_request(okt_session *s, const char *method,
                             okt_err *err);
 int okt_session_next_event(okt_session *s, okt_event *ev);
 
+/* Additions (H3). okt_session_request steals params (may be NULL), like
+ * okt_conn_request; it fails OKT_ECLOSED unless READY, OKT_EINVAL beyond
+ * OKT_MAX_PENDING. A malformed incoming message is reported as an
+ * OKT_EV_ERROR event with id 0 and err OKT_EPROTOCOL. */
+size_t okt_session_pending_events(const okt_session *s);   /* queued */
+size_t okt_session_pending_requests(const okt_session *s); /* user, in flight */
+
 /* Password hashes of the fact sheet §3.1 (exported for tests): hex is 33
  * bytes. Returns -1 for characters cp1251 cannot hold. */
 int okt_password_hash(const char *utf8, int lowercase, char hex[33],

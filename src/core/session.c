@@ -1,0 +1,1004 @@
+/* session.c - the sans-IO Oktell client session (fact sheet §1.3, §2, §3).
+ *
+ * Requests live in a hash table keyed by id (the qid is the id in decimal)
+ * and, when they have a deadline, in a binary min-heap ordered by it, so a
+ * reply, a timeout and the next deadline are all O(1)/O(log n). Internal
+ * requests (handshake ping, login, subscribe) use the same table and are
+ * bounded by the open deadline instead of their own. */
+#include "session.h"
+#include "message.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+enum { K_USER = 0, K_HANDSHAKE, K_LOGIN, K_SUBSCRIBE };
+
+#define NO_HEAP ((size_t)-1)
+
+typedef struct req {
+    int64_t id;
+    int64_t deadline;     /* -1: none */
+    int64_t timeout_ms;
+    size_t heap_idx;
+    int kind;
+    char method[48];      /* for error texts; cut if longer */
+} req;
+
+typedef struct out_msg {
+    char *s;
+    size_t len;
+    int secret;           /* holds the password hashes: cleanse on free */
+} out_msg;
+
+struct okt_session {
+    char *login;
+    char hash_cs[33];     /* Password: md5hex(cp1251(pw)) */
+    char hash_ci[33];     /* password: md5hex(cp1251(lower(pw))) */
+    int timeout_ms, ping_ms, open_ms;
+    char **subs;
+    size_t nsubs;
+
+    int state;
+    int redirected;
+    int64_t next_id;
+    int64_t open_deadline;
+    int64_t next_ping;
+    int64_t last_rx;
+    json_t *login_reply;
+
+    req **slots;          /* open addressing, linear probing */
+    size_t cap, count;
+    req **heap;
+    size_t hn, hcap;
+
+    out_msg *out;         /* ring */
+    size_t out_head, out_n, out_cap;
+
+    okt_event *ev;        /* ring */
+    size_t ev_head, ev_n, ev_cap;
+    size_t ev_unsolicited; /* server events + protocol errors queued */
+
+    okt_mp *mp;
+};
+
+static const char *const default_subs[] = {
+    "userstatechanged", "linestatechanged", "tminterfaceconfirm",
+    "tminterfacereserve", "tminterfaceclose", NULL};
+
+void okt_session_cfg_init(okt_session_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->timeout_ms = OKT_DEFAULT_TIMEOUT_MS;
+    cfg->ping_ms = OKT_DEFAULT_PING_MS;
+    cfg->open_ms = OKT_DEFAULT_OPEN_MS;
+}
+
+void okt_event_clear(okt_event *ev)
+{
+    if (!ev)
+        return;
+    free(ev->name);
+    json_decref(ev->data);
+    memset(ev, 0, sizeof *ev);
+}
+
+/* ---- password hashing (fact sheet §3.1) ------------------------------ */
+
+/* cp1251 lowercase of one byte: ASCII, the Russian block and the other
+ * Cyrillic letters cp1251 holds. A fixed table keeps the hash independent
+ * of the process locale (towlower in the "C" locale is ASCII-only). */
+static unsigned char cp1251_lower(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return (unsigned char)(c + 32);
+    if (c >= 0xC0 && c <= 0xDF)
+        return (unsigned char)(c + 32);
+    switch (c) {
+    case 0x80: return 0x90;  /* Ђ */
+    case 0x81: return 0x83;  /* Ѓ */
+    case 0x8A: return 0x9A;  /* Љ */
+    case 0x8C: return 0x9C;  /* Њ */
+    case 0x8D: return 0x9D;  /* Ќ */
+    case 0x8E: return 0x9E;  /* Ћ */
+    case 0x8F: return 0x9F;  /* Џ */
+    case 0xA1: return 0xA2;  /* Ў */
+    case 0xA3: return 0xBC;  /* Ј */
+    case 0xA5: return 0xB4;  /* Ґ */
+    case 0xA8: return 0xB8;  /* Ё */
+    case 0xAA: return 0xBA;  /* Є */
+    case 0xAF: return 0xBF;  /* Ї */
+    case 0xB2: return 0xB3;  /* І */
+    case 0xBD: return 0xBE;  /* Ѕ */
+    default: return c;
+    }
+}
+
+#define PW_MAX 1024
+
+int okt_password_hash(const char *utf8, int lowercase, char hex[33],
+                      okt_err *err)
+{
+    hex[0] = '\0';
+    if (!utf8)
+        return okt_err_set(err, OKT_EINVAL, "password: missing");
+    size_t inlen = strlen(utf8);
+    if (inlen > PW_MAX)
+        return okt_err_set(err, OKT_EINVAL, "password: longer than %d bytes",
+                           PW_MAX);
+    iconv_t cd = iconv_open("CP1251", "UTF-8");
+    if (cd == (iconv_t)-1)
+        return okt_err_set(err, OKT_EINVAL,
+                           "password: iconv has no UTF-8 -> CP1251");
+    char in[PW_MAX + 1], out[PW_MAX + 1];
+    memcpy(in, utf8, inlen);
+    char *ip = in, *op = out;
+    size_t il = inlen, ol = sizeof out;
+    size_t r = iconv(cd, &ip, &il, &op, &ol);
+    int bad = r == (size_t)-1;
+    if (!bad)
+        bad = iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1;
+    iconv_close(cd);
+    size_t n = (size_t)(op - out);
+    int rc = 0;
+    if (bad) {
+        rc = okt_err_set(err, OKT_EINVAL,
+                         "password: a character cp1251 cannot hold, or not "
+                         "UTF-8");
+    } else {
+        if (lowercase)
+            for (size_t i = 0; i < n; i++)
+                out[i] = (char)cp1251_lower((unsigned char)out[i]);
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        if (!EVP_Digest(out, n, md, &mdlen, EVP_md5(), NULL) || mdlen != 16) {
+            rc = okt_err_set(err, OKT_EINVAL, "password: MD5 unavailable");
+        } else {
+            static const char digits[] = "0123456789abcdef";
+            for (unsigned i = 0; i < 16; i++) {
+                hex[2 * i] = digits[md[i] >> 4];
+                hex[2 * i + 1] = digits[md[i] & 15];
+            }
+            hex[32] = '\0';
+        }
+        OPENSSL_cleanse(md, sizeof md);
+    }
+    OPENSSL_cleanse(in, sizeof in);
+    OPENSSL_cleanse(out, sizeof out);
+    return rc;
+}
+
+/* ---- request table ----------------------------------------------------- */
+
+static size_t slot_of(const okt_session *s, int64_t id)
+{
+    uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 20) & (s->cap - 1);
+}
+
+static req *table_get(const okt_session *s, int64_t id)
+{
+    if (!s->cap)
+        return NULL;
+    for (size_t i = slot_of(s, id);; i = (i + 1) & (s->cap - 1)) {
+        if (!s->slots[i])
+            return NULL;
+        if (s->slots[i]->id == id)
+            return s->slots[i];
+    }
+}
+
+static void table_put_raw(req **slots, size_t cap, req *r, const okt_session *s)
+{
+    (void)s;
+    uint64_t h = (uint64_t)r->id * 0x9E3779B97F4A7C15ull;
+    size_t i = (size_t)(h >> 20) & (cap - 1);
+    while (slots[i])
+        i = (i + 1) & (cap - 1);
+    slots[i] = r;
+}
+
+static int table_put(okt_session *s, req *r)
+{
+    if ((s->count + 1) * 2 > s->cap) {   /* keep the load under 1/2 */
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        req **ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i])
+                table_put_raw(ns, ncap, s->slots[i], s);
+        free(s->slots);
+        s->slots = ns;
+        s->cap = ncap;
+    }
+    table_put_raw(s->slots, s->cap, r, s);
+    s->count++;
+    return 0;
+}
+
+/* Remove by backward shift, so no tombstones build up. */
+static void table_del(okt_session *s, int64_t id)
+{
+    size_t mask = s->cap - 1, i = slot_of(s, id);
+    while (s->slots[i] && s->slots[i]->id != id)
+        i = (i + 1) & mask;
+    if (!s->slots[i])
+        return;
+    s->slots[i] = NULL;
+    s->count--;
+    for (size_t j = (i + 1) & mask; s->slots[j]; j = (j + 1) & mask) {
+        size_t home = slot_of(s, s->slots[j]->id);
+        /* move j into the hole at i unless its home lies in (i, j] */
+        int stay = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stay) {
+            s->slots[i] = s->slots[j];
+            s->slots[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+static void heap_swap(okt_session *s, size_t a, size_t b)
+{
+    req *t = s->heap[a];
+    s->heap[a] = s->heap[b];
+    s->heap[b] = t;
+    s->heap[a]->heap_idx = a;
+    s->heap[b]->heap_idx = b;
+}
+
+static void heap_up(okt_session *s, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (s->heap[p]->deadline <= s->heap[i]->deadline)
+            break;
+        heap_swap(s, p, i);
+        i = p;
+    }
+}
+
+static void heap_down(okt_session *s, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < s->hn && s->heap[l]->deadline < s->heap[m]->deadline)
+            m = l;
+        if (r < s->hn && s->heap[r]->deadline < s->heap[m]->deadline)
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(s, i, m);
+        i = m;
+    }
+}
+
+static int heap_push(okt_session *s, req *r)
+{
+    if (s->hn == s->hcap) {
+        size_t nc = s->hcap ? s->hcap * 2 : 64;
+        req **nh = realloc(s->heap, nc * sizeof *nh);
+        if (!nh)
+            return -1;
+        s->heap = nh;
+        s->hcap = nc;
+    }
+    r->heap_idx = s->hn;
+    s->heap[s->hn++] = r;
+    heap_up(s, r->heap_idx);
+    return 0;
+}
+
+static void heap_remove(okt_session *s, req *r)
+{
+    size_t i = r->heap_idx;
+    if (i == NO_HEAP)
+        return;
+    r->heap_idx = NO_HEAP;
+    s->hn--;
+    if (i == s->hn)
+        return;
+    s->heap[i] = s->heap[s->hn];
+    s->heap[i]->heap_idx = i;
+    heap_up(s, i);
+    heap_down(s, s->heap[i]->heap_idx);
+}
+
+/* Unlink a request from both structures; the caller frees it. */
+static void req_unlink(okt_session *s, req *r)
+{
+    heap_remove(s, r);
+    table_del(s, r->id);
+}
+
+/* ---- queues ------------------------------------------------------------ */
+
+static int out_push(okt_session *s, char *msg, size_t len, int secret)
+{
+    if (s->out_n == s->out_cap) {
+        size_t nc = s->out_cap ? s->out_cap * 2 : 16;
+        out_msg *no = malloc(nc * sizeof *no);
+        if (!no)
+            return -1;
+        for (size_t i = 0; i < s->out_n; i++)
+            no[i] = s->out[(s->out_head + i) % s->out_cap];
+        free(s->out);
+        s->out = no;
+        s->out_cap = nc;
+        s->out_head = 0;
+    }
+    out_msg *m = &s->out[(s->out_head + s->out_n) % s->out_cap];
+    m->s = msg;
+    m->len = len;
+    m->secret = secret;
+    s->out_n++;
+    return 0;
+}
+
+static void out_free(out_msg *m)
+{
+    if (m->secret)
+        OPENSSL_cleanse(m->s, m->len);
+    free(m->s);
+}
+
+static void out_clear(okt_session *s)
+{
+    while (s->out_n) {
+        out_free(&s->out[s->out_head]);
+        s->out_head = (s->out_head + 1) % s->out_cap;
+        s->out_n--;
+    }
+}
+
+static int unsolicited(const okt_event *ev)
+{
+    return ev->type == OKT_EV_SERVER || (ev->type == OKT_EV_ERROR && !ev->id);
+}
+
+/* Takes ownership of ev's name and data (also on failure). */
+static int ev_push(okt_session *s, okt_event *ev)
+{
+    if (s->ev_n == s->ev_cap) {
+        size_t nc = s->ev_cap ? s->ev_cap * 2 : 16;
+        okt_event *ne = malloc(nc * sizeof *ne);
+        if (!ne) {
+            okt_event_clear(ev);
+            return -1;
+        }
+        for (size_t i = 0; i < s->ev_n; i++)
+            ne[i] = s->ev[(s->ev_head + i) % s->ev_cap];
+        free(s->ev);
+        s->ev = ne;
+        s->ev_cap = nc;
+        s->ev_head = 0;
+    }
+    s->ev[(s->ev_head + s->ev_n) % s->ev_cap] = *ev;
+    s->ev_n++;
+    if (unsolicited(ev))
+        s->ev_unsolicited++;
+    return 0;
+}
+
+static void push_simple(okt_session *s, int type, int64_t id, json_t *data,
+                        int code, const char *msg)
+{
+    okt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.id = id;
+    ev.data = data;
+    if (msg)
+        okt_err_set(&ev.err, code, "%s", msg);
+    ev_push(s, &ev);
+}
+
+static int cmp_req(const void *a, const void *b)
+{
+    int64_t x = (*(req *const *)a)->id, y = (*(req *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Every request ends exactly once: drain the table into the FIFO, user
+ * requests as OKT_ECLOSED errors in id order, then mark the session over
+ * with the CLOSED event. */
+static void close_with(okt_session *s, int code, const char *why)
+{
+    if (s->state == OKT_S_CLOSED)
+        return;
+    req **all = NULL;
+    size_t n = 0;
+    if (s->count) {
+        all = malloc(s->count * sizeof *all);
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i]) {
+                if (all)
+                    all[n++] = s->slots[i];
+                else
+                    free(s->slots[i]);
+            }
+        if (all)
+            qsort(all, n, sizeof *all, cmp_req);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (all[i]->kind == K_USER) {
+            char m[OKT_ERRMSG_MAX];
+            snprintf(m, sizeof m, "request '%s' failed: connection closed",
+                     all[i]->method);
+            push_simple(s, OKT_EV_ERROR, all[i]->id, NULL, OKT_ECLOSED, m);
+        }
+        free(all[i]);
+    }
+    free(all);
+    memset(s->slots, 0, s->cap * sizeof *s->slots);
+    s->count = 0;
+    s->hn = 0;
+    out_clear(s);
+    json_decref(s->login_reply);
+    s->login_reply = NULL;
+    s->state = OKT_S_CLOSED;
+    s->open_deadline = -1;
+    s->next_ping = -1;
+    push_simple(s, OKT_EV_CLOSED, 0, NULL, code, why);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static int valid_utf8_str(const char *str)
+{
+    json_t *j = json_string(str);
+    json_decref(j);
+    return j != NULL;
+}
+
+okt_session *okt_session_new(const okt_session_cfg *cfg, okt_err *err)
+{
+    if (!cfg || !cfg->login || !cfg->password) {
+        okt_err_set(err, OKT_EINVAL, "session: need a login and a password");
+        return NULL;
+    }
+    if (!valid_utf8_str(cfg->login)) {
+        okt_err_set(err, OKT_EINVAL, "session: login is not UTF-8");
+        return NULL;
+    }
+    okt_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        okt_err_set(err, OKT_ENOMEM, "session: out of memory");
+        return NULL;
+    }
+    s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms
+                                        : OKT_DEFAULT_TIMEOUT_MS;
+    s->ping_ms = cfg->ping_ms > 0 ? cfg->ping_ms : OKT_DEFAULT_PING_MS;
+    s->open_ms = cfg->open_ms > 0 ? cfg->open_ms : OKT_DEFAULT_OPEN_MS;
+    s->next_id = 1;
+    s->open_deadline = s->next_ping = s->last_rx = -1;
+    s->state = OKT_S_HANDSHAKE;
+    s->login = strdup(cfg->login);
+    if (!s->login)
+        goto nomem;
+    if (okt_password_hash(cfg->password, 0, s->hash_cs, err) ||
+        okt_password_hash(cfg->password, 1, s->hash_ci, err)) {
+        okt_session_free(s);
+        return NULL;
+    }
+    const char *const *subs = cfg->subscribe ? cfg->subscribe : default_subs;
+    while (subs[s->nsubs])
+        s->nsubs++;
+    if (s->nsubs > 1024) {
+        okt_session_free(s);
+        okt_err_set(err, OKT_EINVAL, "session: more than 1024 subscriptions");
+        return NULL;
+    }
+    s->subs = calloc(s->nsubs + 1, sizeof *s->subs);
+    if (!s->subs)
+        goto nomem;
+    for (size_t i = 0; i < s->nsubs; i++) {
+        if (!valid_utf8_str(subs[i])) {
+            okt_session_free(s);
+            okt_err_set(err, OKT_EINVAL, "session: event name not UTF-8");
+            return NULL;
+        }
+        if (!(s->subs[i] = strdup(subs[i])))
+            goto nomem;
+    }
+    s->mp = okt_mp_new(NULL, err);
+    if (!s->mp) {
+        okt_session_free(s);
+        return NULL;
+    }
+    return s;
+nomem:
+    okt_session_free(s);
+    okt_err_set(err, OKT_ENOMEM, "session: out of memory");
+    return NULL;
+}
+
+void okt_session_free(okt_session *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->slots[i]);
+    free(s->slots);
+    free(s->heap);
+    out_clear(s);
+    free(s->out);
+    while (s->ev_n) {
+        okt_event_clear(&s->ev[s->ev_head]);
+        s->ev_head = (s->ev_head + 1) % s->ev_cap;
+        s->ev_n--;
+    }
+    free(s->ev);
+    if (s->subs)
+        for (size_t i = 0; i < s->nsubs; i++)
+            free(s->subs[i]);
+    free(s->subs);
+    free(s->login);
+    json_decref(s->login_reply);
+    okt_mp_free(s->mp);
+    OPENSSL_cleanse(s->hash_cs, sizeof s->hash_cs);
+    OPENSSL_cleanse(s->hash_ci, sizeof s->hash_ci);
+    free(s);
+}
+
+int okt_session_state(const okt_session *s)
+{
+    return s ? s->state : OKT_S_CLOSED;
+}
+
+size_t okt_session_pending_events(const okt_session *s)
+{
+    return s ? s->ev_n : 0;
+}
+
+size_t okt_session_pending_requests(const okt_session *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; s && i < s->cap; i++)
+        if (s->slots[i] && s->slots[i]->kind == K_USER)
+            n++;
+    return n;
+}
+
+/* Queue a request of any kind; params is stolen. Returns its id or -1. */
+static int64_t send_req(okt_session *s, int kind, const char *method,
+                        json_t *params, int timeout_ms, int64_t now,
+                        okt_err *err)
+{
+    if (s->count >= OKT_MAX_PENDING) {
+        json_decref(params);
+        return okt_err_set(err, OKT_EINVAL,
+                           "too many requests in flight (OKT_MAX_PENDING %u)",
+                           (unsigned)OKT_MAX_PENDING);
+    }
+    int64_t id = s->next_id;
+    char qid[24];
+    snprintf(qid, sizeof qid, "%lld", (long long)id);
+    /* ping and subscribeevent go without userlogin (fact sheet §2.3) */
+    int bare = !strcmp(method, "ping") || !strcmp(method, "subscribeevent");
+    size_t len;
+    char *msg = okt_msg_request(method, qid, bare ? NULL : s->login, params,
+                                &len, err);
+    json_decref(params);
+    if (!msg)
+        return -1;
+    req *r = calloc(1, sizeof *r);
+    if (!r || out_push(s, msg, len, kind == K_LOGIN)) {
+        if (kind == K_LOGIN)
+            OPENSSL_cleanse(msg, len);
+        free(msg);
+        free(r);
+        return okt_err_set(err, OKT_ENOMEM, "request: out of memory");
+    }
+    r->id = id;
+    r->kind = kind;
+    r->heap_idx = NO_HEAP;
+    r->deadline = -1;
+    r->timeout_ms = timeout_ms;
+    snprintf(r->method, sizeof r->method, "%s", method);
+    if (table_put(s, r)) {
+        free(r);   /* the message is already queued: the reply is dropped */
+        return okt_err_set(err, OKT_ENOMEM, "request: out of memory");
+    }
+    if (kind == K_USER) {
+        r->deadline = now + timeout_ms;
+        if (heap_push(s, r)) {
+            table_del(s, id);
+            free(r);
+            return okt_err_set(err, OKT_ENOMEM, "request: out of memory");
+        }
+    }
+    s->next_id++;
+    return id;
+}
+
+static void send_ping(okt_session *s)
+{
+    /* Keepalive: fire and forget. The id is spent so a reply counts as a
+     * late reply and is dropped. */
+    char qid[24];
+    snprintf(qid, sizeof qid, "%lld", (long long)s->next_id++);
+    size_t len;
+    char *msg = okt_msg_request("ping", qid, NULL, NULL, &len, NULL);
+    if (msg && out_push(s, msg, len, 0))
+        free(msg);
+}
+
+static void send_login(okt_session *s, int64_t now)
+{
+    okt_err e;
+    json_t *p = json_pack("{s:s,s:s,s:i}", "Password", s->hash_cs, "password",
+                          s->hash_ci, "showid", 1);
+    s->state = OKT_S_LOGIN;
+    if (!p || send_req(s, K_LOGIN, "login", p, 0, now, &e) < 0)
+        close_with(s, OKT_ENOMEM, "cannot queue the login request");
+}
+
+int okt_session_open(okt_session *s, int64_t now)
+{
+    if (!s || s->state == OKT_S_CLOSED || s->state == OKT_S_READY ||
+        (s->state == OKT_S_LOGIN))
+        return -1;
+    s->last_rx = now;
+    if (s->state == OKT_S_REDIRECT) {
+        /* oktell.js treats the redirected socket as established at once;
+         * the first open deadline still covers the hop. */
+        send_login(s, now);
+        return 0;
+    }
+    /* (Re)start the handshake on a fresh transport: forget what the last
+     * one had queued. */
+    out_clear(s);
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i] && s->slots[i]->kind == K_HANDSHAKE) {
+            req *r = s->slots[i];
+            req_unlink(s, r);
+            free(r);
+            i = (size_t)-1;   /* the table shifted: rescan */
+        }
+    s->open_deadline = now + s->open_ms;
+    okt_err e;
+    if (send_req(s, K_HANDSHAKE, "ping", NULL, 0, now, &e) < 0) {
+        close_with(s, OKT_ENOMEM, "cannot queue the handshake ping");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- incoming ---------------------------------------------------------- */
+
+/* Our qids are positive decimal numbers without leading zeros. */
+static int64_t qid_id(const char *q)
+{
+    if (!q || q[0] < '1' || q[0] > '9')
+        return 0;
+    int64_t v = 0;
+    for (size_t i = 0; q[i]; i++) {
+        if (q[i] < '0' || q[i] > '9' || i >= 18)
+            return 0;
+        v = v * 10 + (q[i] - '0');
+    }
+    return v;
+}
+
+static long long int_field(const json_t *v)
+{
+    if (json_is_integer(v))
+        return (long long)json_integer_value(v);
+    if (json_is_real(v))
+        return (long long)json_real_value(v);
+    if (json_is_string(v)) {
+        char *end;
+        errno = 0;
+        long long r = strtoll(json_string_value(v), &end, 10);
+        if (!errno && end != json_string_value(v) && !*end)
+            return r;
+    }
+    return 0;
+}
+
+static void become_ready(okt_session *s, int64_t now)
+{
+    s->state = OKT_S_READY;
+    s->open_deadline = -1;
+    s->next_ping = now + s->ping_ms;
+    json_t *d = s->login_reply;
+    s->login_reply = NULL;
+    push_simple(s, OKT_EV_READY, 0, d, 0, NULL);
+}
+
+static void on_login_reply(okt_session *s, json_t *obj, int64_t now)
+{
+    if (okt_msg_failed(obj)) {
+        long long code = int_field(json_object_get(obj, "error"));
+        const char *em = json_string_value(json_object_get(obj, "errormsg"));
+        if (code == 50093)
+            close_with(s, OKT_ESERVER,
+                       "user already registered (error 50093)");
+        else if (code == 50025)
+            close_with(s, OKT_ELICENSE,
+                       "concurrent-user licence limit reached (error 50025)");
+        else if (em && !strcmp(em, "Wrong login/pass combination"))
+            close_with(s, OKT_EAUTH, "Wrong login/pass combination");
+        else {
+            char m[OKT_ERRMSG_MAX];
+            if (em && *em && code)
+                snprintf(m, sizeof m, "login failed: %s (error %lld)", em,
+                         code);
+            else if (em && *em)
+                snprintf(m, sizeof m, "login failed: %s", em);
+            else
+                snprintf(m, sizeof m, "login failed (error %lld)", code);
+            close_with(s, OKT_ESERVER, m);
+        }
+        return;
+    }
+    s->login_reply = json_incref(obj);
+    if (!s->nsubs) {
+        become_ready(s, now);
+        return;
+    }
+    json_t *names = json_array();
+    for (size_t i = 0; names && i < s->nsubs; i++)
+        json_array_append_new(names, json_string(s->subs[i]));
+    json_t *p = names ? json_pack("{s:o}", "eventmethod", names) : NULL;
+    okt_err e;
+    if (!p || send_req(s, K_SUBSCRIBE, "subscribeevent", p, 0, now, &e) < 0)
+        close_with(s, OKT_ENOMEM, "cannot queue the subscription");
+}
+
+static void proto_error(okt_session *s, const okt_err *e)
+{
+    if (s->ev_unsolicited >= OKT_MAX_EVENTS) {
+        close_with(s, OKT_EPROTOCOL,
+                   "event queue full (OKT_MAX_EVENTS): events not taken");
+        return;
+    }
+    push_simple(s, OKT_EV_ERROR, 0, NULL, e->code, e->msg);
+}
+
+static void dispatch(okt_session *s, const char *name, json_t *obj,
+                     int64_t now)
+{
+    const char *q = okt_msg_qid(obj);
+    int64_t qn = qid_id(q);
+    if (s->state == OKT_S_HANDSHAKE) {
+        /* fact sheet §1.3: only the redirect or the ping reply count */
+        if (!strcmp(name, "websocketredirect")) {
+            s->state = OKT_S_REDIRECT;
+            s->redirected = 1;
+            out_clear(s);
+            for (size_t i = 0; i < s->cap; i++)
+                if (s->slots[i] && s->slots[i]->kind == K_HANDSHAKE) {
+                    req *r = s->slots[i];
+                    req_unlink(s, r);
+                    free(r);
+                    i = (size_t)-1;
+                }
+            return;
+        }
+        req *r = qn ? table_get(s, qn) : NULL;
+        if (r && r->kind == K_HANDSHAKE) {
+            req_unlink(s, r);
+            free(r);
+            send_login(s, now);
+        }
+        return;
+    }
+    req *r = qn ? table_get(s, qn) : NULL;
+    if (r) {
+        req_unlink(s, r);
+        int kind = r->kind;
+        int64_t id = r->id;
+        free(r);
+        switch (kind) {
+        case K_LOGIN:
+            on_login_reply(s, obj, now);
+            break;
+        case K_SUBSCRIBE:
+            /* oktell.js only logs the result: ready either way */
+            become_ready(s, now);
+            break;
+        case K_USER:
+            push_simple(s, OKT_EV_REPLY, id, json_incref(obj), 0, NULL);
+            break;
+        default:
+            break;
+        }
+        return;
+    }
+    if (qn && qn < s->next_id)
+        return;   /* a late reply (timed out, or keepalive): dropped */
+    if (s->ev_unsolicited >= OKT_MAX_EVENTS) {
+        close_with(s, OKT_EPROTOCOL,
+                   "event queue full (OKT_MAX_EVENTS): events not taken");
+        return;
+    }
+    okt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = OKT_EV_SERVER;
+    ev.name = strdup(name);
+    ev.data = json_incref(obj);
+    if (!ev.name) {
+        okt_event_clear(&ev);
+        return;
+    }
+    ev_push(s, &ev);
+}
+
+int okt_session_feed(okt_session *s, const char *msg, size_t len,
+                     int64_t now)
+{
+    if (!s || s->state == OKT_S_CLOSED)
+        return -1;
+    s->last_rx = now;
+    json_t *root;
+    const char *name;
+    json_t *obj;
+    okt_err e;
+    if (okt_msg_parse(msg, len, &root, &name, &obj, &e)) {
+        proto_error(s, &e);
+        return 0;
+    }
+    if (!strcmp(name, "multipart")) {
+        char *text;
+        size_t tlen;
+        int rc = okt_mp_feed(s->mp, obj, now, &text, &tlen, &e);
+        json_decref(root);
+        if (rc < 0) {
+            proto_error(s, &e);
+            return 0;
+        }
+        if (rc == 0)
+            return 0;
+        int bad = okt_msg_parse(text, tlen, &root, &name, &obj, &e);
+        free(text);
+        if (bad) {
+            proto_error(s, &e);
+            return 0;
+        }
+        if (!strcmp(name, "multipart")) {
+            json_decref(root);
+            okt_err_set(&e, OKT_EPROTOCOL, "multipart: nested multipart");
+            proto_error(s, &e);
+            return 0;
+        }
+    }
+    dispatch(s, name, obj, now);
+    json_decref(root);
+    return 0;
+}
+
+/* ---- output, time ------------------------------------------------------ */
+
+int okt_session_output(okt_session *s, const char **msg, size_t *len)
+{
+    if (!s || !s->out_n)
+        return 0;
+    *msg = s->out[s->out_head].s;
+    *len = s->out[s->out_head].len;
+    return 1;
+}
+
+void okt_session_consume_output(okt_session *s)
+{
+    if (!s || !s->out_n)
+        return;
+    out_free(&s->out[s->out_head]);
+    s->out_head = (s->out_head + 1) % s->out_cap;
+    s->out_n--;
+}
+
+static int64_t dmin(int64_t a, int64_t b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+int64_t okt_session_deadline(const okt_session *s)
+{
+    if (!s || s->state == OKT_S_CLOSED)
+        return -1;
+    int64_t d = -1;
+    if (s->state != OKT_S_READY)
+        d = dmin(d, s->open_deadline);
+    if (s->hn)
+        d = dmin(d, s->heap[0]->deadline);
+    if (s->state == OKT_S_READY) {
+        d = dmin(d, s->next_ping);
+        if (s->last_rx >= 0)
+            d = dmin(d, s->last_rx + 2 * (int64_t)s->ping_ms);
+    }
+    return dmin(d, okt_mp_deadline(s->mp));
+}
+
+void okt_session_tick(okt_session *s, int64_t now)
+{
+    if (!s || s->state == OKT_S_CLOSED)
+        return;
+    okt_mp_expire(s->mp, now);
+    if (s->state != OKT_S_READY && s->open_deadline >= 0 &&
+        now >= s->open_deadline) {
+        char m[OKT_ERRMSG_MAX];
+        snprintf(m, sizeof m, "no login within %d ms (open timeout)",
+                 s->open_ms);
+        close_with(s, OKT_ETIMEOUT, m);
+        return;
+    }
+    while (s->hn && s->heap[0]->deadline <= now) {
+        req *r = s->heap[0];
+        req_unlink(s, r);
+        char m[OKT_ERRMSG_MAX];
+        snprintf(m, sizeof m, "request '%s' timed out after %lld ms",
+                 r->method, (long long)r->timeout_ms);
+        push_simple(s, OKT_EV_ERROR, r->id, NULL, OKT_ETIMEOUT, m);
+        free(r);
+    }
+    if (s->state == OKT_S_READY) {
+        if (s->last_rx >= 0 && now >= s->last_rx + 2 * (int64_t)s->ping_ms) {
+            char m[OKT_ERRMSG_MAX];
+            snprintf(m, sizeof m,
+                     "connection dead: no traffic for %lld ms",
+                     (long long)(now - s->last_rx));
+            close_with(s, OKT_ETIMEOUT, m);
+            return;
+        }
+        if (s->next_ping >= 0 && now >= s->next_ping) {
+            send_ping(s);
+            s->next_ping = now + s->ping_ms;
+        }
+    }
+}
+
+void okt_session_transport_closed(okt_session *s, const okt_err *why,
+                                  int64_t now)
+{
+    (void)now;
+    if (!s)
+        return;
+    if (why && why->code != OKT_EOK)
+        close_with(s, why->code,
+                   why->msg[0] ? why->msg : okt_errname(why->code));
+    else
+        close_with(s, OKT_ECLOSED, "connection closed");
+}
+
+int64_t okt_session_request(okt_session *s, const char *method,
+                            json_t *params, int timeout_ms, int64_t now,
+                            okt_err *err)
+{
+    if (!s || !method || !*method || (params && !json_is_object(params))) {
+        json_decref(params);
+        return okt_err_set(err, OKT_EINVAL,
+                           "request: need a method name and object params");
+    }
+    if (s->state != OKT_S_READY) {
+        json_decref(params);
+        if (s->state == OKT_S_CLOSED)
+            return okt_err_set(err, OKT_ECLOSED, "connection closed");
+        return okt_err_set(err, OKT_ECLOSED, "not logged in yet");
+    }
+    return send_req(s, K_USER, method, params,
+                    timeout_ms > 0 ? timeout_ms : s->timeout_ms, now, err);
+}
+
+int okt_session_next_event(okt_session *s, okt_event *ev)
+{
+    if (!s || !s->ev_n)
+        return 0;
+    *ev = s->ev[s->ev_head];
+    s->ev_head = (s->ev_head + 1) % s->ev_cap;
+    s->ev_n--;
+    if (unsolicited(ev))
+        s->ev_unsolicited--;
+    return 1;
+}
