@@ -1,0 +1,62 @@
+-- oktell.states: the read-only enum tables oktell.userstate / oktell.linestate
+-- (API.md §1), built from the one definition in src/core/states.c.
+--   t.ready --> 1, t.usReady --> 1, t[1] --> "ready", t.name(1) --> "ready", "usReady"
+--   nil for unknown codes and names (and line values with several flags);
+--   assignment raises. userstate.settable(x) tells whether a user may set it.
+local core = require "oktell.core"
+
+local M = {}
+
+local function make(list, what)
+  local code_of, def_of, short = {}, {}, {}
+  for _, d in ipairs(list) do
+    code_of[d.name] = d.code
+    code_of[d.ref] = d.code
+    def_of[d.code] = d
+    short[d.name] = d.code
+  end
+
+  local function lookup(x)
+    if type(x) == "string" then
+      local c = code_of[x]
+      return c and def_of[c]
+    elseif type(x) == "number" then
+      local i = math.tointeger(x)
+      return i and def_of[i]
+    end
+    return nil
+  end
+
+  local funcs = {}
+  function funcs.name(x)
+    local d = lookup(x)
+    if d then return d.name, d.ref end
+    return nil
+  end
+  if what == "userstate" then
+    function funcs.settable(x)
+      local d = lookup(x)
+      return d ~= nil and d.settable
+    end
+  end
+
+  return setmetatable({}, {
+    __index = function(_, k)
+      if funcs[k] then return funcs[k] end
+      if type(k) == "string" then return code_of[k] end
+      local d = lookup(k)
+      return d and d.name
+    end,
+    __newindex = function(_, k)
+      error(("oktell.%s is read-only (cannot set '%s')"):format(what, tostring(k)), 2)
+    end,
+    __pairs = function() return next, short, nil end,
+    __metatable = "oktell." .. what,
+  })
+end
+
+local defs = core.states()
+M.userstate = make(defs.user, "userstate")
+M.linestate = make(defs.line, "linestate")
+
+return M
