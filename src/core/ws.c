@@ -63,7 +63,10 @@ struct okt_ws {
     int eof;                 /* peer closed or reset the TCP stream */
     int reset;               /* errno of a failed recv/send, or 0 */
     int wfail;               /* send failed: nothing more can go out */
-    int local_close;         /* okt_ws_close() queued a close frame */
+    int local_close;         /* okt_ws_close() was called */
+    int close_code;          /* its close frame, not queued yet while */
+    char close_reason[124];  /* messages queued before it are pending */
+    size_t close_rlen;
     int fatal_close;         /* callback asked to fail with this code */
     int in_frame;            /* a frame has started but not ended */
     int tls_ready;           /* TLS handshake finished */
@@ -995,13 +998,23 @@ static void ws_frames(okt_ws *ws)
     buf_settle(&ws->in);
     if (ws->fatal_close)
         wslay_event_queue_close(ws->ctx, (uint16_t)ws->fatal_close, NULL, 0);
-    if (buf_used(&ws->out) < OUT_HIGH && wslay_event_want_write(ws->ctx)) {
-        int r = wslay_event_send(ws->ctx);
-        if (r != 0) {
-            finish(ws, r == WSLAY_ERR_NOMEM ? OKT_ENOMEM : OKT_EPROTOCOL,
-                   "WebSocket send failed (%d)", r);
-            return;
+    for (int pass = 0; pass < 2; pass++) {
+        if (buf_used(&ws->out) < OUT_HIGH && wslay_event_want_write(ws->ctx)) {
+            int r = wslay_event_send(ws->ctx);
+            if (r != 0) {
+                finish(ws, r == WSLAY_ERR_NOMEM ? OKT_ENOMEM : OKT_EPROTOCOL,
+                       "WebSocket send failed (%d)", r);
+                return;
+            }
         }
+        /* wslay sends control frames ahead of data: hold our close back
+         * until the messages queued before it are out. */
+        if (!ws->close_code || wslay_event_want_write(ws->ctx))
+            break;
+        wslay_event_queue_close(ws->ctx, (uint16_t)ws->close_code,
+                                (const uint8_t *)ws->close_reason,
+                                ws->close_rlen);
+        ws->close_code = 0;
     }
     int rcvd = wslay_event_get_close_received(ws->ctx);
     int sent = wslay_event_get_close_sent(ws->ctx);
@@ -1193,6 +1206,8 @@ static int queue_msg(okt_ws *ws, int opcode, const char *data, size_t len,
                                                   ws->fin.msg);
     if (!data && len)
         return okt_err_set(err, OKT_EINVAL, "data is NULL");
+    if (ws->local_close)
+        return okt_err_set(err, OKT_ECLOSED, "connection is closing");
     struct wslay_event_msg m = {(uint8_t)opcode, (const uint8_t *)data, len};
     int r = wslay_event_queue_msg(ws->ctx, &m);
     if (r == WSLAY_ERR_NO_MORE_MSG)
@@ -1253,15 +1268,19 @@ int okt_ws_close(okt_ws *ws, int code, const char *reason)
     }
     if (code == 0)
         code = 1000;
+    if (code < 1000 || code > 4999)
+        return -1;
     size_t rl = reason ? strlen(reason) : 0;
     if (rl > 123)
         rl = 123;
-    int r = wslay_event_queue_close(ws->ctx, (uint16_t)code,
-                                    (const uint8_t *)reason, rl);
-    if (r == 0)
-        ws->local_close = 1;
-    else if (r != WSLAY_ERR_NO_MORE_MSG)
-        return -1;
+    if (wslay_event_get_close_received(ws->ctx))
+        return 0;   /* the peer started it; wslay already answers */
+    /* Queued by the next step, after the messages already queued. */
+    ws->local_close = 1;
+    ws->close_code = code;
+    if (rl)
+        memcpy(ws->close_reason, reason, rl);
+    ws->close_rlen = rl;
     return 0;
 }
 
