@@ -50,4 +50,8 @@ int okt_conn_next_event(okt_conn *c, okt_event *ev);
  * (as events) at once. */
 void okt_conn_close(okt_conn *c, int64_t now);
 
+/* Addition (H3): the URL a websocketredirect sends the client to (fact
+ * sheet §1.3): wss:// and port 443. Malloc'd (caller frees), NULL on OOM. */
+char *okt_conn_redirect_url(const char *url);
+
 #endif

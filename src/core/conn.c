@@ -1,0 +1,358 @@
+/* conn.c - the pollable client connection: okt_ws carrying okt_session.
+ *
+ * URLs are tried one after another (oktell.js races them; one at a time
+ * keeps a single fd for the caller to poll). A URL fails over to the next
+ * while the handshake ping is unanswered: connect errors, TLS or upgrade
+ * failures, a drop, or no answer within open_ms. Once a server answered,
+ * the connection is committed to it: later failures end the session. */
+#include "conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_URLS 10
+
+struct okt_conn {
+    char *urls[MAX_URLS];
+    size_t nurls;
+    size_t cur;              /* URL being tried */
+    char *redirect_url;      /* the wss:// URL of a redirect, once used */
+    okt_ws_cfg wscfg;
+    char *cafile, *certfile, *keyfile, *subprotocol;
+    int open_ms;
+    okt_session *s;
+    okt_ws *ws;
+    int64_t attempt_deadline;   /* -1 unless a URL is on trial */
+    okt_err last;               /* why the last URL failed */
+};
+
+void okt_conn_cfg_init(okt_conn_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    okt_session_cfg_init(&cfg->session);
+    okt_ws_cfg_init(&cfg->ws);
+}
+
+static int dupstr(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+/* Fact sheet §1.3: ws:// becomes wss://, and the port becomes 443. */
+char *okt_conn_redirect_url(const char *url)
+{
+    const char *rest = url;
+    if (!strncmp(url, "ws://", 5))
+        rest = url + 5;
+    else if (!strncmp(url, "wss://", 6))
+        rest = url + 6;
+    size_t hl;                       /* host length, [v6] included */
+    if (rest[0] == '[') {
+        const char *e = strchr(rest, ']');
+        hl = e ? (size_t)(e - rest) + 1 : strlen(rest);
+    } else {
+        hl = strcspn(rest, ":/?#");
+    }
+    const char *after = rest + hl;
+    if (*after == ':') {             /* drop the port */
+        after++;
+        while (*after >= '0' && *after <= '9')
+            after++;
+    }
+    size_t n = 6 + hl + 4 + strlen(after) + 1;
+    char *r = malloc(n);
+    if (r)
+        snprintf(r, n, "wss://%.*s:443%s", (int)hl, rest, after);
+    return r;
+}
+
+/* Move queued session output into the ws (buffers only, no syscall).
+ * Returns 1 when something was queued. */
+static int move_out(okt_conn *c)
+{
+    const char *m;
+    size_t len;
+    int moved = 0;
+    while (c->ws && okt_session_output(c->s, &m, &len)) {
+        okt_err e;
+        if (okt_ws_send(c->ws, m, len, &e) != 0)
+            break;   /* the ws is ending; its step reports why */
+        okt_session_consume_output(c->s);
+        moved = 1;
+    }
+    return moved;
+}
+
+static void drop_ws(okt_conn *c)
+{
+    okt_ws_free(c->ws);
+    c->ws = NULL;
+    c->attempt_deadline = -1;
+}
+
+/* Start trying URLs from index `from`; when none connects, the session
+ * ends with OKT_EREFUSED. */
+static void try_urls(okt_conn *c, size_t from, int64_t now)
+{
+    drop_ws(c);
+    for (c->cur = from; c->cur < c->nurls; c->cur++) {
+        okt_err e;
+        c->ws = okt_ws_connect(c->urls[c->cur], &c->wscfg, &e);
+        if (!c->ws) {
+            okt_err_set(&c->last, e.code, "%s: %s", c->urls[c->cur], e.msg);
+            continue;
+        }
+        if (okt_session_open(c->s, now) != 0) {
+            drop_ws(c);
+            return;
+        }
+        c->attempt_deadline = now + c->open_ms;
+        move_out(c);
+        return;
+    }
+    okt_err why;
+    if (c->nurls == 1)
+        okt_err_set(&why, OKT_EREFUSED, "%s",
+                    c->last.msg[0] ? c->last.msg : "failed");
+    else
+        okt_err_set(&why, OKT_EREFUSED, "all %zu URLs failed; last: %s",
+                    c->nurls, c->last.msg[0] ? c->last.msg : "failed");
+    okt_session_transport_closed(c->s, &why, now);
+}
+
+static void attempt_failed(okt_conn *c, const okt_err *e, int64_t now)
+{
+    okt_err_set(&c->last, e->code, "%s: %s", c->urls[c->cur], e->msg);
+    try_urls(c, c->cur + 1, now);
+}
+
+/* React to the session's state after input or timers. */
+static void follow_session(okt_conn *c, int64_t now)
+{
+    int st = okt_session_state(c->s);
+    if (st == OKT_S_REDIRECT) {
+        drop_ws(c);
+        free(c->redirect_url);
+        c->redirect_url = okt_conn_redirect_url(c->urls[c->cur]);
+        okt_err e;
+        if (!c->redirect_url) {
+            okt_err_set(&e, OKT_ENOMEM, "out of memory");
+            okt_session_transport_closed(c->s, &e, now);
+            return;
+        }
+        c->ws = okt_ws_connect(c->redirect_url, &c->wscfg, &e);
+        if (!c->ws) {
+            okt_err why;
+            okt_err_set(&why, e.code, "redirect to %s: %s", c->redirect_url,
+                        e.msg);
+            okt_session_transport_closed(c->s, &why, now);
+            return;
+        }
+        okt_session_open(c->s, now);   /* straight to login */
+        move_out(c);
+    } else if (st == OKT_S_CLOSED && c->ws) {
+        /* Polite end: flush what is queued (a logout) and a close frame;
+         * what cannot go out at once is dropped with the socket. */
+        okt_ws_close(c->ws, 1000, NULL);
+        okt_ws_step(c->ws, OKT_WANT_WRITE, NULL);
+        drop_ws(c);
+    } else if (st != OKT_S_HANDSHAKE) {
+        c->attempt_deadline = -1;   /* the server answered: committed */
+    }
+}
+
+okt_conn *okt_conn_new(const okt_conn_cfg *cfg, int64_t now, okt_err *err)
+{
+    if (!cfg || !cfg->urls || cfg->nurls == 0) {
+        okt_err_set(err, OKT_EINVAL, "connect: no URL given");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->nurls && i < MAX_URLS; i++) {
+        const char *u = cfg->urls[i];
+        if (!u || (strncmp(u, "ws://", 5) && strncmp(u, "wss://", 6))) {
+            okt_err_set(err, OKT_EINVAL,
+                        "connect: URL %zu is not ws:// or wss://", i + 1);
+            return NULL;
+        }
+        if (strlen(u) > 2048) {
+            okt_err_set(err, OKT_EINVAL, "connect: URL %zu too long", i + 1);
+            return NULL;
+        }
+    }
+    okt_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        okt_err_set(err, OKT_ENOMEM, "connect: out of memory");
+        return NULL;
+    }
+    c->attempt_deadline = -1;
+    /* at most the first 10, as oktell.js */
+    c->nurls = cfg->nurls < MAX_URLS ? cfg->nurls : MAX_URLS;
+    for (size_t i = 0; i < c->nurls; i++)
+        if (dupstr(&c->urls[i], cfg->urls[i]))
+            goto nomem;
+    c->wscfg = cfg->ws;
+    if (dupstr(&c->cafile, cfg->ws.cafile) ||
+        dupstr(&c->certfile, cfg->ws.certfile) ||
+        dupstr(&c->keyfile, cfg->ws.keyfile) ||
+        dupstr(&c->subprotocol, cfg->ws.subprotocol))
+        goto nomem;
+    c->wscfg.cafile = c->cafile;
+    c->wscfg.certfile = c->certfile;
+    c->wscfg.keyfile = c->keyfile;
+    c->wscfg.subprotocol = c->subprotocol;
+    c->open_ms = cfg->session.open_ms > 0 ? cfg->session.open_ms
+                                          : OKT_DEFAULT_OPEN_MS;
+    c->s = okt_session_new(&cfg->session, err);
+    if (!c->s) {
+        okt_conn_free(c);
+        return NULL;
+    }
+    try_urls(c, 0, now);
+    return c;
+nomem:
+    okt_conn_free(c);
+    okt_err_set(err, OKT_ENOMEM, "connect: out of memory");
+    return NULL;
+}
+
+void okt_conn_free(okt_conn *c)
+{
+    if (!c)
+        return;
+    okt_ws_free(c->ws);
+    okt_session_free(c->s);
+    for (size_t i = 0; i < MAX_URLS; i++)
+        free(c->urls[i]);
+    free(c->redirect_url);
+    free(c->cafile);
+    free(c->certfile);
+    free(c->keyfile);
+    free(c->subprotocol);
+    free(c);
+}
+
+int okt_conn_fd(const okt_conn *c)
+{
+    return c && c->ws ? okt_ws_fd(c->ws) : -1;
+}
+
+int okt_conn_events(const okt_conn *c)
+{
+    return c && c->ws ? okt_ws_events(c->ws) : 0;
+}
+
+int64_t okt_conn_deadline(const okt_conn *c)
+{
+    if (!c)
+        return -1;
+    const char *m;
+    size_t len;
+    if (okt_session_pending_events(c->s) ||
+        (c->ws && okt_ws_pending(c->ws)) ||
+        okt_session_output(c->s, &m, &len))
+        return 0;   /* work is ready without waiting: "earlier than now" */
+    int64_t d = okt_session_deadline(c->s);
+    if (c->ws && c->attempt_deadline >= 0 &&
+        (d < 0 || c->attempt_deadline < d))
+        d = c->attempt_deadline;
+    return d;
+}
+
+int okt_conn_state(const okt_conn *c)
+{
+    return c ? okt_session_state(c->s) : OKT_S_CLOSED;
+}
+
+int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
+{
+    if (!c)
+        return okt_err_set(err, OKT_EINVAL, "conn is NULL");
+    if (c->ws) {
+        move_out(c);
+        okt_err e;
+        int rc = okt_ws_step(c->ws, revents, &e);
+        const char *m;
+        size_t len;
+        /* messages that arrived before a failure still count */
+        while (c->ws && okt_ws_recv(c->ws, &m, &len)) {
+            okt_session_feed(c->s, m, len, now);
+            if (okt_session_state(c->s) == OKT_S_REDIRECT ||
+                okt_session_state(c->s) == OKT_S_CLOSED)
+                break;
+        }
+        int st = okt_session_state(c->s);
+        if (rc != 0 && st == OKT_S_HANDSHAKE)
+            attempt_failed(c, &e, now);
+        else if (rc != 0 && st != OKT_S_REDIRECT && st != OKT_S_CLOSED) {
+            drop_ws(c);
+            okt_session_transport_closed(c->s, &e, now);
+        }
+        follow_session(c, now);
+    }
+    if (c->ws && c->attempt_deadline >= 0 && now >= c->attempt_deadline &&
+        okt_session_state(c->s) == OKT_S_HANDSHAKE) {
+        okt_err e;
+        okt_err_set(&e, OKT_ETIMEOUT, "no answer within %d ms", c->open_ms);
+        attempt_failed(c, &e, now);
+    }
+    okt_session_tick(c->s, now);
+    follow_session(c, now);
+    /* what the session queued this turn goes out now, not next turn */
+    if (c->ws && move_out(c)) {
+        okt_err e;
+        if (okt_ws_step(c->ws, OKT_WANT_WRITE, &e) != 0) {
+            int st = okt_session_state(c->s);
+            if (st == OKT_S_HANDSHAKE)
+                attempt_failed(c, &e, now);
+            else {
+                drop_ws(c);
+                okt_session_transport_closed(c->s, &e, now);
+            }
+            follow_session(c, now);
+        }
+    }
+    return 0;
+}
+
+int64_t okt_conn_request(okt_conn *c, const char *method, json_t *params,
+                         int timeout_ms, int64_t now, okt_err *err)
+{
+    if (!c) {
+        json_decref(params);
+        return okt_err_set(err, OKT_EINVAL, "conn is NULL");
+    }
+    int64_t id = okt_session_request(c->s, method, params, timeout_ms, now,
+                                     err);
+    if (id > 0)
+        move_out(c);
+    return id;
+}
+
+int okt_conn_next_event(okt_conn *c, okt_event *ev)
+{
+    return c ? okt_session_next_event(c->s, ev) : 0;
+}
+
+void okt_conn_close(okt_conn *c, int64_t now)
+{
+    if (!c)
+        return;
+    if (okt_session_state(c->s) == OKT_S_READY) {
+        okt_err e;
+        okt_session_request(c->s, "logout", NULL, 0, now, &e);
+    }
+    move_out(c);
+    if (okt_session_state(c->s) != OKT_S_CLOSED) {
+        okt_err why;
+        okt_err_set(&why, OKT_ECLOSED, "connection closed by the client");
+        /* the logout itself is one of the requests failed "closed" here:
+         * nobody waits for the server's answer to it */
+        okt_session_transport_closed(c->s, &why, now);
+    }
+    follow_session(c, now);
+}

@@ -1,0 +1,448 @@
+/* test_conn.c - okt_conn over loopback against scripted servers made of
+ * ws.c (okt_ws_accept) in the same thread: login, URL failover, refusal,
+ * wrong password, a drop with requests pending, events, polite close. */
+#include "test.h"
+#include "conn.h"
+#include "message.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAXWS 8
+
+typedef struct srv {
+    int lfd, port;
+    okt_ws *ws[MAXWS];
+    int nws, accepted;
+    int silent;                /* accept but never answer */
+    const char *login_reply;   /* body of the login reply; NULL: success */
+    const char *drop_on;       /* vanish when this method arrives */
+    int got_logout, got_login;
+    char subscribed[256];
+    char push_event[256];      /* a message to push once, after subscribe */
+} srv;
+
+static void srv_init(srv *s)
+{
+    memset(s, 0, sizeof *s);
+    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(s->lfd, (struct sockaddr *)&a, sizeof a) || listen(s->lfd, 8))
+        perror("bind/listen");
+    socklen_t al = sizeof a;
+    getsockname(s->lfd, (struct sockaddr *)&a, &al);
+    s->port = ntohs(a.sin_port);
+}
+
+static void srv_free(srv *s)
+{
+    for (int i = 0; i < s->nws; i++)
+        okt_ws_free(s->ws[i]);
+    close(s->lfd);
+}
+
+static void url_of(const srv *s, char *buf, size_t n)
+{
+    snprintf(buf, n, "ws://127.0.0.1:%d/", s->port);
+}
+
+static void srv_send(okt_ws *ws, const char *name, const char *qid,
+                     const char *body)
+{
+    json_t *o = json_loads(body, 0, NULL);
+    if (qid)
+        json_object_set_new(o, "qid", json_string(qid));
+    size_t len;
+    char *t = okt_msg_build(name, o, &len, NULL);
+    okt_ws_send(ws, t, len, NULL);
+    free(t);
+    json_decref(o);
+}
+
+static void srv_remove(srv *s, int i)
+{
+    okt_ws_free(s->ws[i]);
+    s->ws[i] = s->ws[--s->nws];
+}
+
+/* Returns 1 when this ws must vanish. */
+static int srv_handle(srv *s, okt_ws *ws, const char *m, size_t len)
+{
+    json_t *root, *obj;
+    const char *name;
+    okt_err e;
+    if (okt_msg_parse(m, len, &root, &name, &obj, &e))
+        return 0;
+    const char *q = okt_msg_qid(obj);
+    int vanish = 0;
+    if (s->drop_on && !strcmp(name, s->drop_on)) {
+        vanish = 1;
+    } else if (!strcmp(name, "ping")) {
+        srv_send(ws, "pong", q, "{\"result\":1}");
+    } else if (!strcmp(name, "login")) {
+        s->got_login++;
+        const char *pw = json_string_value(json_object_get(obj, "Password"));
+        /* md5("123") */
+        int ok = pw && !strcmp(pw, "202cb962ac59075b964b07152d234b70");
+        if (s->login_reply)
+            srv_send(ws, "login", q, s->login_reply);
+        else if (!ok)
+            srv_send(ws, "login", q, "{\"result\":0,\"errormsg\":"
+                                     "\"Wrong login/pass combination\"}");
+        else
+            srv_send(ws, "login", q, "{\"result\":1,\"userid\":\"u-1\"}");
+    } else if (!strcmp(name, "subscribeevent")) {
+        char *t = json_dumps(json_object_get(obj, "eventmethod"),
+                             JSON_COMPACT);
+        snprintf(s->subscribed, sizeof s->subscribed, "%s", t ? t : "");
+        free(t);
+        srv_send(ws, "subscribeevent", q, "{\"result\":1}");
+        if (s->push_event[0])
+            okt_ws_send(ws, s->push_event, strlen(s->push_event), NULL);
+    } else if (!strcmp(name, "logout")) {
+        s->got_logout++;
+    } else if (!strcmp(name, "slow")) {
+        /* never answered */
+    } else {
+        char body[128];
+        snprintf(body, sizeof body, "{\"result\":1,\"echo\":\"%s\"}", name);
+        srv_send(ws, name, q, body);
+    }
+    json_decref(root);
+    return vanish;
+}
+
+static void srv_step(srv *s)
+{
+    for (;;) {
+        int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            break;
+        s->accepted++;
+        if (s->nws == MAXWS) {
+            close(fd);
+            continue;
+        }
+        okt_err e;
+        okt_ws *ws = okt_ws_accept(fd, NULL, &e);
+        if (ws)
+            s->ws[s->nws++] = ws;
+    }
+    for (int i = 0; i < s->nws;) {
+        okt_err e;
+        int rc = okt_ws_step(s->ws[i], OKT_WANT_READ | OKT_WANT_WRITE, &e);
+        const char *m;
+        size_t len;
+        int vanish = 0;
+        while (!vanish && okt_ws_recv(s->ws[i], &m, &len))
+            if (!s->silent)
+                vanish = srv_handle(s, s->ws[i], m, len);
+        if (!vanish && !rc)
+            okt_ws_step(s->ws[i], OKT_WANT_WRITE, &e);
+        if (rc || vanish)
+            srv_remove(s, i);
+        else
+            i++;
+    }
+}
+
+/* ---- the client side ------------------------------------------------- */
+
+#define MAXEV 64
+static okt_event evs[MAXEV];
+static int nev;
+
+static void ev_reset(void)
+{
+    for (int i = 0; i < nev; i++)
+        okt_event_clear(&evs[i]);
+    nev = 0;
+}
+
+static int has_type(int type)
+{
+    for (int i = 0; i < nev; i++)
+        if (evs[i].type == type)
+            return i + 1;
+    return 0;
+}
+
+/* Turn the loop (poll on everything) until an event of `type` arrived or
+ * max_ms passed. Returns 1 if it arrived. */
+static int drive(okt_conn *c, srv **ss, int ns, int type, int max_ms)
+{
+    int64_t end = okt_now_ms() + max_ms;
+    while (okt_now_ms() < end) {
+        struct pollfd p[1 + 2 * 4 * (MAXWS + 1)];
+        int n = 0;
+        int cfd = okt_conn_fd(c);
+        if (cfd >= 0) {
+            int ev = okt_conn_events(c);
+            p[n].fd = cfd;
+            p[n].events = (short)((ev & OKT_WANT_READ ? POLLIN : 0) |
+                                  (ev & OKT_WANT_WRITE ? POLLOUT : 0));
+            n++;
+        }
+        for (int k = 0; k < ns; k++) {
+            p[n].fd = ss[k]->lfd;
+            p[n++].events = POLLIN;
+            for (int i = 0; i < ss[k]->nws; i++) {
+                int ev = okt_ws_events(ss[k]->ws[i]);
+                p[n].fd = okt_ws_fd(ss[k]->ws[i]);
+                p[n++].events = (short)((ev & OKT_WANT_READ ? POLLIN : 0) |
+                                        (ev & OKT_WANT_WRITE ? POLLOUT : 0));
+            }
+        }
+        int64_t now = okt_now_ms();
+        int64_t d = okt_conn_deadline(c);
+        int tmo = 20;
+        if (d >= 0 && d - now < tmo)
+            tmo = d <= now ? 0 : (int)(d - now);
+        poll(p, (nfds_t)n, tmo);
+        for (int k = 0; k < ns; k++)
+            srv_step(ss[k]);
+        okt_err e;
+        CHECK(okt_conn_step(c, OKT_WANT_READ | OKT_WANT_WRITE, okt_now_ms(),
+                            &e) == 0);
+        while (nev < MAXEV && okt_conn_next_event(c, &evs[nev]))
+            nev++;
+        if (has_type(type))
+            return 1;
+    }
+    return 0;
+}
+
+static okt_conn *mkconn(const char **urls, size_t n, const char *pw,
+                        int open_ms)
+{
+    okt_conn_cfg cfg;
+    okt_conn_cfg_init(&cfg);
+    cfg.urls = urls;
+    cfg.nurls = n;
+    cfg.session.login = "Peter";
+    cfg.session.password = pw;
+    if (open_ms)
+        cfg.session.open_ms = open_ms;
+    okt_err e;
+    okt_conn *c = okt_conn_new(&cfg, okt_now_ms(), &e);
+    if (!c)
+        fprintf(stderr, "  conn_new: %s\n", e.msg);
+    return c;
+}
+
+/* A port with nothing listening: bind, read the port, close. */
+static int dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    socklen_t al = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+TEST(login_request_event_close)
+{
+    srv s;
+    srv_init(&s);
+    snprintf(s.push_event, sizeof s.push_event,
+             "[\"userstatechanged\",{\"userstateid\":3}]");
+    char u[64];
+    url_of(&s, u, sizeof u);
+    const char *urls[] = {u};
+    okt_conn *c = mkconn(urls, 1, "123", 0);
+    srv *ss[] = {&s};
+    CHECK(okt_conn_state(c) == OKT_S_HANDSHAKE);
+    CHECK(okt_conn_fd(c) >= 0);
+    CHECK(drive(c, ss, 1, OKT_EV_READY, 3000));
+    CHECK(okt_conn_state(c) == OKT_S_READY);
+    CHECK_STR(s.subscribed, "[\"userstatechanged\",\"linestatechanged\","
+                            "\"tminterfaceconfirm\",\"tminterfacereserve\","
+                            "\"tminterfaceclose\"]");
+    int i = has_type(OKT_EV_READY);
+    CHECK(i && !strcmp(json_string_value(
+                           json_object_get(evs[i - 1].data, "userid")),
+                       "u-1"));
+    CHECK(drive(c, ss, 1, OKT_EV_SERVER, 3000));
+    i = has_type(OKT_EV_SERVER);
+    CHECK(i && !strcmp(evs[i - 1].name, "userstatechanged"));
+    ev_reset();
+    okt_err e;
+    int64_t id = okt_conn_request(c, "getuserstate", NULL, 0, okt_now_ms(),
+                                  &e);
+    CHECK(id > 0);
+    CHECK(drive(c, ss, 1, OKT_EV_REPLY, 3000));
+    i = has_type(OKT_EV_REPLY);
+    CHECK(i && evs[i - 1].id == id &&
+          !strcmp(json_string_value(json_object_get(evs[i - 1].data, "echo")),
+                  "getuserstate"));
+    ev_reset();
+    /* a request with a short timeout the server never answers */
+    id = okt_conn_request(c, "slow", NULL, 100, okt_now_ms(), &e);
+    CHECK(drive(c, ss, 1, OKT_EV_ERROR, 3000));
+    i = has_type(OKT_EV_ERROR);
+    CHECK(i && evs[i - 1].id == id && evs[i - 1].err.code == OKT_ETIMEOUT);
+    ev_reset();
+    /* polite close: logout reaches the server, the fd is gone */
+    okt_conn_close(c, okt_now_ms());
+    CHECK(okt_conn_fd(c) == -1);
+    CHECK(okt_conn_state(c) == OKT_S_CLOSED);
+    for (int k = 0; k < 20 && !s.got_logout; k++) {
+        poll(NULL, 0, 5);
+        srv_step(&s);
+    }
+    CHECK(s.got_logout == 1);
+    okt_conn_free(c);
+    ev_reset();
+    srv_free(&s);
+}
+
+TEST(url_failover)
+{
+    srv silent, good;
+    srv_init(&silent);
+    srv_init(&good);
+    silent.silent = 1;
+    char u1[64], u2[64], u3[64];
+    snprintf(u1, sizeof u1, "ws://127.0.0.1:%d", dead_port());
+    url_of(&silent, u2, sizeof u2);
+    url_of(&good, u3, sizeof u3);
+    const char *urls[] = {u1, u2, u3};
+    int64_t t0 = okt_now_ms();
+    okt_conn *c = mkconn(urls, 3, "123", 300);
+    srv *ss[] = {&silent, &good};
+    CHECK(drive(c, ss, 2, OKT_EV_READY, 3000));
+    int64_t took = okt_now_ms() - t0;
+    CHECK(took >= 300 && took < 2000);   /* waited out the silent one */
+    CHECK(silent.accepted == 1 && good.accepted == 1 && good.got_login == 1);
+    okt_conn_free(c);
+    ev_reset();
+    srv_free(&silent);
+    srv_free(&good);
+}
+
+TEST(all_refused)
+{
+    char u1[64], u2[64];
+    snprintf(u1, sizeof u1, "ws://127.0.0.1:%d", dead_port());
+    snprintf(u2, sizeof u2, "ws://127.0.0.1:%d", dead_port());
+    const char *urls[] = {u1, u2};
+    okt_conn *c = mkconn(urls, 2, "123", 0);
+    CHECK(drive(c, NULL, 0, OKT_EV_CLOSED, 3000));
+    int i = has_type(OKT_EV_CLOSED);
+    CHECK(i && evs[i - 1].err.code == OKT_EREFUSED);
+    CHECK(i && strstr(evs[i - 1].err.msg, "2 URLs"));
+    CHECK(okt_conn_fd(c) == -1 && okt_conn_events(c) == 0);
+    CHECK(okt_conn_deadline(c) == -1);
+    okt_err e;
+    CHECK(okt_conn_request(c, "x", NULL, 0, okt_now_ms(), &e) == -1 &&
+          e.code == OKT_ECLOSED);
+    okt_conn_free(c);
+    ev_reset();
+    /* misuse is refused up front */
+    const char *bad[] = {"http://x"};
+    okt_conn_cfg cfg;
+    okt_conn_cfg_init(&cfg);
+    cfg.urls = bad;
+    cfg.nurls = 1;
+    cfg.session.login = "x";
+    cfg.session.password = "y";
+    CHECK(okt_conn_new(&cfg, 0, &e) == NULL && e.code == OKT_EINVAL);
+    cfg.nurls = 0;
+    CHECK(okt_conn_new(&cfg, 0, &e) == NULL && e.code == OKT_EINVAL);
+}
+
+TEST(wrong_password_and_license)
+{
+    srv s;
+    srv_init(&s);
+    char u[64];
+    url_of(&s, u, sizeof u);
+    const char *urls[] = {u};
+    okt_conn *c = mkconn(urls, 1, "wrong", 0);
+    srv *ss[] = {&s};
+    CHECK(drive(c, ss, 1, OKT_EV_CLOSED, 3000));
+    int i = has_type(OKT_EV_CLOSED);
+    CHECK(i && evs[i - 1].err.code == OKT_EAUTH);
+    CHECK(okt_conn_fd(c) == -1);
+    okt_conn_free(c);
+    ev_reset();
+    s.login_reply = "{\"result\":0,\"error\":50025}";
+    c = mkconn(urls, 1, "123", 0);
+    CHECK(drive(c, ss, 1, OKT_EV_CLOSED, 3000));
+    i = has_type(OKT_EV_CLOSED);
+    CHECK(i && evs[i - 1].err.code == OKT_ELICENSE);
+    okt_conn_free(c);
+    ev_reset();
+    srv_free(&s);
+}
+
+TEST(drop_with_requests_pending)
+{
+    srv s;
+    srv_init(&s);
+    s.drop_on = "vanish";
+    char u[64];
+    url_of(&s, u, sizeof u);
+    const char *urls[] = {u};
+    okt_conn *c = mkconn(urls, 1, "123", 0);
+    srv *ss[] = {&s};
+    CHECK(drive(c, ss, 1, OKT_EV_READY, 3000));
+    ev_reset();
+    okt_err e;
+    int64_t a = okt_conn_request(c, "slow", NULL, 0, okt_now_ms(), &e);
+    int64_t b = okt_conn_request(c, "slow", NULL, 0, okt_now_ms(), &e);
+    okt_conn_request(c, "vanish", NULL, 0, okt_now_ms(), &e);
+    CHECK(drive(c, ss, 1, OKT_EV_CLOSED, 3000));
+    CHECK(nev == 4);
+    CHECK(evs[0].type == OKT_EV_ERROR && evs[0].id == a &&
+          evs[0].err.code == OKT_ECLOSED);
+    CHECK(evs[1].type == OKT_EV_ERROR && evs[1].id == b);
+    CHECK(evs[3].type == OKT_EV_CLOSED && evs[3].err.code == OKT_ECLOSED);
+    CHECK(okt_conn_fd(c) == -1);
+    okt_conn_free(c);
+    ev_reset();
+    srv_free(&s);
+}
+
+TEST(redirect_url)
+{
+    const char *v[][2] = {
+        {"ws://192.168.0.61:4066", "wss://192.168.0.61:443"},
+        {"ws://host:4066/path?q=1", "wss://host:443/path?q=1"},
+        {"ws://host/p", "wss://host:443/p"},
+        {"wss://host:8443", "wss://host:443"},
+        {"ws://[::1]:4066/x", "wss://[::1]:443/x"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *r = okt_conn_redirect_url(v[i][0]);
+        CHECK_STR(r, v[i][1]);
+        free(r);
+    }
+}
+
+int main(void)
+{
+    RUN(redirect_url);
+    RUN(login_request_event_close);
+    RUN(url_failover);
+    RUN(all_refused);
+    RUN(wrong_password_and_license);
+    RUN(drop_with_requests_pending);
+    return TEST_SUMMARY();
+}
