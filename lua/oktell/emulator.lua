@@ -1,0 +1,190 @@
+-- oktell.emulator: the Oktell server emulator (API.md §5). It runs in its own
+-- thread inside this process (src/emu), so it keeps answering while the
+-- caller blocks. Rules: docs/EMULATOR.md; wire: docs/PROTOCOL.md.
+--
+--   local emu = emulator.start{host =, port =, licenses =, users =, tasks =}
+--   emu.url; emu:offer(user, {task =, mode =, number =, text =, idinlist =})
+--   emu:finish(user, "answered" | "failed"); emu:enqueue{number =}
+--   emu:set_line(user, state); emu:lock_task(id, editor); emu:unlock_task(id)
+--   emu:snapshot(user); emu:pause(on); emu:drop(user); emu:stop()
+--
+-- Misuse (wrong argument types, an unknown user, task or state name) raises;
+-- a call the rules refuse returns nil, message, code ("not_settable"); any
+-- call on a stopped emulator returns nil, "emulator stopped", "closed".
+local core = require "oktell.core"
+
+local M = {}
+
+local Emu = {}
+Emu.__index = Emu
+
+local function argerror(n, fname, msg, level)
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), (level or 2) + 1)
+end
+
+local function check(n, fname, v, want, level)
+  if type(v) ~= want then
+    argerror(n, fname, want .. " expected, got " .. type(v), (level or 2) + 1)
+  end
+end
+
+local function opt(n, fname, v, want)
+  if v ~= nil and type(v) ~= want then
+    argerror(n, fname, want .. " expected, got " .. type(v), 3)
+  end
+end
+
+-- One control call; "invalid" from the core is misuse and raises, naming
+-- the method's argument (argn) the way luaL_argerror does.
+local function control(self, fname, argn, cmd, args)
+  local h = self._h
+  if not h then return nil, "emulator stopped", "closed" end
+  local res, msg, code = h:control(cmd, args)
+  if res == nil and code == "invalid" then argerror(argn, fname, msg, 3) end
+  return res, msg, code
+end
+
+function M.start(opts)
+  if opts == nil then opts = {} end
+  check(1, "start", opts, "table")
+  opt(1, "start", opts.host, "string")
+  if opts.port ~= nil and math.type(opts.port) ~= "integer" then
+    argerror(1, "start", "'port' must be an integer")
+  end
+  if opts.licenses ~= nil and math.type(opts.licenses) ~= "integer" then
+    argerror(1, "start", "'licenses' must be an integer")
+  end
+  opt(1, "start", opts.users, "table")
+  opt(1, "start", opts.tasks, "table")
+  local h, msg, code = core.emu_start(opts)
+  if not h then
+    if code == "invalid" then argerror(1, "start", msg) end
+    return nil, msg, code
+  end
+  local host = opts.host or "127.0.0.1"
+  if host:find(":", 1, true) then host = "[" .. host .. "]" end
+  local port = h:port()
+  return setmetatable({
+    _h = h,
+    host = host,
+    port = port,
+    url = ("ws://%s:%d"):format(host, port),
+  }, Emu)
+end
+
+--- emu:offer(user, {task =, mode = "confirm" | "notify", number =, text =, idinlist =})
+function Emu:offer(user, o)
+  check(1, "offer", user, "string")
+  o = o or {}
+  check(2, "offer", o, "table")
+  local mode = o.mode or "confirm"
+  if mode ~= "confirm" and mode ~= "notify" then
+    argerror(2, "offer", "mode must be \"confirm\" or \"notify\"")
+  end
+  opt(2, "offer", o.task, "string")
+  opt(2, "offer", o.text, "string")
+  if o.idinlist ~= nil and math.type(o.idinlist) ~= "integer" then
+    argerror(2, "offer", "'idinlist' must be an integer")
+  end
+  local number = o.number
+  if math.type(number) == "integer" then number = tostring(number) end
+  opt(2, "offer", number, "string")
+  return control(self, "offer", 1, "offer", {
+    user = user, task = o.task, mode = mode, number = number,
+    text = o.text, idinlist = o.idinlist,
+  })
+end
+
+--- emu:finish(user, "answered" | "failed")
+function Emu:finish(user, outcome)
+  check(1, "finish", user, "string")
+  if outcome ~= "answered" and outcome ~= "failed" then
+    argerror(2, "finish", "\"answered\" or \"failed\" expected")
+  end
+  return control(self, "finish", 1, "finish", {user = user, outcome = outcome})
+end
+
+--- emu:enqueue({number = "…"}) (a number alone is accepted too)
+function Emu:enqueue(o)
+  if type(o) == "string" or math.type(o) == "integer" then o = {number = o} end
+  check(1, "enqueue", o, "table")
+  local number = o.number
+  if math.type(number) == "integer" then number = tostring(number) end
+  if type(number) ~= "string" or number == "" then
+    argerror(1, "enqueue", "'number' must be a non-empty string")
+  end
+  return control(self, "enqueue", 1, "enqueue", {number = number})
+end
+
+--- emu:set_line(user, state): a line state name ("hookup", "lsHookUp")
+function Emu:set_line(user, state)
+  check(1, "set_line", user, "string")
+  check(2, "set_line", state, "string")
+  if not self._h then return nil, "emulator stopped", "closed" end
+  local res, msg, code = self._h:control("set_line", {user = user, state = state})
+  if res == nil and code == "invalid" then
+    argerror(msg:find("line state", 1, true) and 2 or 1, "set_line", msg)
+  end
+  return res, msg, code
+end
+
+--- emu:lock_task(id, editor): TM_SetTaskActive then fails naming the editor
+function Emu:lock_task(id, editor)
+  check(1, "lock_task", id, "string")
+  check(2, "lock_task", editor, "string")
+  if editor == "" then argerror(2, "lock_task", "editor name expected") end
+  return control(self, "lock_task", 1, "lock_task", {task = id, editor = editor})
+end
+
+function Emu:unlock_task(id)
+  check(1, "unlock_task", id, "string")
+  return control(self, "unlock_task", 1, "unlock_task", {task = id})
+end
+
+local SNAP_FIELDS = {"inside", "external", "connected", "confirm_pending", "dialing", "redirect"}
+
+--- emu:snapshot(user) -> {userstate =, linestate =, inside =, external =,
+--- connected =, confirm_pending =, dialing =, redirect =}
+function Emu:snapshot(user)
+  check(1, "snapshot", user, "string")
+  local res, msg, code = control(self, "snapshot", 1, "snapshot", {user = user})
+  if not res then return nil, msg, code end
+  local s = {userstate = res.userstate, linestate = res.linestate}
+  for _, k in ipairs(SNAP_FIELDS) do s[k] = res[k] == true end
+  return s
+end
+
+--- emu:pause(true | false): stop answering (sessions stay open) / resume
+function Emu:pause(on)
+  if on == nil then on = true end
+  check(1, "pause", on, "boolean")
+  return control(self, "pause", 1, "pause", {on = on})
+end
+
+--- emu:drop(user): close that user's sessions abruptly
+function Emu:drop(user)
+  check(1, "drop", user, "string")
+  return control(self, "drop", 1, "drop", {user = user})
+end
+
+--- emu:sessions() -> live transport sessions (for tests and benchmarks)
+function Emu:sessions()
+  if not self._h then return nil, "emulator stopped", "closed" end
+  return self._h:sessions()
+end
+
+--- emu:stop(): close every session, stop the thread; true (again true later)
+function Emu:stop()
+  local h = self._h
+  self._h = nil
+  if h then h:stop() end
+  return true
+end
+Emu.close = Emu.stop
+Emu.__close = Emu.stop
+
+function Emu:__tostring()
+  return self._h and ("oktell.emulator (%s)"):format(self.url) or "oktell.emulator (stopped)"
+end
+
+return M
