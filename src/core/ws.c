@@ -87,6 +87,8 @@ struct okt_ws {
     struct addrinfo *ai, *ai_cur;
     rmsg *rq_head, *rq_tail, *taken;
     size_t rq_bytes;
+    unsigned char masks[1024];/* client: RAND_bytes output, 4 per frame */
+    size_t mask_off;
     okt_err fin;             /* error to report once FINISH is flushed */
     okt_err err;             /* sticky, once DONE */
     okt_ws_stats st;
@@ -237,14 +239,26 @@ static ssize_t cb_send(wslay_event_context_ptr ctx, const uint8_t *d,
     return (ssize_t)len;
 }
 
+/* Masks come from RAND_bytes in blocks: OpenSSL 3 calls getpid() on every
+ * RAND_bytes (fork safety), which would add a system call per frame. */
 static int cb_genmask(wslay_event_context_ptr ctx, uint8_t *b, size_t len,
                       void *ud)
 {
-    (void)ud;
-    if (RAND_bytes(b, (int)len) != 1) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
+    okt_ws *ws = ud;
+    if (len > sizeof ws->masks)
+        len = sizeof ws->masks;
+    if (ws->mask_off == 0 || ws->mask_off + len > sizeof ws->masks) {
+        ws->st.syscalls++;   /* the getpid() inside RAND_bytes */
+        if (RAND_bytes(ws->masks, sizeof ws->masks) != 1) {
+            wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+            return -1;
+        }
+        ws->mask_off = 0;
     }
+    memcpy(b, ws->masks + ws->mask_off, len);
+    ws->mask_off += len;
+    if (ws->mask_off >= sizeof ws->masks)
+        ws->mask_off = 0;
     return 0;
 }
 
