@@ -28,7 +28,7 @@ BENCH_C  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(B)/?.so;;'
 
-.PHONY: all deps test test-c test-lua check demo fuzz bench lint clean emu
+.PHONY: all deps test test-c test-lua check demo fuzz bench lint clean emu rockspec
 all: deps $(B)/oktell/core.so
 
 deps:
@@ -56,6 +56,7 @@ $(B)/bench/%: bench/%.c $(B)/liboktell.a
 
 # The test entry point: C tests, then specs; last line "N passed, N failed".
 test: all $(CTESTS)
+	@sh tools/rockspec.sh --check
 	@B=$(B) LUA=$(LUA) sh tests/run.sh
 
 test-c: all $(CTESTS)
@@ -85,7 +86,7 @@ fuzz: deps
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -Isrc/core -Isrc/emu $(PKG_CFLAGS) -o build/fuzz/$$f tests/c/$$f.c \
 	    $(CORE_SRC) $(LIBS); \
-	  mkdir -p tests/fuzz/corpus/$$f; \
+	  mkdir -p tests/fuzz/corpus/$$f build/fuzz/corpus-$$f; \
 	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
 	  build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    -artifact_prefix=build/fuzz/ -print_final_stats=1 \
@@ -98,6 +99,9 @@ bench: all $(BENCH_C)
 
 lint:
 	luacheck lua spec examples bench bin/oktell-emu
+
+rockspec:
+	sh tools/rockspec.sh
 
 clean:
 	rm -rf build

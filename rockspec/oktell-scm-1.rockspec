@@ -1,0 +1,68 @@
+rockspec_format = "3.0"
+package = "oktell"
+version = "scm-1"
+source = {
+   url = "git+file:///dev/null",
+}
+description = {
+   summary = "Oktell call-center operator workplace for Lua 5.4, with a server emulator",
+   detailed = [[
+A Lua 5.4 module with a C core that lets a Lua script act as an operator
+workplace of the Oktell call-center server over its WebSocket API: user and
+line state, call-center presence under concurrent licences, external CRM task
+reservation, dialing tasks, task-manager prompts (events 121/122/123), the
+oktellcommapper XML of Oktell's COM library, and an embedded emulator of the
+server.]],
+   license = "MIT",
+}
+dependencies = {
+   "lua >= 5.4",
+}
+external_dependencies = {
+   LIBXML2 = { header = "libxml2/libxml/parser.h", library = "xml2" },
+   JANSSON = { header = "jansson.h", library = "jansson" },
+   WSLAY = { header = "wslay/wslay.h", library = "wslay" },
+   OPENSSL = { header = "openssl/ssl.h", library = "ssl" },
+}
+build = {
+   type = "builtin",
+   modules = {
+      ["oktell.core"] = {
+         sources = {
+            "src/core/commapper.c",
+            "src/core/conn.c",
+            "src/core/message.c",
+            "src/core/okt.c",
+            "src/core/session.c",
+            "src/core/states.c",
+            "src/core/ws.c",
+            "src/core/ws_http.c",
+            "src/emu/model.c",
+            "src/emu/server.c",
+            "src/lua/aux.c",
+            "src/lua/conn.c",
+            "src/lua/core.c",
+            "src/lua/emu.c",
+            "src/lua/states.c",
+            "src/lua/xml.c",
+         },
+         defines = { "_GNU_SOURCE" },
+         incdirs = { "src/core", "src/emu", "src/lua", "$(LIBXML2_INCDIR)/libxml2",
+                     "$(JANSSON_INCDIR)", "$(WSLAY_INCDIR)", "$(OPENSSL_INCDIR)" },
+         libdirs = { "$(LIBXML2_LIBDIR)", "$(JANSSON_LIBDIR)", "$(WSLAY_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+         libraries = { "xml2", "jansson", "wslay", "ssl", "crypto", "pthread" },
+      },
+      oktell = "lua/oktell.lua",
+      ["oktell.client"] = "lua/oktell/client.lua",
+      ["oktell.emulator"] = "lua/oktell/emulator.lua",
+      ["oktell.loop"] = "lua/oktell/loop.lua",
+      ["oktell.states"] = "lua/oktell/states.lua",
+      ["oktell.xml"] = "lua/oktell/xml.lua",
+   },
+   install = {
+      bin = { ["oktell-emu"] = "bin/oktell-emu" },
+   },
+}
+test = {
+   type = "busted",
+}
