@@ -231,8 +231,12 @@ static void drain(okt_emu *e, int s)
     const char *data;
     size_t len;
     conn *c;
-    while (!e->paused && (c = e->conns[s]) && !c->closing &&
+    while ((c = e->conns[s]) && (c->closing || !e->paused) &&
            okt_ws_recv(c->ws, &data, &len)) {
+        /* After logout nothing more is answered, but messages are still
+         * taken so the transport keeps reading until the peer's close. */
+        if (c->closing)
+            continue;
         okt_model_feed(e->model, s, data, len, &e->out);
         flush_out(e);
     }
