@@ -1,21 +1,23 @@
 # oktell-lua build. `make` builds build/oktell/core.so; `make test` runs the
 # C tests and the busted specs; `make check` repeats both under ASan+UBSan;
 # `make demo` runs the example call flow against the embedded emulator.
+# Package flags are expanded lazily (=, not :=) so that a fresh machine
+# gets them after `deps` has installed pkg-config and the -dev packages.
 
 LUA      ?= lua5.4
 BUSTED   ?= busted --lua=$(LUA)
 CC       ?= gcc
 B        ?= build
 PKGS     := lua5.4 libxml-2.0 jansson openssl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libxml-2.0 jansson openssl 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs libxml-2.0 jansson openssl 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
 SAN_FLAGS :=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN) $(SAN_FLAGS) \
              -Isrc/core -Isrc/emu -Isrc/lua $(PKG_CFLAGS) $(CFLAGS)
-LIBS     := $(PKG_LIBS) -lwslay -lpthread
+LIBS     = $(PKG_LIBS) -lwslay -lpthread
 
 CORE_SRC := $(wildcard src/core/*.c) $(wildcard src/emu/*.c)
 BIND_SRC := $(wildcard src/lua/*.c)
