@@ -281,9 +281,9 @@ static void sax_end(void *ctx, const xmlChar *localname,
         return;
     open_el *o = &st->stack[--st->depth];
     size_t len = st->slen - o->tstart;
-    const char *t = st->scratch + o->tstart;
+    const char *t = len ? st->scratch + o->tstart : "";
     if (o->n->tag != T_OTHER && (o->cdata || (len && !all_space(t, len)))) {
-        o->n->text = astrdup(&st->ar, len ? t : "", len);
+        o->n->text = astrdup(&st->ar, t, len);
         o->n->textlen = len;
         if (!o->n->text)
             pfail(st, "out of memory");
@@ -1042,6 +1042,7 @@ out:
 /* Generic parse. */
 
 static json_t *tree_items(const node *n, okt_err *err);
+static int valid_name(const char *s);
 
 static json_t *tree_item(const node *n, okt_err *err)
 {
@@ -1051,8 +1052,10 @@ static json_t *tree_item(const node *n, okt_err *err)
         goto nomem;
     for (int i = 0; i < n->nattrs; i++) {
         const char *k = n->attrs[i].name;
-        /* tag, text and items are ours; such attributes cannot survive. */
-        if (!strcmp(k, "tag") || !strcmp(k, "text") || !strcmp(k, "items"))
+        /* tag, text and items are ours, and build writes ASCII names
+         * only; such attributes cannot survive a round trip. */
+        if (!strcmp(k, "tag") || !strcmp(k, "text") || !strcmp(k, "items") ||
+            !valid_name(k))
             continue;
         if (json_object_set_new_nocheck(
                 o, k, jstr(n->attrs[i].value, n->attrs[i].len)))
@@ -1294,9 +1297,13 @@ static int scalar_text(const json_t *v, char *buf, size_t bufsz,
     return 0;
 }
 
-static int build_items(wbuf *w, const json_t *items, int level, okt_err *err);
+static int build_items(wbuf *w, const json_t *items, int level, int compact,
+                       okt_err *err);
 
-static int build_item(wbuf *w, const json_t *it, int level, okt_err *err)
+/* compact: no indentation around the element, because its parent has text
+ * of its own that the blanks would join. */
+static int build_item(wbuf *w, const json_t *it, int level, int compact,
+                      okt_err *err)
 {
     if (!json_is_object(it))
         return okt_err_set(err, OKT_EINVAL, "item is not a table");
@@ -1324,7 +1331,8 @@ static int build_item(wbuf *w, const json_t *it, int level, okt_err *err)
         keys[nk++] = k;
     }
     qsort(keys, nk, sizeof keys[0], cmp_attr);
-    w_indent(w, level);
+    if (!compact)
+        w_indent(w, level);
     w_raw(w, "<", 1);
     w_str(w, t);
     for (size_t i = 0; i < nk; i++) {
@@ -1353,7 +1361,7 @@ static int build_item(wbuf *w, const json_t *it, int level, okt_err *err)
     int cdata = text || strcmp(t, "property_cdata") == 0;
     int kids = items && json_array_size(items) > 0;
     if (!cdata && !kids) {
-        w_str(w, " />\n");
+        w_str(w, compact ? " />" : " />\n");
         return 0;
     }
     w_raw(w, ">", 1);
@@ -1361,25 +1369,28 @@ static int build_item(wbuf *w, const json_t *it, int level, okt_err *err)
         w_cdata(w, text ? json_string_value(text) : "",
                 text ? json_string_length(text) : 0);
     if (kids) {
-        w_raw(w, "\n", 1);
         if (level + 2 > (int)OKT_MAX_XML_DEPTH)
             return okt_err_set(err, OKT_EINVAL, "items nested too deep");
-        if (build_items(w, items, level + 1, err))
+        if (!cdata)
+            w_raw(w, "\n", 1);
+        if (build_items(w, items, level + 1, cdata, err))
             return -1;
-        w_indent(w, level);
+        if (!cdata)
+            w_indent(w, level);
     }
     w_raw(w, "</", 2);
     w_str(w, t);
-    w_raw(w, ">\n", 2);
+    w_str(w, compact ? ">" : ">\n");
     return 0;
 }
 
-static int build_items(wbuf *w, const json_t *items, int level, okt_err *err)
+static int build_items(wbuf *w, const json_t *items, int level, int compact,
+                       okt_err *err)
 {
     size_t i;
     const json_t *it;
     json_array_foreach(items, i, it) {
-        if (build_item(w, it, level, err))
+        if (build_item(w, it, level, compact, err))
             return -1;
     }
     return 0;
@@ -1455,7 +1466,7 @@ int okt_xml_build(const json_t *doc, int utf16, char **out, size_t *outlen,
     if (name)
         w_attr(&w, "name", json_string_value(name), json_string_length(name));
     w_str(&w, ">\n");
-    if (items && build_items(&w, items, 2, err)) {
+    if (items && build_items(&w, items, 2, 0, err)) {
         free(w.p);
         return -1;
     }
@@ -1644,7 +1655,10 @@ static int enc_userinfo(const json_t *v, json_t *items, okt_err *err)
         const json_t *nm = json_object_get(f, "name");
         if ((id && !json_is_string(id)) || (nm && !json_is_string(nm)))
             return EINVAL_(err, "field '%s' id and name must be strings", k);
-        if (!(it = add_item(items, i == 0 ? "property_simple" : "property_cdata",
+        /* a role without a name stays a simple value, or it would come
+         * back with name "" */
+        if (!(it = add_item(items, i == 0 || !nm ? "property_simple"
+                                                 : "property_cdata",
                             k, err)))
             return -1;
         if (id && put(it, "value", json_copy((json_t *)id), err))
