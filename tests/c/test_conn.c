@@ -21,6 +21,9 @@ typedef struct srv {
     okt_ws *ws[MAXWS];
     int nws, accepted;
     int silent;                /* accept but never answer */
+    int redirect;              /* answer the ping with websocketredirect */
+    int got_ping;
+    const okt_ws_cfg *cfg;     /* for okt_ws_accept (TLS), may be NULL */
     const char *login_reply;   /* body of the login reply; NULL: success */
     const char *drop_on;       /* vanish when this method arrives */
     int got_logout, got_login;
@@ -28,7 +31,8 @@ typedef struct srv {
     char push_event[256];      /* a message to push once, after subscribe */
 } srv;
 
-static void srv_init(srv *s)
+/* port 0: any free port. Returns -1 when the port cannot be bound. */
+static int srv_init_port(srv *s, int port)
 {
     memset(s, 0, sizeof *s);
     s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -36,13 +40,24 @@ static void srv_init(srv *s)
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
     int one = 1;
     setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(s->lfd, (struct sockaddr *)&a, sizeof a) || listen(s->lfd, 8))
-        perror("bind/listen");
+    if (bind(s->lfd, (struct sockaddr *)&a, sizeof a) || listen(s->lfd, 8)) {
+        if (port == 0)
+            perror("bind/listen");
+        close(s->lfd);
+        return -1;
+    }
     socklen_t al = sizeof a;
     getsockname(s->lfd, (struct sockaddr *)&a, &al);
     s->port = ntohs(a.sin_port);
+    return 0;
+}
+
+static void srv_init(srv *s)
+{
+    srv_init_port(s, 0);
 }
 
 static void srv_free(srv *s)
@@ -89,7 +104,11 @@ static int srv_handle(srv *s, okt_ws *ws, const char *m, size_t len)
     if (s->drop_on && !strcmp(name, s->drop_on)) {
         vanish = 1;
     } else if (!strcmp(name, "ping")) {
-        srv_send(ws, "pong", q, "{\"result\":1}");
+        s->got_ping++;
+        if (s->redirect)
+            srv_send(ws, "websocketredirect", NULL, "{}");
+        else
+            srv_send(ws, "pong", q, "{\"result\":1}");
     } else if (!strcmp(name, "login")) {
         s->got_login++;
         const char *pw = json_string_value(json_object_get(obj, "Password"));
@@ -135,7 +154,7 @@ static void srv_step(srv *s)
             continue;
         }
         okt_err e;
-        okt_ws *ws = okt_ws_accept(fd, NULL, &e);
+        okt_ws *ws = okt_ws_accept(fd, s->cfg, &e);
         if (ws)
             s->ws[s->nws++] = ws;
     }
@@ -223,11 +242,14 @@ static int drive(okt_conn *c, srv **ss, int ns, int type, int max_ms)
     return 0;
 }
 
+static const char *mk_cafile;
+
 static okt_conn *mkconn(const char **urls, size_t n, const char *pw,
                         int open_ms)
 {
     okt_conn_cfg cfg;
     okt_conn_cfg_init(&cfg);
+    cfg.ws.cafile = mk_cafile;
     cfg.urls = urls;
     cfg.nurls = n;
     cfg.session.login = "Peter";
@@ -436,8 +458,47 @@ TEST(redirect_url)
     }
 }
 
+/* websocketredirect over loopback: the plain server redirects, the client
+ * reconnects to wss://localhost:443 (verified against the test CA) and
+ * logs in there without a second ping. Port 443 needs privileges. */
+TEST(redirect_over_tls)
+{
+    okt_ws_cfg tcfg;
+    okt_ws_cfg_init(&tcfg);
+    tcfg.certfile = "tests/certs/server.pem";
+    tcfg.keyfile = "tests/certs/server.key";
+    srv plain, tls;
+    if (srv_init_port(&tls, 443) != 0) {
+        printf("# SKIP redirect_over_tls: cannot listen on 127.0.0.1:443 "
+               "(%s); covered sans-IO in test_session\n", strerror(errno));
+        return;
+    }
+    tls.cfg = &tcfg;
+    srv_init(&plain);
+    plain.redirect = 1;
+    char u[64];
+    snprintf(u, sizeof u, "ws://localhost:%d", plain.port);
+    const char *urls[] = {u};
+    mk_cafile = "tests/certs/ca.pem";
+    okt_conn *c = mkconn(urls, 1, "123", 0);
+    mk_cafile = NULL;
+    srv *ss[] = {&plain, &tls};
+    CHECK(drive(c, ss, 2, OKT_EV_READY, 5000));
+    CHECK(plain.got_ping == 1 && plain.got_login == 0);
+    CHECK(tls.got_ping == 0 && tls.got_login == 1);
+    CHECK(okt_conn_state(c) == OKT_S_READY);
+    for (int i = 0; i < nev; i++)
+        if (evs[i].type == OKT_EV_CLOSED)
+            fprintf(stderr, "  closed: %s\n", evs[i].err.msg);
+    okt_conn_free(c);
+    ev_reset();
+    srv_free(&plain);
+    srv_free(&tls);
+}
+
 int main(void)
 {
+    RUN(redirect_over_tls);
     RUN(redirect_url);
     RUN(login_request_event_close);
     RUN(url_failover);
