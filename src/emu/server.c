@@ -225,6 +225,16 @@ static void flush_out(okt_emu *e)
         flush_out(e);   /* output of sessions dropped just now */
 }
 
+/* Queue the single reply in e->out for session s without flushing. */
+static void queue_one(okt_emu *e, int s)
+{
+    conn *c = e->conns[s];
+    okt_out_msg *m = &e->out.v[0];
+    if (okt_ws_send(c->ws, m->text, m->len, NULL) == 0)
+        mark_dirty(e, s, c);
+    okt_out_clear(&e->out);
+}
+
 /* Hand every complete message of session s to the model. */
 static void drain(okt_emu *e, int s)
 {
@@ -238,8 +248,15 @@ static void drain(okt_emu *e, int s)
         if (c->closing)
             continue;
         okt_model_feed(e->model, s, data, len, &e->out);
-        flush_out(e);
+        /* Replies to this session are batched into one write below;
+         * output for other sessions (events) goes out now. */
+        if (e->out.n > 1 || (e->out.n == 1 && e->out.v[0].sess != s) ||
+            (e->out.n == 1 && e->out.v[0].kind != OKT_OUT_SEND))
+            flush_out(e);
+        else if (e->out.n == 1)
+            queue_one(e, s);
     }
+    flush_out(e);
 }
 
 static void service(okt_emu *e, int s, unsigned revents)

@@ -1,0 +1,347 @@
+/* bench/emu.c - the emulator under load.
+ *
+ * 1. Requests per second: C clients (ws.c, main process) each keep D
+ *    `getuserstate` requests in flight against the emulator, which runs in
+ *    a child process (its own core). Reported: replies per wall second, and
+ *    replies per second of the server process's CPU time (utime + stime from
+ *    /proc), i.e. what one core of server serves.
+ *    Baseline, same run, same clients and loop: a bare ws.c echo server
+ *    (its own thread, epoll, the same okt_ws server side) that sends every
+ *    message back unparsed. The ratio says what the model and JSON cost.
+ * 2. Memory per idle logged-in session at 1,000 and 10,000 sessions: the
+ *    server process's VmRSS after the sessions logged in, minus before,
+ *    divided by the count (client memory is in this process, not counted).
+ *    Baseline: the same sessions held open by the echo server (also in a
+ *    thread of its own, as the emulator's server is).
+ *
+ * Usage: build/bench/emu [seconds]   (default 2) */
+#include "emu.h"
+#include "ws.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#define H123 "202cb962ac59075b964b07152d234b70"
+static const char LOGIN[] = "[\"login\",{\"userlogin\":\"Peter\",\"Password\":\""
+                            H123 "\",\"showid\":1,\"qid\":\"l\"}]";
+static const char REQ[] = "[\"getuserstate\",{\"userlogin\":\"Peter\",\"qid\":\"0.12345\"}]";
+
+/* ---- the servers (child process) ------------------------------------ */
+
+static void echo_server(int lfd)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ee = {.events = EPOLLIN, .data.ptr = NULL};
+    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ee);
+    struct epoll_event evs[256];
+    for (;;) {
+        int n = epoll_wait(ep, evs, 256, -1);
+        for (int i = 0; i < n; i++) {
+            okt_ws *ws = evs[i].data.ptr;
+            if (!ws) {
+                int fd;
+                while ((fd = accept4(lfd, NULL, NULL,
+                                     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+                    okt_ws *w = okt_ws_accept(fd, NULL, NULL);
+                    struct epoll_event e2 = {.events = EPOLLIN, .data.ptr = w};
+                    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e2);
+                }
+                continue;
+            }
+            int re = 0;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                re |= OKT_WANT_READ;
+            if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+                re |= OKT_WANT_WRITE;
+            int fd = okt_ws_fd(ws);
+            int rc = okt_ws_step(ws, re, NULL);
+            const char *d;
+            size_t len;
+            while (rc == 0 && okt_ws_recv(ws, &d, &len))
+                okt_ws_send(ws, d, len, NULL);
+            if (rc == 0)
+                rc = okt_ws_step(ws, OKT_WANT_WRITE, NULL);
+            if (rc != 0) {
+                epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+                okt_ws_free(ws);
+                continue;
+            }
+            int w = okt_ws_events(ws);
+            struct epoll_event e2 = {
+                .events = ((w & OKT_WANT_READ) ? EPOLLIN : 0) |
+                          ((w & OKT_WANT_WRITE) ? EPOLLOUT : 0),
+                .data.ptr = ws};
+            epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e2);
+        }
+    }
+}
+
+static void *echo_thread(void *arg)
+{
+    echo_server(*(int *)arg);
+    return NULL;
+}
+
+/* Fork a server; returns its pid and port. */
+static pid_t spawn(int echo, int *port)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        exit(1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        if (echo) {
+            int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+                                          SOCK_CLOEXEC, 0);
+            struct sockaddr_in sa = {.sin_family = AF_INET};
+            sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            socklen_t sl = sizeof sa;
+            if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) ||
+                listen(lfd, 4096) ||
+                getsockname(lfd, (struct sockaddr *)&sa, &sl))
+                _exit(1);
+            int pt = ntohs(sa.sin_port);
+            if (write(p[1], &pt, sizeof pt) != sizeof pt)
+                _exit(1);
+            /* In its own thread, as the emulator's server runs: the same
+             * allocator arena conditions for the memory figures. */
+            static int lfd_s;
+            lfd_s = lfd;
+            pthread_t th;
+            if (pthread_create(&th, NULL, echo_thread, &lfd_s) != 0)
+                _exit(1);
+            for (;;)
+                pause();
+        }
+        okt_emu *e = okt_emu_new(NULL, NULL);
+        if (!e || okt_emu_start(e, NULL) != 0)
+            _exit(1);
+        int pt = okt_emu_port(e);
+        if (write(p[1], &pt, sizeof pt) != sizeof pt)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    if (read(p[0], port, sizeof *port) != sizeof *port)
+        exit(1);
+    close(p[0]);
+    return pid;
+}
+
+static void reap(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static double cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    /* fields after the command: state ppid ... utime(14) stime(15) */
+    if (p)
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &ut, &st);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* ---- clients --------------------------------------------------------- */
+
+typedef struct clients {
+    okt_ws **ws;
+    struct pollfd *pfd;
+    long *got;
+    int n;
+} clients;
+
+static void turn(clients *c, int ms)
+{
+    for (int i = 0; i < c->n; i++) {
+        int ev = okt_ws_events(c->ws[i]);
+        c->pfd[i].fd = okt_ws_fd(c->ws[i]);
+        c->pfd[i].events = (short)(((ev & OKT_WANT_READ) ? POLLIN : 0) |
+                                   ((ev & OKT_WANT_WRITE) ? POLLOUT : 0));
+        c->pfd[i].revents = 0;
+    }
+    poll(c->pfd, (nfds_t)c->n, ms);
+    for (int i = 0; i < c->n; i++) {
+        short r = c->pfd[i].revents;
+        if (!r)
+            continue;
+        int re = ((r & (POLLIN | POLLHUP | POLLERR)) ? OKT_WANT_READ : 0) |
+                 ((r & (POLLOUT | POLLHUP | POLLERR)) ? OKT_WANT_WRITE : 0);
+        okt_ws_step(c->ws[i], re, NULL);
+    }
+}
+
+/* Open n connections (in batches), send `first` on each and wait for one
+ * message back on each. Returns 0 when all answered. */
+static int open_clients(clients *c, int n, int port, const char *first)
+{
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d", port);
+    c->ws = calloc((size_t)n, sizeof *c->ws);
+    c->pfd = calloc((size_t)n, sizeof *c->pfd);
+    c->got = calloc((size_t)n, sizeof *c->got);
+    c->n = 0;
+    for (int base = 0; base < n; base += 500) {
+        int end = base + 500 < n ? base + 500 : n;
+        for (int i = base; i < end; i++) {
+            c->ws[i] = okt_ws_connect(url, NULL, NULL);
+            if (!c->ws[i])
+                return -1;
+            okt_ws_send(c->ws[i], first, strlen(first), NULL);
+        }
+        c->n = end;
+        int64_t deadline = okt_now_ms() + 20000;
+        for (int done = base; done < end && okt_now_ms() < deadline;) {
+            turn(c, 50);
+            for (int i = base; i < end; i++) {
+                const char *d;
+                size_t len;
+                while (okt_ws_recv(c->ws[i], &d, &len)) {
+                    if (c->got[i]++ == 0)
+                        done++;
+                }
+            }
+        }
+        for (int i = base; i < end; i++)
+            if (!c->got[i])
+                return -1;
+    }
+    return 0;
+}
+
+static void close_clients(clients *c)
+{
+    for (int i = 0; i < c->n; i++)
+        okt_ws_free(c->ws[i]);
+    free(c->ws);
+    free(c->pfd);
+    free(c->got);
+    memset(c, 0, sizeof *c);
+}
+
+/* Throughput: nc clients, depth requests in flight each, for secs. */
+static void throughput(int echo, int nc, int depth, double secs, double *wall,
+                       double *percpu)
+{
+    int port;
+    pid_t pid = spawn(echo, &port);
+    clients c;
+    if (open_clients(&c, nc, port, LOGIN) != 0) {
+        fprintf(stderr, "emu bench: clients failed\n");
+        exit(1);
+    }
+    for (int i = 0; i < nc; i++)
+        for (int k = 0; k < depth; k++)
+            okt_ws_send(c.ws[i], REQ, sizeof REQ - 1, NULL);
+    double cpu0 = cpu_s(pid), me0 = cpu_s(getpid());
+    int64_t t0 = okt_now_ms(), end = t0 + (int64_t)(secs * 1000);
+    long replies = 0;
+    while (okt_now_ms() < end) {
+        turn(&c, 10);
+        for (int i = 0; i < nc; i++) {
+            const char *d;
+            size_t len;
+            int k = 0;
+            while (okt_ws_recv(c.ws[i], &d, &len))
+                k++;
+            replies += k;
+            for (int j = 0; j < k; j++)
+                okt_ws_send(c.ws[i], REQ, sizeof REQ - 1, NULL);
+        }
+    }
+    double el = (double)(okt_now_ms() - t0) / 1000.0;
+    double cpu = cpu_s(pid) - cpu0;
+    if (getenv("EMU_BENCH_DEBUG"))
+        fprintf(stderr, "  (%s: server CPU %.2f s, client CPU %.2f s in %.2f s)\n",
+                echo ? "echo" : "emu", cpu, cpu_s(getpid()) - me0, el);
+    close_clients(&c);
+    reap(pid);
+    *wall = (double)replies / el;
+    *percpu = cpu > 0 ? (double)replies / cpu : 0;
+}
+
+static double per_session(int echo, int n)
+{
+    int port;
+    pid_t pid = spawn(echo, &port);
+    usleep(100000);
+    long before = rss_kb(pid);
+    clients c;
+    if (open_clients(&c, n, port, LOGIN) != 0) {
+        fprintf(stderr, "emu bench: %d sessions failed\n", n);
+        close_clients(&c);
+        reap(pid);
+        return -1;
+    }
+    usleep(200000);
+    long after = rss_kb(pid);
+    close_clients(&c);
+    reap(pid);
+    return (double)(after - before) * 1024.0 / n;
+}
+
+int main(int argc, char **argv)
+{
+    double secs = argc > 1 ? atof(argv[1]) : 2.0;
+    signal(SIGPIPE, SIG_IGN);   /* a bench process: the children may die */
+    double ew, ec, bw, bc;
+    throughput(0, 64, 16, secs, &ew, &ec);
+    throughput(1, 64, 16, secs, &bw, &bc);
+    printf("emu: requests/s, 64 clients x 16 in flight (getuserstate)\n");
+    printf("  emulator        %10.0f req/s wall   %10.0f req/s per server CPU-second\n",
+           ew, ec);
+    printf("  baseline echo   %10.0f req/s wall   %10.0f req/s per server CPU-second\n",
+           bw, bc);
+    printf("  ratio emu/echo  %10.2f            %10.2f\n", ew / bw, ec / bc);
+    printf("  goal >= 100000 req/s on one core: %s\n",
+           ec >= 100000 ? "met" : "NOT met");
+    printf("emu: memory per idle logged-in session (server RSS delta / count)\n");
+    int ns[] = {1000, 10000};
+    for (int i = 0; i < 2; i++) {
+        double m = per_session(0, ns[i]);
+        double b = per_session(1, ns[i]);
+        printf("  %5d sessions: emulator %8.0f B   baseline echo %8.0f B   "
+               "ratio %.2f   goal <= 16384 B: %s\n",
+               ns[i], m, b, b > 0 ? m / b : 0, m >= 0 && m <= 16384 ? "met"
+                                                                   : "NOT met");
+    }
+    return 0;
+}
