@@ -344,14 +344,12 @@ void okt_conn_close(okt_conn *c, int64_t now)
         return;
     if (okt_session_state(c->s) == OKT_S_READY) {
         okt_err e;
-        okt_session_request(c->s, "logout", NULL, 0, now, &e);
+        okt_session_send(c->s, "logout", NULL, &e);
     }
     move_out(c);
     if (okt_session_state(c->s) != OKT_S_CLOSED) {
         okt_err why;
         okt_err_set(&why, OKT_ECLOSED, "connection closed by the client");
-        /* the logout itself is one of the requests failed "closed" here:
-         * nobody waits for the server's answer to it */
         okt_session_transport_closed(c->s, &why, now);
     }
     follow_session(c, now);

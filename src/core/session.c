@@ -618,16 +618,48 @@ static int64_t send_req(okt_session *s, int kind, const char *method,
     return id;
 }
 
+/* Fire and forget: the id is spent, so a reply counts as a late reply and
+ * is dropped. params is stolen. */
+static int send_oneway(okt_session *s, const char *method, json_t *params,
+                       okt_err *err)
+{
+    char qid[24];
+    snprintf(qid, sizeof qid, "%lld", (long long)s->next_id);
+    int bare = !strcmp(method, "ping") || !strcmp(method, "subscribeevent");
+    size_t len;
+    char *msg = okt_msg_request(method, qid, bare ? NULL : s->login, params,
+                                &len, err);
+    json_decref(params);
+    if (!msg)
+        return -1;
+    if (out_push(s, msg, len, 0)) {
+        free(msg);
+        return okt_err_set(err, OKT_ENOMEM, "request: out of memory");
+    }
+    s->next_id++;
+    return 0;
+}
+
 static void send_ping(okt_session *s)
 {
-    /* Keepalive: fire and forget. The id is spent so a reply counts as a
-     * late reply and is dropped. */
-    char qid[24];
-    snprintf(qid, sizeof qid, "%lld", (long long)s->next_id++);
-    size_t len;
-    char *msg = okt_msg_request("ping", qid, NULL, NULL, &len, NULL);
-    if (msg && out_push(s, msg, len, 0))
-        free(msg);
+    send_oneway(s, "ping", NULL, NULL);
+}
+
+int okt_session_send(okt_session *s, const char *method, json_t *params,
+                     okt_err *err)
+{
+    if (!s || !method || !*method || (params && !json_is_object(params))) {
+        json_decref(params);
+        return okt_err_set(err, OKT_EINVAL,
+                           "send: need a method name and object params");
+    }
+    if (s->state != OKT_S_READY) {
+        json_decref(params);
+        return okt_err_set(err, OKT_ECLOSED, "%s",
+                           s->state == OKT_S_CLOSED ? "connection closed"
+                                                    : "not logged in yet");
+    }
+    return send_oneway(s, method, params, err);
 }
 
 static void send_login(okt_session *s, int64_t now)

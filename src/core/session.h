@@ -86,6 +86,10 @@ int okt_session_next_event(okt_session *s, okt_event *ev);
  * OKT_EV_ERROR event with id 0 and err OKT_EPROTOCOL. */
 size_t okt_session_pending_events(const okt_session *s);   /* queued */
 size_t okt_session_pending_requests(const okt_session *s); /* user, in flight */
+/* Queue a request nobody waits for (logout): no id, no deadline, its reply
+ * is dropped. params stolen. 0, or -1 with err (OKT_ECLOSED unless READY). */
+int okt_session_send(okt_session *s, const char *method, json_t *params,
+                     okt_err *err);
 
 /* Password hashes of the fact sheet §3.1 (exported for tests): hex is 33
  * bytes. Returns -1 for characters cp1251 cannot hold. */

@@ -320,8 +320,16 @@ TEST(login_request_event_close)
     i = has_type(OKT_EV_ERROR);
     CHECK(i && evs[i - 1].id == id && evs[i - 1].err.code == OKT_ETIMEOUT);
     ev_reset();
-    /* polite close: logout reaches the server, the fd is gone */
+    /* polite close: logout reaches the server, the fd is gone; a pending
+     * request fails "closed", then the CLOSED event; no event for logout */
+    id = okt_conn_request(c, "slow", NULL, 0, okt_now_ms(), &e);
     okt_conn_close(c, okt_now_ms());
+    while (nev < MAXEV && okt_conn_next_event(c, &evs[nev]))
+        nev++;
+    CHECK(nev == 2);
+    CHECK(evs[0].type == OKT_EV_ERROR && evs[0].id == id &&
+          evs[0].err.code == OKT_ECLOSED);
+    CHECK(evs[1].type == OKT_EV_CLOSED && evs[1].err.code == OKT_ECLOSED);
     CHECK(okt_conn_fd(c) == -1);
     CHECK(okt_conn_state(c) == OKT_S_CLOSED);
     for (int k = 0; k < 20 && !s.got_logout; k++) {

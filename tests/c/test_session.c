@@ -642,8 +642,34 @@ TEST(bad_config)
     CHECK(okt_session_new(&cfg, &e) == NULL);
 }
 
+TEST(oneway_send)
+{
+    okt_session *s = ready_session(T0);
+    okt_err e;
+    CHECK(okt_session_send(s, "logout", NULL, &e) == 0);
+    char *t = take_text(s);
+    CHECK(t && strstr(t, "[\"logout\",{\"userlogin\":\"b300\",\"qid\":"));
+    CHECK(okt_session_pending_requests(s) == 0);
+    CHECK(okt_session_deadline(s) == T0 + 3 + OKT_DEFAULT_PING_MS);
+    /* its reply is dropped, not an event */
+    json_t *root, *obj;
+    const char *name;
+    if (t && okt_msg_parse(t, strlen(t), &root, &name, &obj, &e) == 0) {
+        feedf(s, T0 + 4, "logout", okt_msg_qid(obj), "{\"result\":1}");
+        json_decref(root);
+    }
+    free(t);
+    okt_event ev;
+    CHECK(okt_session_next_event(s, &ev) == 0);
+    okt_session_transport_closed(s, NULL, T0 + 5);
+    CHECK(okt_session_send(s, "logout", NULL, &e) == -1 &&
+          e.code == OKT_ECLOSED);
+    okt_session_free(s);
+}
+
 int main(void)
 {
+    RUN(oneway_send);
     RUN(password_vectors);
     RUN(login_success_transcript);
     RUN(custom_and_empty_subscription);
