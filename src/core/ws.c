@@ -31,10 +31,10 @@
 #include <openssl/x509v3.h>
 #include <wslay/wslay.h>
 
-#define RECV_CHUNK   (64u * 1024u)     /* room offered to each recv() */
+#define RECV_CHUNK   (16u * 1024u)     /* room offered to each recv() */
 #define READ_PER_TURN (4u * 1024u * 1024u) /* wire bytes read per step */
 #define OUT_HIGH     (1u * 1024u * 1024u)  /* stop framing above this */
-#define BUF_KEEP     (256u * 1024u)    /* idle buffers above this are freed */
+#define BUF_KEEP     (64u * 1024u)     /* idle buffers above this are freed */
 
 enum phase {
     PH_TCP,      /* client: connect() in progress */

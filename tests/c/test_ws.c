@@ -887,6 +887,40 @@ TEST(bad_upgrade_requests)
     close(lfd);
 }
 
+TEST(handshake_at_limit)
+{
+    /* a request head of exactly max_handshake bytes is served */
+    int port;
+    int lfd = listener(&port);
+    okt_ws_cfg cfg;
+    okt_ws_cfg_init(&cfg);
+    cfg.max_handshake = 512;
+    char req[512];
+    const char *pre = "GET /lim HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\nX-Pad: ";
+    size_t pl = strlen(pre);
+    memcpy(req, pre, pl);
+    memset(req + pl, 'p', sizeof req - pl - 4);
+    memcpy(req + sizeof req - 4, "\r\n\r\n", 4);
+    int fd = raw_connect(port);
+    okt_err err;
+    peer s = {0};
+    s.ws = okt_ws_accept(accept_one(lfd, NULL), &cfg, &err);
+    raw_send(fd, req, sizeof req);
+    rawbuf *b = calloc(1, sizeof *b);
+    raw_pump(fd, b, &s, 3000, has_head);
+    CHECK(b->n > 13 && memcmp(b->d, "HTTP/1.1 101 ", 13) == 0);
+    /* no subprotocol offered: none echoed */
+    CHECK(strstr((char *)b->d, "Sec-WebSocket-Protocol") == NULL);
+    CHECK(s.rc == 0 && okt_ws_state(s.ws) == OKT_WS_OPEN);
+    CHECK_STR(okt_ws_path(s.ws), "/lim");
+    okt_ws_free(s.ws);
+    close(fd);
+    close(lfd);
+    free(b);
+}
+
 /* ---- tests: TLS ---------------------------------------------------------- */
 
 static void tls_cfgs(okt_ws_cfg *c, okt_ws_cfg *s, const char *cafile, int verify)
@@ -1022,6 +1056,7 @@ int main(void)
     RUN(client_gets_fragments_with_the_101);
     RUN(client_vanishes_mid_frame);
     RUN(bad_upgrade_requests);
+    RUN(handshake_at_limit);
     RUN(wss_verified);
     RUN(wss_wrong_host);
     RUN(wss_untrusted);
