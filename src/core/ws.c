@@ -70,7 +70,7 @@ struct okt_ws {
     int fatal_close;         /* callback asked to fail with this code */
     int in_frame;            /* a frame has started but not ended */
     int tls_ready;           /* TLS handshake finished */
-    int tls_bye;             /* send close_notify when finishing */
+    int tls_bye;             /* close_notify queued */
     int peer_code;
     char peer_reason[124];
     size_t max_msg, max_handshake;
@@ -1051,7 +1051,6 @@ static void ws_frames(okt_ws *ws)
             finish(ws, OKT_EPROTOCOL, "connection failed: %s, sent close %d",
                    code_text(code), code);
     } else if (rcvd && sent) {
-        ws->tls_bye = 1;
         if (ws->local_close)
             finish(ws, OKT_ECLOSED, "closed: peer answered close with %d",
                    ws->peer_code);
@@ -1131,14 +1130,16 @@ int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
     }
 
     if (ws->ssl) {
-        if (ws->phase == PH_FINISH && ws->tls_bye && ws->tls_ready) {
+        /* Plaintext goes out in FINISH too: a close frame, an HTTP 400. */
+        if (ws->tls_ready && !ws->reset)
             tls_write(ws);
+        if (ws->phase == PH_FINISH && !ws->tls_bye && ws->tls_ready &&
+            !ws->reset && ws->fin.code != OKT_ETLS) {
             ERR_clear_error();
             SSL_shutdown(ws->ssl);   /* queues close_notify */
-            ws->tls_bye = 0;
+            ERR_clear_error();
+            ws->tls_bye = 1;
         }
-        if (ws->tls_ready && ws->phase < PH_FINISH)
-            tls_write(ws);
         if (tls_drain(ws) != 0)
             finish(ws, OKT_ENOMEM, "out of memory (TLS)");
     }

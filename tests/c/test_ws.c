@@ -987,6 +987,25 @@ TEST(wss_untrusted)
     wss_fails("localhost", OTHER_CA, "verify failed");
 }
 
+TEST(wss_message_limit)
+{
+    /* the server's close 1009 must make it through TLS while finishing */
+    okt_ws_cfg c, s;
+    tls_cfgs(&c, &s, CA_FILE, 1);
+    s.max_msg = 1000;
+    pair pr;
+    CHECK(pair_open(&pr, "wss", "localhost", &c, &s, "/") == 0);
+    char *m = big_text(2000, 5);
+    okt_err err;
+    CHECK(okt_ws_send(pr.c.ws, m, 2000, &err) == 0);
+    PUMP_UNTIL(pr.c.rc && pr.s.rc, 3000, &pr.c, &pr.s);
+    CHECK(pr.s.rc == -1 && pr.s.err.code == OKT_EPROTOCOL && strstr(pr.s.err.msg, "1009"));
+    CHECK(pr.c.rc == -1 && pr.c.err.code == OKT_ECLOSED);
+    CHECK(okt_ws_peer_close_code(pr.c.ws) == 1009);
+    free(m);
+    pair_close(&pr);
+}
+
 TEST(wss_verify_off)
 {
     okt_ws_cfg c, s;
@@ -1060,6 +1079,7 @@ int main(void)
     RUN(wss_verified);
     RUN(wss_wrong_host);
     RUN(wss_untrusted);
+    RUN(wss_message_limit);
     RUN(wss_verify_off);
     RUN(wss_bad_server_files);
     RUN(fd_flags);
