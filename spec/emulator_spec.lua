@@ -626,4 +626,27 @@ describe("emulator", function()
       os.remove("/tmp/oktell-emu-spec.lua")
     end)
   end)
+
+  describe("oktell.js", function()
+    -- Optional: the real browser client (Bpium/oktell-js 1.8.4, not shipped
+    -- here) under Node with the npm `ws` package. Set OKTELL_JS to its
+    -- oktell.js and NODE_PATH to where `ws` is installed.
+    local js = os.getenv("OKTELL_JS")
+    if not js then
+      pending("OKTELL_JS not set: oktell.js logs in, reads and sets its status")
+      return
+    end
+    it("logs in, reads and sets its status against bin/oktell-emu", function()
+      local p = assert(io.popen("sh -c 'echo $$; exec lua5.4 bin/oktell-emu --listen 127.0.0.1:0'", "r"))
+      local pid = p:read("l")
+      local url = p:read("l")
+      local out = assert(io.popen("node spec/oktelljs_check.js '" .. js .. "' " .. url .. " 2>&1", "r"))
+      local text = out:read("a")
+      out:close()
+      os.execute("kill -INT " .. pid)
+      p:close()
+      assert.matches("oktell.js: OK", text, 1, true)
+      assert.matches('status after setUserStatus("break"): break', text, 1, true)
+    end)
+  end)
 end)

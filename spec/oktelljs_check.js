@@ -1,0 +1,115 @@
+// spec/oktelljs_check.js - runs the unmodified oktell.js (Oktell's browser
+// client, Bpium/oktell-js 1.8.4; not part of this repository) under Node
+// against a running emulator, with the npm `ws` package as its WebSocket:
+// connect (its login event), read the user status, set it, read it back.
+//
+//   node spec/oktelljs_check.js OKTELL_JS URL [LOGIN PASSWORD]
+//   (NODE_PATH must reach the `ws` package)
+//
+// Prints one line per step and "oktell.js: OK" at the end; exit status 0 on
+// success, 1 on failure. Only the browser globals oktell.js touches while
+// connecting are faked (window, document.cookie, location, localStorage).
+'use strict';
+const fs = require('fs');
+const vm = require('vm');
+const WS = require('ws');
+
+const [file, url, login = 'Peter', password = '123'] = process.argv.slice(2);
+if (!file || !url) {
+  console.error('usage: node oktelljs_check.js OKTELL_JS URL [LOGIN PASSWORD]');
+  process.exit(2);
+}
+
+globalThis.window = globalThis;
+globalThis.document = {cookie: ''};
+globalThis.location = {protocol: 'http:', host: 'localhost', hostname: 'localhost'};
+globalThis.localStorage = {};
+globalThis.navigator = {userAgent: 'node'};
+// A browser-shaped WebSocket over ws 8: the socket lives in a private field,
+// as a browser's does (oktell.js's getMyInfo deep-clones its own properties,
+// and a Node EventEmitter's prototype-less internals would break that).
+class BrowserWebSocket {
+  #ws;
+  constructor(u, protocols) {
+    this.#ws = new WS(u, protocols);
+    this.#ws.onopen = (ev) => this.onopen && this.onopen(ev);
+    this.#ws.onmessage = (ev) => this.onmessage && this.onmessage({data: ev.data});
+    this.#ws.onclose = (ev) => this.onclose && this.onclose({code: ev.code, reason: ev.reason});
+    this.#ws.onerror = (ev) => this.onerror && this.onerror(ev);
+  }
+  get readyState() { return this.#ws.readyState; }
+  get url() { return this.#ws.url; }
+  get protocol() { return this.#ws.protocol; }
+  send(d) { this.#ws.send(d); }
+  close(code, reason) { this.#ws.close(code, reason); }
+}
+for (const [k, v] of Object.entries({CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3})) {
+  BrowserWebSocket[k] = v;
+  BrowserWebSocket.prototype[k] = v;
+}
+globalThis.WebSocket = BrowserWebSocket;
+
+vm.runInThisContext(fs.readFileSync(file, 'utf8'), {filename: file});
+const oktell = globalThis.oktell;
+
+function fail(msg) {
+  console.log('oktell.js: FAILED: ' + msg);
+  process.exit(1);
+}
+const timer = setTimeout(() => fail('timed out'), 15000);
+
+function waitFor(pred, ms) {
+  return new Promise((resolve, reject) => {
+    const end = Date.now() + ms;
+    const tick = () => {
+      if (pred()) return resolve();
+      if (Date.now() > end) return reject(new Error('condition not met'));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+let connected = false;
+oktell.on('connect', () => { connected = true; });
+oktell.on('connectError', (e) => fail('connectError ' + JSON.stringify(e)));
+
+const t0 = Date.now();
+oktell.connect({url: [url], login, password, debugMode: !!process.env.OKTELL_DEBUG, callback: async (res) => {
+  try {
+    if (!res || !res.result) fail('connect callback ' + JSON.stringify(res));
+    await waitFor(() => connected, 3000);
+    console.log('login event after ' + (Date.now() - t0) + ' ms');
+    const info = oktell.getMyInfo();
+    console.log('my info: login ' + info.login + ', userid ' + info.userid + ', number ' + info.number);
+    await waitFor(() => oktell.getUserStatus() && oktell.getState(), 3000);
+    console.log('status ' + oktell.getUserStatus() + ', state ' + oktell.getUserState() +
+                ', phone ' + oktell.getState());
+    if (!/^ready/.test(oktell.getUserStatus())) fail('status is not ready');
+    const set = (status) => new Promise((resolve) => oktell.setUserStatus(status, null, resolve));
+    let r = await set('dnd');
+    if (!r || !r.result) fail('setUserStatus dnd ' + JSON.stringify(r));
+    await waitFor(() => oktell.getUserStatus() === 'dnd', 3000);
+    console.log('status after setUserStatus("dnd"): ' + oktell.getUserStatus());
+    r = await set('readyCC');
+    if (!r || !r.result) fail('setUserStatus readyCC ' + JSON.stringify(r));
+    await waitFor(() => oktell.getUserStatus() === 'readyCC', 3000);
+    console.log('status after setUserStatus("readyCC"): ' + oktell.getUserStatus());
+    for (const st of ['break', 'ready']) {
+      r = await set(st);
+      if (!r || !r.result) fail('setUserStatus ' + st + ' ' + JSON.stringify(r));
+      await waitFor(() => oktell.getUserStatus() === st, 3000);
+      console.log('status after setUserStatus("' + st + '"): ' + oktell.getUserStatus());
+    }
+    let gone = false;
+    oktell.on('disconnect', () => { gone = true; });
+    oktell.disconnect();   // logout: the server must close the socket
+    await waitFor(() => gone, 3000);
+    console.log('disconnected after logout');
+    clearTimeout(timer);
+    console.log('oktell.js: OK');
+    setTimeout(() => process.exit(0), 100);
+  } catch (e) {
+    fail(e.stack || String(e));
+  }
+}});
