@@ -27,10 +27,12 @@
 #include <libxml/parserInternals.h>
 #include <openssl/evp.h>
 
+/* Order matters: the decoders and encoders switch on the index. */
 const char *const okt_xml_kinds[] = {
     "userinfo",      "userstate",           "linestate", "settaskactive",
     "settaskactiveresult", "confirmresult", "event",     NULL,
 };
+#define KIND_EVENT 6
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
@@ -425,7 +427,7 @@ static int normalise(const char *s, size_t len, const char **buf,
     const unsigned char *u = (const unsigned char *)s;
     *owned = NULL;
     if (!s || len == 0)
-        return bad(err, "%sempty document", "");
+        return okt_err_set(err, OKT_EBADXML, "empty document");
     if (len > OKT_MAX_XML_BYTES)
         return okt_err_set(err, OKT_EBADXML,
                            "document larger than OKT_MAX_XML_BYTES (%u)",
@@ -465,7 +467,7 @@ static int parse_tree(const char *s, size_t len, pstate *st, okt_err *err)
         return -1;
     if (blen == 0 || blen > INT_MAX) {
         free(owned);
-        return bad(err, "%sempty document", "");
+        return okt_err_set(err, OKT_EBADXML, "empty document");
     }
     okt_xml_init();
     xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(buf, (int)blen);
@@ -516,7 +518,7 @@ static int parse_tree(const char *s, size_t len, pstate *st, okt_err *err)
     }
     if (st->root->tag != T_ROOT) {
         afree(&st->ar);
-        return bad(err, "%sroot element is not <oktellcommapper>", "");
+        return okt_err_set(err, OKT_EBADXML, "root element is not <oktellcommapper>");
     }
     return 0;
 }
@@ -992,32 +994,28 @@ int okt_xml_decode(const char *s, size_t len, json_t **value,
     json_t *o = NULL;
     int rc = -1;
     if (!d) {
-        bad(err, "%sno <data> element", "");
+        okt_err_set(err, OKT_EBADXML, "no <data> element");
         goto out;
     }
+    /* The data name gives the kind; events come in an unnamed <data>. */
     const char *dn = attrval(d, "name");
-    if (dn) {
-        for (int i = 0; okt_xml_kinds[i]; i++)
-            if (strcmp(okt_xml_kinds[i], dn) == 0 &&
-                strcmp(dn, "event") != 0)
-                k = okt_xml_kinds[i];
-    }
-    if (!k && child(d, T_EVENT))
-        k = "event";
-    if (!k) {
+    int ki = -1;
+    for (int i = 0; dn && okt_xml_kinds[i]; i++)
+        if (i != KIND_EVENT && strcmp(okt_xml_kinds[i], dn) == 0)
+            ki = i;
+    if (ki < 0 && child(d, T_EVENT))
+        ki = KIND_EVENT;
+    if (ki < 0) {
         okt_err_set(err, OKT_EBADXML, "unknown data name '%.60s'",
                     dn ? dn : "");
         goto out;
     }
+    k = okt_xml_kinds[ki];
     if (!(o = json_object())) {
         NOMEM(err);
         goto out;
     }
-    switch (k[0] == 'u' ? (k[4] == 'i' ? 0 : 1)
-            : k[0] == 'l' ? 2
-            : k[0] == 'c' ? 5
-            : k[0] == 'e' ? 6
-            : strcmp(k, "settaskactive") == 0 ? 3 : 4) {
+    switch (ki) {
     case 0: rc = dec_userinfo(d, o, err); break;
     case 1: rc = dec_state(d, o, 0, err); break;
     case 2: rc = dec_state(d, o, 1, err); break;
@@ -1939,7 +1937,7 @@ int okt_xml_encode(const char *kind, const json_t *value, int utf16,
         goto out;
     }
     json_decref(items); /* doc holds it now */
-    if (k != 6 && json_object_set_new(doc, "name", json_string(kind))) {
+    if (k != KIND_EVENT && json_object_set_new(doc, "name", json_string(kind))) {
         NOMEM(err);
         goto out;
     }
