@@ -213,6 +213,7 @@ end
 function Client:_on_closed(msg, code)
     local conn = self.conn
     self.conn = nil
+    self.held = nil
     self.dirty = false
     if conn then conn:close() end
     self.last_error = msg
@@ -295,7 +296,7 @@ end
 
 -- The loop's side of the pollable: work due now?
 function Client:_due(t)
-    if self.dirty then return true end
+    if self.dirty or self.held then return true end
     local conn = self.conn
     if conn then
         local d = conn:timeout()
@@ -319,17 +320,37 @@ function Client:_timeout()
     return d
 end
 
--- One turn: do the I/O, then hand every queued conn event on.
+-- One turn: do the I/O, then hand every queued conn event on. Once a reply
+-- has woken its caller, the next server event is held back until the next
+-- turn, so the caller's code (say, a wait() for the event its request
+-- causes) runs before any later event is handed out.
 function Client:_turn(_, t)
     local conn = self.conn
     if conn then
         self.dirty = false
         local ok, msg, code = conn:step()
+        local woke = false
         repeat
-            local ev = conn:next_event()
-            if ev then self:_on_conn_event(ev) end
+            local ev = self.held
+            if ev then
+                self.held = nil
+            else
+                ev = conn:next_event()
+            end
+            if ev then
+                local ty = ev.type
+                if ty == "reply" or ty == "error" then
+                    if self.pending[ev.id] then woke = true end
+                    self:_on_conn_event(ev)
+                elseif woke then
+                    self.held = ev
+                    break
+                else
+                    self:_on_conn_event(ev)
+                end
+            end
         until not ev or self.conn ~= conn
-        if not ok and self.conn == conn and conn:state() == "closed" then
+        if not ok and self.conn == conn and conn:state() == "closed" and not self.held then
             self:_on_closed(msg, code)
         end
     end
@@ -359,6 +380,7 @@ end
 
 function Client:_end(why)
     self.status = "closed"
+    self.held = nil
     self.retry_at = nil
     if self.conn then
         local conn = self.conn
@@ -760,7 +782,7 @@ function Client:events()
 end
 
 function Client:timeout()
-    if self.dirty then return 0 end
+    if self.dirty or self.held then return 0 end
     local d = self:_timeout()
     local l = loop.timeout()
     if l and (not d or l < d) then d = l end

@@ -1,0 +1,208 @@
+-- bench/client.lua: the Lua client's cost over the raw binding.
+--   1. user_state() round trips/s from one client: blocking, and with 64
+--      managed coroutines in flight (goal >= 20,000 rt/s in flight);
+--   2. events/s delivered to Lua handlers;
+--   3. memory per connected client with 1,000 clients in one Lua process
+--      (goal <= 64 KiB per client).
+-- Baseline, measured in the same run: the raw oktell.core conn driven by a
+-- hand-written request / step / next_event loop (no coroutines, no tables
+-- of the API), so each ratio shows what the Lua layer costs.
+-- Env: N (round trips per measurement, default 20000), CLIENTS (default 1000).
+local oktell = require "oktell"
+local core = require "oktell.core"
+local emulator = require "oktell.emulator"
+
+io.stdout:setvbuf("line")
+local N = tonumber(os.getenv("N")) or 20000
+local CLIENTS = tonumber(os.getenv("CLIENTS")) or 1000
+local DEPTH = 64
+
+local now = core.now
+local function line(name, value, unit, base)
+  if base then
+    io.write(string.format("%-44s %12.0f %-6s (%.2fx of baseline)\n", name, value, unit, value / base))
+  else
+    io.write(string.format("%-44s %12.0f %s\n", name, value, unit))
+  end
+end
+
+-- Raw conn helpers (the baseline) -------------------------------------------
+
+local function raw_connect(url)
+  local conn = assert(core.connect { urls = { url }, login = "Peter", password = "123", timeout = 10 })
+  while true do
+    local fd = conn:pollfd()
+    if fd then core.poll({ fd, conn:events() or "r" }, conn:timeout() or 1) end
+    conn:step()
+    local ev = conn:next_event()
+    while ev do
+      if ev.type == "ready" then return conn end
+      if ev.type == "closed" then error("raw connect: " .. tostring(ev.message)) end
+      ev = conn:next_event()
+    end
+  end
+end
+
+-- Keep `depth` requests in flight until n replies arrived; returns seconds.
+-- Written as tight as a user of the raw binding would: step, drain, and
+-- poll for input only when no reply was there.
+local function raw_round_trips(conn, n, depth)
+  local sent, got = 0, 0
+  local t0 = now()
+  local fds = { conn:pollfd(), "r" }
+  while got < n do
+    while sent < n and sent - got < depth do
+      assert(conn:request("getuserstate"))
+      sent = sent + 1
+    end
+    conn:step()
+    local ev = conn:next_event()
+    local any = false
+    while ev do
+      if ev.type == "reply" then got = got + 1; any = true
+      elseif ev.type == "error" or ev.type == "closed" then error("raw: " .. tostring(ev.message)) end
+      ev = conn:next_event()
+    end
+    if not any and got < n then core.poll(fds, conn:timeout()) end
+  end
+  return now() - t0
+end
+
+local function raw_events(conn, emu, n)
+  local got = 0
+  local lines = { "ready", "hookup" } -- i = 1 -> hookup: every call is a change
+  local t0 = now()
+  for i = 1, n do
+    emu:set_line("Peter", lines[i % 2 + 1])
+    if i % 200 == 0 or i == n then
+      conn:step()
+      local ev = conn:next_event()
+      while ev do
+        if ev.type == "event" and ev.name == "linestatechanged" then got = got + 1 end
+        ev = conn:next_event()
+      end
+    end
+  end
+  while got < n do
+    core.poll({ conn:pollfd(), "r" }, 1)
+    conn:step()
+    local ev = conn:next_event()
+    while ev do
+      if ev.type == "event" and ev.name == "linestatechanged" then got = got + 1 end
+      ev = conn:next_event()
+    end
+  end
+  return now() - t0
+end
+
+-- Memory: RSS of this process ---------------------------------------------------
+
+local function rss_kib()
+  local f = io.open("/proc/self/status")
+  if not f then return 0 end
+  local s = f:read("a")
+  f:close()
+  return tonumber(s:match("VmRSS:%s*(%d+)")) or 0
+end
+
+-- An emulator in a child process, so its sessions do not count in our RSS.
+local function child_emulator()
+  local lua = os.getenv("LUA") or "lua5.4"
+  local cmd = lua .. [[ -e '
+    local f = io.open("/proc/self/stat"); local pid = f:read("l"):match("^(%d+)"); f:close()
+    local emu = require("oktell.emulator").start{port = 0}
+    io.write(pid, " ", emu.url, "\n"); io.stdout:flush()
+    require("oktell.core").poll({}, 3600)' ]]
+  local p = io.popen(cmd, "r")
+  local l = p:read("l")
+  local pid, url = l:match("^(%d+) (%S+)")
+  return url, function() os.execute("kill " .. pid .. " 2>/dev/null"); p:close() end
+end
+
+-- Runs ------------------------------------------------------------------------------
+
+io.write(string.format("bench/client.lua: N=%d round trips, %d in flight, %d clients\n", N, DEPTH, CLIENTS))
+local emu = assert(emulator.start { port = 0 })
+
+-- 1. round trips
+local raw = raw_connect(emu.url)
+raw_round_trips(raw, 1000, 1) -- warm up
+local raw_block = N / raw_round_trips(raw, N, 1)
+local raw_flight = N / raw_round_trips(raw, N, DEPTH)
+
+local c = assert(oktell.connect { url = emu.url, login = "Peter", password = "123", timeout = 10 })
+for _ = 1, 1000 do c:user_state() end
+local t0 = now()
+for _ = 1, N do assert(c:user_state()) end
+local lua_block = N / (now() - t0)
+
+local lua_flight
+oktell.run(function()
+  local per = N // DEPTH
+  local done = 0
+  local t1 = now()
+  for _ = 1, DEPTH do
+    oktell.spawn(function()
+      for _ = 1, per do assert(c:user_state()) end
+      done = done + 1
+    end)
+  end
+  while done < DEPTH do oktell.sleep(0.001) end
+  lua_flight = per * DEPTH / (now() - t1)
+end)
+
+line("raw conn: blocking round trips", raw_block, "rt/s")
+line("client:user_state() blocking", lua_block, "rt/s", raw_block)
+line("raw conn: 64 in flight", raw_flight, "rt/s")
+line("client:user_state(), 64 coroutines", lua_flight, "rt/s", raw_flight)
+
+-- 2. events
+local NE = N // 2
+local raw_ev = NE / raw_events(raw, emu, NE)
+raw:close()
+
+local got = 0
+c:on("linestate", function() got = got + 1 end)
+local lines = { "ready", "hookup" } -- i = 1 -> hookup: every call is a change
+local t2 = now()
+for i = 1, NE do
+  emu:set_line("Peter", lines[i % 2 + 1])
+  if i % 200 == 0 then oktell.step(0) end
+end
+while got < NE do oktell.step(1) end
+local lua_ev = NE / (now() - t2)
+line("raw conn: events drained", raw_ev, "ev/s")
+line("client:on handlers (one coroutine each)", lua_ev, "ev/s", raw_ev)
+c:close()
+emu:stop()
+
+-- 3. memory per client
+local url, stop_child = child_emulator()
+collectgarbage()
+collectgarbage()
+local rss0, lua0 = rss_kib(), collectgarbage("count")
+local clients = {}
+local ok, err = pcall(function()
+  oktell.run(function()
+    for i = 1, CLIENTS do
+      oktell.spawn(function()
+        clients[i] = assert(oktell.connect { url = url, login = "Peter", password = "123", timeout = 30 })
+      end)
+      if i % 50 == 0 then oktell.sleep(0) end
+    end
+  end)
+end)
+collectgarbage()
+collectgarbage()
+local rss1, lua1 = rss_kib(), collectgarbage("count")
+local n = 0
+for _ in pairs(clients) do n = n + 1 end
+if ok and n > 0 then
+  line("connected clients", n, "")
+  line("memory per client (process RSS)", (rss1 - rss0) * 1024 / n, "bytes")
+  line("memory per client (Lua heap only)", (lua1 - lua0) * 1024 / n, "bytes")
+else
+  io.write("memory run failed: ", tostring(err), "\n")
+end
+for _, x in pairs(clients) do x:close() end
+stop_child()

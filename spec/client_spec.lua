@@ -1,0 +1,654 @@
+-- The client end to end against the emulator: every method in both styles,
+-- every event, blocking and coroutine modes, and the failure codes.
+local oktell = require "oktell"
+local helper = require "helper"
+local xml = oktell.xml
+
+local with_emulator, connect = helper.with_emulator, helper.connect
+
+local TASK = "0f398eb4-5d78-446c-84f4-6892ab72751b"
+local CARD = "Вы зарезервированы на выполнение задачи\n\nЗвонок на номер: 120151112"
+
+local function two_users(extra)
+  local o = {
+    licenses = 1,
+    users = {
+      { login = "Peter", password = "123", name = "Петр", isoperator = true, line = "ready",
+        redirect_number = "100" },
+      { login = "Ivan", password = "456", name = "Иван", isoperator = true, line = "ready" },
+    },
+    tasks = { { id = TASK, name = "Прозвон клиентов", type = "call", active = false } },
+  }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+describe("oktell client", function()
+  helper.guard()
+  local saved_on_error
+  local errors
+  before_each(function()
+    errors = {}
+    saved_on_error = oktell.on_error(function(e) errors[#errors + 1] = e end)
+  end)
+  after_each(function()
+    oktell.on_error(saved_on_error)
+    assert.are.same({}, errors)
+  end)
+
+  describe("methods, idiomatic and COM styles", function()
+    it("user_info / GetCurrentUserFullInfo", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        local info = assert(c:user_info())
+        assert.are.equal("Peter", info.login)
+        assert.are.equal("Петр", info.name)
+        assert.is_string(info.id)
+        assert.is_true(info.isoperator)
+        assert.are.equal("table", type(info.rights))
+        assert.are.equal("123", info.password) -- filled from connect, as the COM returns it
+        local s = assert(c:GetCurrentUserFullInfo())
+        local v, kind = xml.decode(s)
+        assert.are.equal("userinfo", kind)
+        assert.are.equal(info.id, v.id)
+        assert.are.equal("Peter", v.login)
+        assert.are.same(info.rights, v.rights)
+        c:close()
+      end)
+    end)
+
+    it("user_state / GetUserState / set_user_state / SetUserState", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu)
+        local st = assert(c:user_state())
+        assert.are.equal("ready", st.state)
+        assert.are.equal(1, st.code)
+        assert.is_false(st.redirect)
+        local v, kind = xml.decode(assert(c:GetUserState()))
+        assert.are.equal("userstate", kind)
+        assert.are.equal("ready", v.state)
+        assert.are.equal(1, v.code)
+
+        assert.is_true(c:set_user_state { state = "off" })
+        assert.are.equal("off", c:user_state().state)
+        assert.are.equal("off", emu:snapshot("Peter").userstate)
+        assert.is_true(c:set_user_state { state = oktell.userstate.ready })
+        assert.are.equal("ready", emu:snapshot("Peter").userstate)
+
+        -- the reference's second sample: ready with redirect on
+        assert.is_true(c:SetUserState(helper.fixture("setuserstate2.xml")))
+        assert.is_true(c:user_state().redirect)
+        assert.is_true(c:set_user_state { state = "ready", redirect = false })
+        assert.is_false(c:user_state().redirect)
+
+        -- the first sample asks for lunch: settable only inside the call-center
+        local ok, msg, code = c:SetUserState(helper.fixture("setuserstate1.xml"))
+        assert.is_nil(ok)
+        assert.is_string(msg)
+        assert.are.equal("not_settable", code)
+        assert.is_true(c:callcenter_enter())
+        assert.is_true(c:SetUserState(helper.fixture("setuserstate1.xml")))
+        st = c:user_state()
+        assert.are.equal("lunch", st.state)
+        assert.are.equal("Ушел на обед", st.description)
+        assert.are.equal("lunch", emu:snapshot("Peter").userstate)
+
+        local n, m, k = c:SetUserState("<not xml")
+        assert.is_nil(n); assert.is_string(m); assert.are.equal("bad_xml", k)
+        n, m, k = c:SetUserState(helper.fixture("linestate.xml"))
+        assert.is_nil(n); assert.is_string(m); assert.are.equal("bad_xml", k)
+        c:close()
+      end)
+    end)
+
+    it("not_settable for states the server sets itself", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        for _, s in ipairs { "reserved", "disconnected", "wophone" } do
+          local ok, msg, code = c:set_user_state { state = s }
+          assert.is_nil(ok)
+          assert.is_string(msg)
+          assert.are.equal("not_settable", code)
+        end
+        assert.are.equal("ready", emu:snapshot("Peter").userstate)
+        c:close()
+      end)
+    end)
+
+    it("line_state / GetLineState, and with no line", function()
+      with_emulator({ users = {
+        { login = "Peter", password = "123", name = "Петр", isoperator = true, line = "ready" },
+        { login = "Nolan", password = "1", name = "Без линии", isoperator = true, line = false },
+      } }, function(emu)
+        local c = connect(emu)
+        assert.are.same({ "ready", 4 }, { c:line_state() })
+        emu:set_line("Peter", "hookup")
+        assert.are.same({ "hookup", 8 }, { c:line_state() })
+        local v, kind = xml.decode(assert(c:GetLineState()))
+        assert.are.equal("linestate", kind)
+        assert.are.equal("hookup", v.state)
+        assert.are.equal(8, v.code)
+        c:close()
+        local n = connect(emu, { login = "Nolan", password = "1" })
+        assert.are.same({ "disconnected", 1 }, { n:line_state() })
+        n:close()
+      end)
+    end)
+
+    it("call-center enter / exit / inside in both styles", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        assert.is_false(c:callcenter_inside())
+        assert.is_false(c:CallCenter_IsInside())
+        assert.is_true(c:callcenter_enter())
+        assert.is_true(c:callcenter_inside())
+        assert.is_true(emu:snapshot("Peter").inside)
+        assert.is_true(c:CallCenter_Enter()) -- inside already: still true
+        assert.is_true(c:callcenter_exit())
+        assert.is_false(c:callcenter_inside())
+        assert.is_true(c:CallCenter_Enter())
+        assert.is_true(c:CallCenter_IsInside())
+        assert.is_true(c:CallCenter_Exit())
+        assert.is_false(emu:snapshot("Peter").inside)
+        c:close()
+      end)
+    end)
+
+    it("license: no free seat gives false, msg, 'license'", function()
+      with_emulator(two_users(), function(emu)
+        local ivan = connect(emu, { login = "Ivan", password = "456" })
+        local peter = connect(emu)
+        assert.is_true(ivan:callcenter_enter())
+        local ok, msg, code = peter:callcenter_enter()
+        assert.is_false(ok)
+        assert.is_string(msg)
+        assert.are.equal("license", code)
+        ok, msg, code = peter:CallCenter_Enter()
+        assert.is_false(ok)
+        assert.is_string(msg)
+        assert.are.equal("license", code)
+        assert.is_true(ivan:callcenter_exit())
+        assert.is_true(peter:callcenter_enter())
+        ivan:close()
+        peter:close()
+      end)
+    end)
+
+    it("external task: busy / check / free in both styles", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        assert.is_true(c:callcenter_enter())
+        assert.is_false(c:check_busy_in_external_task())
+        assert.is_false(c:set_free_in_external_task())
+        assert.is_true(c:set_busy_in_external_task())
+        assert.is_true(emu:snapshot("Peter").external)
+        assert.is_true(c:check_busy_in_external_task())
+        assert.is_true(c:CallCenter_CheckBusyInExternalTask())
+        assert.is_false(c:set_busy_in_external_task())
+        assert.is_false(c:CallCenter_SetBusyInExternalTask())
+        assert.are.equal("fullbusy", c:user_state().state)
+        assert.is_true(c:set_free_in_external_task())
+        assert.is_false(c:CallCenter_SetFreeInExternalTask())
+        assert.is_true(c:CallCenter_SetBusyInExternalTask())
+        assert.is_true(c:CallCenter_SetFreeInExternalTask())
+        assert.are.equal("ready", c:user_state().state)
+        c:close()
+      end)
+    end)
+
+    it("set_task_active / TM_SetTaskActive, with the lock's errormessage", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu)
+        assert.is_true(c:set_task_active { tasktype = "call", idtask = TASK, active = true })
+        assert.is_true(c:set_task_active { tasktype = "call", idtask = TASK, active = false })
+        emu:lock_task(TASK, "Сидоров Иван")
+        local ok, em = c:set_task_active { tasktype = "call", idtask = TASK, active = true }
+        assert.is_false(ok)
+        assert.are.equal("Задачу монопольно редактирует Сидоров Иван", em)
+        local doc = xml.encode("settaskactive", { tasktype = "call", idtask = TASK, active = true })
+        local v, kind = xml.decode(assert(c:TM_SetTaskActive(doc)))
+        assert.are.equal("settaskactiveresult", kind)
+        assert.is_false(v.success)
+        assert.are.equal("Задачу монопольно редактирует Сидоров Иван", v.errormessage)
+        emu:unlock_task(TASK)
+        v = xml.decode(assert(c:TM_SetTaskActive(doc)))
+        assert.is_true(v.success)
+        assert.is_false(c:set_task_active { tasktype = "call", idtask = "no-such-task", active = true })
+        c:close()
+      end)
+    end)
+
+    it("set_confirm_usage / TM_SetConfirmUsage and set_confirm_result with nothing pending", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        assert.is_true(c:set_confirm_usage(true))
+        assert.is_true(c:TM_SetConfirmUsage(false))
+        assert.is_false(c:set_confirm_result("ok"))
+        assert.is_false(c:set_confirm_result(2))
+        assert.is_false(c:TM_SetConfirmResult(helper.fixture("confirmresult.xml")))
+        c:close()
+      end)
+    end)
+  end)
+
+  describe("events", function()
+    it("a confirm prompt with confirm usage off is answered ok by the client; handlers see it", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu)
+        assert.is_true(c:callcenter_enter())
+        local seen = {}
+        c:on("tminterfaceconfirm", function(ev) seen[#seen + 1] = ev end)
+        emu:offer("Peter", { task = TASK, mode = "confirm", number = "120151112", text = CARD, idinlist = 67 })
+        local ev = assert(c:wait("tminterfacereserve", 3)) -- the client's own "ok" started dialing
+        assert.are.equal(122, ev.id)
+        assert.are.equal(1, #seen)
+        local p = seen[1]
+        assert.are.equal(121, p.id)
+        assert.are.equal("tminterfaceconfirm", p.name)
+        assert.are.equal(TASK, p.idtask)
+        assert.are.equal("120151112", p.number)
+        assert.are.equal(67, p.idinlist)
+        assert.are.equal(CARD, p.text)
+        assert.is_false(emu:snapshot("Peter").confirm_pending)
+        emu:finish("Peter", "answered")
+        local close = assert(c:wait("tminterfaceclose", 3))
+        assert.are.equal(123, close.id)
+        assert.are.equal(TASK, close.idtask)
+        c:close()
+      end)
+    end)
+
+    it("with confirm usage on the prompt stays pending until the script answers", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu, { confirm_usage = true })
+        assert.is_true(c:callcenter_enter())
+        local got
+        c:on(121, function(ev) got = ev end)
+        emu:offer("Peter", { task = TASK, mode = "confirm", number = "555", text = "x", idinlist = 1 })
+        assert(c:wait("TMInterfaceConfirm", 3))
+        oktell.sleep(0.1)
+        assert.is_true(emu:snapshot("Peter").confirm_pending)
+        assert.are.equal("reserved", emu:snapshot("Peter").userstate)
+        assert.are.equal("555", got.number)
+        assert.is_true(c:set_confirm_result("ok"))
+        assert(c:wait("tminterfacereserve", 3))
+        assert.is_false(c:set_confirm_result("ok")) -- nothing pending any more
+        emu:finish("Peter", "failed")
+        assert(c:wait(123, 3))
+        -- skip through the COM method
+        emu:offer("Peter", { task = TASK, mode = "confirm", number = "556", text = "y", idinlist = 2 })
+        assert(c:wait(121, 3))
+        local doc = xml.encode("confirmresult", { result = "skip" })
+        assert.is_true(c:TM_SetConfirmResult(doc))
+        assert(c:wait("tminterfaceclose", 3))
+        c:close()
+      end)
+    end)
+
+    it("notify mode: 122 at once; answered call: 123, line commutated, user fullbusy", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu)
+        assert.is_true(c:callcenter_enter())
+        local states, lines = {}, {}
+        c:on("userstate", function(ev) states[#states + 1] = ev.state end)
+        c:on("linestate", function(ev) lines[#lines + 1] = ev end)
+        emu:offer("Peter", { task = TASK, mode = "notify", number = "777", text = "z", idinlist = 3 })
+        local ev = assert(c:wait("tminterfacereserve", 3))
+        assert.are.equal("777", ev.number)
+        assert.are.equal("z", ev.text)
+        emu:finish("Peter", "answered")
+        assert(c:wait("tminterfaceclose", 3))
+        assert(helper.eventually(function() return #lines > 0 end))
+        assert.are.equal("commutated", lines[#lines].state)
+        assert.are.equal(0x20, lines[#lines].code)
+        assert(helper.eventually(function() return states[#states] == "fullbusy" end))
+        assert.are.same({ "commutated", 0x20 }, { c:line_state() })
+        c:close()
+      end)
+    end)
+
+    it("userstate, linestate and callcenter events; on/off; wait", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        local cc = {}
+        local id = c:on("callcenter", function(ev) cc[#cc + 1] = ev.inside end)
+        assert.is_number(id)
+        local w
+        oktell.spawn(function() w = c:wait("userstate", 3) end)
+        oktell.step(0) -- let the waiter register before the change
+        assert.is_true(c:set_user_state { state = "off" })
+        assert(helper.eventually(function() return w ~= nil end))
+        assert.are.same({ state = "off", code = 3, redirect = false }, { state = w.state, code = w.code,
+          redirect = w.redirect })
+        assert.is_true(c:callcenter_enter())
+        assert(c:wait("userstate", 3) or true)
+        assert(helper.eventually(function() return #cc == 1 end))
+        assert.is_true(cc[1])
+        assert.is_true(c:off(id))
+        assert.is_false(c:off(id))
+        assert.is_true(c:callcenter_exit())
+        oktell.sleep(0.1)
+        assert.are.equal(1, #cc)
+        local t = oktell.spawn(function() end) -- unrelated
+        assert.are.equal("thread", type(t))
+        oktell.spawn(function() oktell.sleep(0.01); emu:set_line("Peter", "hookup") end)
+        local l = assert(c:wait("linestate", 3))
+        assert.are.same({ state = "hookup", code = 8 }, l)
+        local n, m, k = c:wait("tminterfaceclose", 0.05)
+        assert.is_nil(n); assert.are.equal("timeout", m); assert.are.equal("timeout", k)
+        c:close()
+      end)
+    end)
+
+    it("events of one client reach handlers in arrival order, each in its own coroutine", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        local seen, cos = {}, {}
+        c:on("linestate", function(ev)
+          seen[#seen + 1] = ev.state
+          cos[coroutine.running()] = true
+        end)
+        local seq = { "hookup", "ready", "incomingcall", "commutated", "ready" }
+        for _, s in ipairs(seq) do emu:set_line("Peter", s) end
+        assert(helper.eventually(function() return #seen == #seq end))
+        assert.are.same(seq, seen)
+        local n = 0
+        for _ in pairs(cos) do n = n + 1 end
+        assert.are.equal(#seq, n)
+        c:close()
+      end)
+    end)
+
+    it("handlers may call methods and sleep; their errors go to on_error", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        local got
+        c:on("linestate", function()
+          oktell.sleep(0.01)
+          got = c:user_state().state
+          error("handler boom", 0)
+        end)
+        emu:set_line("Peter", "hookup")
+        assert(helper.eventually(function() return #errors == 1 end))
+        assert.are.equal("ready", got)
+        assert.are.equal("handler boom", errors[1])
+        errors = {}
+        -- a nested run/step inside a handler is misuse: it raises there
+        c:on("userstate", function() oktell.step(0) end)
+        c:set_user_state { state = "off" }
+        assert(helper.eventually(function() return #errors == 1 end))
+        assert.matches("step", errors[1])
+        errors = {}
+        c:close()
+      end)
+    end)
+
+    it("event names: numbers, reference names, unknown names raise", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        assert.is_number(c:on(121, function() end))
+        assert.is_number(c:on("TMInterfaceReserve", function() end))
+        assert.is_number(c:on("tminterfaceclose", function() end))
+        assert.has_error(function() c:on("nosuchevent", function() end) end)
+        assert.has_error(function() c:on("userstate", 5) end)
+        assert.has_error(function() c:wait(5, 1) end)
+        c:close()
+      end)
+    end)
+  end)
+
+  describe("coroutine mode", function()
+    it("methods yield inside oktell.run and many requests are in flight at once", function()
+      with_emulator({}, function(emu)
+        local results = {}
+        local r = oktell.run(function()
+          local c = connect(emu)
+          for i = 1, 20 do
+            oktell.spawn(function() results[i] = c:user_state().state end)
+          end
+          oktell.spawn(function() results.line = c:line_state() end)
+          oktell.sleep(0.05)
+          return c
+        end)
+        assert.are.equal(20, #results)
+        for i = 1, 20 do assert.are.equal("ready", results[i]) end
+        assert.are.equal("ready", results.line)
+        r:close()
+      end)
+    end)
+
+    it("connect yields too: two clients log in concurrently", function()
+      with_emulator(two_users(), function(emu)
+        local a, b = oktell.run(function()
+          local x, y
+          oktell.spawn(function() y = connect(emu, { login = "Ivan", password = "456" }) end)
+          x = connect(emu)
+          while not y do oktell.sleep(0.005) end
+          return x, y
+        end)
+        assert.are.equal("Peter", a:user_info().login)
+        assert.are.equal("Ivan", b:user_info().login)
+        a:close(); b:close()
+      end)
+    end)
+  end)
+
+  describe("failures", function()
+    it("auth: a wrong password, and no password in the message", function()
+      with_emulator({}, function(emu)
+        local c, msg, code = oktell.connect { url = emu.url, login = "Peter", password = "s3cr3t-wrong" }
+        assert.is_nil(c)
+        assert.are.equal("auth", code)
+        assert.is_string(msg)
+        assert.is_nil(msg:find("s3cr3t", 1, true))
+      end)
+    end)
+
+    it("refused: nothing listens", function()
+      local c, msg, code = oktell.connect { url = helper.closed_port(), login = "Peter", password = "123" }
+      assert.is_nil(c)
+      assert.is_string(msg)
+      assert.are.equal("refused", code)
+    end)
+
+    it("refused for each URL of a list, the next URL is tried", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu, { url = { helper.closed_port(), emu.url } })
+        assert.are.equal("ready", c:user_state().state)
+        c:close()
+      end)
+    end)
+
+    it("timeout: a server that stops answering", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu, { timeout = 0.3, reconnect = false })
+        emu:pause(true)
+        local t0 = require("oktell.core").now()
+        local ok, msg, code = c:user_state()
+        local dt = require("oktell.core").now() - t0
+        emu:pause(false)
+        assert.is_nil(ok)
+        assert.is_string(msg)
+        assert.are.equal("timeout", code)
+        assert.is_true(dt >= 0.25 and dt < 3)
+        local b, m2, c2 = c:callcenter_inside() -- bool method: nil when no answer
+        assert.is_true(b == false or (b == nil and m2 and c2))
+        c:close()
+        emu:pause(true)
+        local n, m3, c3 = oktell.connect { url = emu.url, login = "Peter", password = "123", timeout = 0.3,
+          open_timeout = 0.3 }
+        emu:pause(false)
+        assert.is_nil(n)
+        assert.is_string(m3)
+        assert.is_true(c3 == "timeout" or c3 == "refused", c3) -- no answer to the handshake
+      end)
+    end)
+
+    it("closed: every method of a closed client fails 'closed'; close is idempotent", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        assert.is_true(c:close())
+        assert.is_true(c:close())
+        local calls = {
+          function() return c:user_info() end, function() return c:user_state() end,
+          function() return c:set_user_state { state = "off" } end, function() return c:line_state() end,
+          function() return c:callcenter_inside() end, function() return c:callcenter_enter() end,
+          function() return c:callcenter_exit() end, function() return c:set_busy_in_external_task() end,
+          function() return c:set_free_in_external_task() end,
+          function() return c:check_busy_in_external_task() end,
+          function() return c:set_task_active { tasktype = "call", idtask = TASK, active = true } end,
+          function() return c:set_confirm_usage(true) end, function() return c:set_confirm_result("ok") end,
+          function() return c:GetUserState() end, function() return c:GetLineState() end,
+          function() return c:GetCurrentUserFullInfo() end, function() return c:CallCenter_Enter() end,
+          function() return c:TM_SetConfirmResult(helper.fixture("confirmresult.xml")) end,
+          function() return c:wait("userstate", 1) end,
+        }
+        for i, f in ipairs(calls) do
+          local r, msg, code = f()
+          assert.is_nil(r, "call " .. i)
+          assert.is_string(msg)
+          assert.are.equal("closed", code, "call " .. i)
+        end
+      end)
+    end)
+
+    it("misuse raises with the argument named", function()
+      with_emulator({}, function(emu)
+        assert.has_error(function() oktell.connect("x") end)
+        assert.has_error(function() oktell.connect { url = emu.url } end)
+        assert.has_error(function() oktell.connect { url = 5, login = "Peter" } end)
+        local c = connect(emu)
+        assert.has_error(function() c:set_user_state { state = "nap" } end,
+          "bad argument #1 to 'set_user_state' (unknown user state 'nap')")
+        assert.has_error(function() c:set_user_state "off" end)
+        assert.has_error(function() c:set_user_state { state = "off", code = 1 } end)
+        assert.has_error(function() c:set_confirm_result("maybe") end)
+        assert.has_error(function() c:set_confirm_usage("yes") end)
+        assert.has_error(function() c:set_task_active { tasktype = "fax", idtask = TASK, active = true } end)
+        assert.has_error(function() c:SetUserState(42) end)
+        c:close()
+      end)
+    end)
+  end)
+
+  describe("reconnect", function()
+    it("after a drop: disconnect, calls fail 'closed' at once, reconnect, confirm usage restored", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu, { confirm_usage = true })
+        assert.is_true(c:callcenter_enter())
+        local log = {}
+        c:on("disconnect", function(ev) log[#log + 1] = "disconnect:" .. tostring(ev.code) end)
+        c:on("reconnect", function() log[#log + 1] = "reconnect" end)
+        local pending
+        oktell.spawn(function() pending = { c:wait("reconnect", 5) } end)
+        oktell.step(0)
+        emu:drop("Peter")
+        local d = assert(c:wait("disconnect", 3))
+        assert.is_string(d.message)
+        local t0 = require("oktell.core").now()
+        local ok, _, code = c:user_state()
+        if ok == nil then -- still down: failed at once
+          assert.are.equal("closed", code)
+          assert.is_true(require("oktell.core").now() - t0 < 0.1)
+        end
+        assert(helper.eventually(function() return pending ~= nil end, 5))
+        assert.are.same({ "disconnect:closed", "reconnect" }, log)
+        assert.is_string(c:user_state().state)
+        assert.is_true(c:callcenter_inside())
+        -- confirm usage is on again: a prompt stays pending
+        emu:offer("Peter", { task = TASK, mode = "confirm", number = "1", text = "t", idinlist = 5 })
+        assert(c:wait(121, 3))
+        oktell.sleep(0.1)
+        assert.is_true(emu:snapshot("Peter").confirm_pending)
+        assert.is_true(c:set_confirm_result("delete"))
+        c:close()
+      end)
+    end)
+
+    it("reconnect = false ends the client on a drop", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu, { reconnect = false })
+        local w
+        oktell.spawn(function() w = c:wait("userstate") end)
+        oktell.step(0)
+        emu:drop("Peter")
+        local d = assert(c:wait("disconnect", 3))
+        assert.is_string(d.message)
+        assert(helper.eventually(function() return w ~= nil or c:wait("userstate", 0) == nil end))
+        local ok, _, code = c:user_state()
+        assert.is_nil(ok)
+        assert.are.equal("closed", code)
+        assert.is_true(c:close())
+      end)
+    end)
+
+    it("the emulator going away: pending calls fail, none hangs", function()
+      local c, emu
+      with_emulator({}, function(e)
+        emu = e
+        c = connect(e, { timeout = 2 })
+      end)
+      assert.is_not_nil(emu)
+      local t0 = require("oktell.core").now()
+      local ok, _, code = c:user_state()
+      assert.is_nil(ok)
+      assert.is_true(code == "closed" or code == "timeout")
+      assert.is_true(require("oktell.core").now() - t0 < 3)
+      c:close()
+    end)
+  end)
+
+  describe("lifetime", function()
+    -- The emulator runs in this process: its end of a socket closes a moment
+    -- after ours, so descriptor counts are compared once it has settled.
+    local function settled(emu, base)
+      return helper.eventually(function()
+        return not emu:snapshot("Peter").connected and (not base or helper.fd_count() <= base)
+      end, 3)
+    end
+
+    it("<close> and __gc free the connection", function()
+      with_emulator({}, function(emu)
+        local base = helper.fd_count()
+        do
+          local c <close> = connect(emu)
+          assert.is_true(helper.fd_count() > base)
+          assert.is_true(emu:snapshot("Peter").connected)
+          assert.are.equal("ready", c:user_state().state)
+        end
+        assert(settled(emu, base))
+        assert.are.equal(base, helper.fd_count())
+        do
+          local c = connect(emu)
+          assert.is_true(c:user_state() ~= nil)
+          assert.is_true(helper.fd_count() > base)
+        end
+        collectgarbage()
+        collectgarbage()
+        assert(settled(emu, base))
+        assert.are.equal(base, helper.fd_count())
+      end)
+    end)
+
+    it("connect/close cycles leak no descriptor and no memory", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        c:close()
+        assert(settled(emu))
+        oktell.sleep(0.1)
+        collectgarbage()
+        local fds = helper.fd_count()
+        local mem = collectgarbage("count")
+        for i = 1, 300 do
+          local x = connect(emu)
+          if i % 2 == 0 then x:close() end -- the others go to __gc
+        end
+        collectgarbage()
+        collectgarbage()
+        assert(settled(emu, fds))
+        assert(helper.eventually(function() return helper.fd_count() == fds end), "descriptors leaked")
+        assert.is_true(collectgarbage("count") - mem < 256, "Lua memory grew")
+      end)
+    end)
+  end)
+end)

@@ -1,0 +1,99 @@
+-- spec/helper.lua: shared tools of the end-to-end specs.
+--   helper.with_emulator(opts, fn)  start an emulator on port 0, call fn(emu), always stop it
+--   helper.connect(emu, extra)       oktell.connect as Peter/123 (extra overrides), asserts success
+--   helper.guard()                   in a describe block: after_each collects garbage and fails if
+--                                    a client or emulator is still open
+--   helper.fd_count()                open descriptors of this process (/proc/self/fd)
+--   helper.fixture(name)             the text of spec/fixtures/<name>
+--   helper.closed_port()             a local URL nothing listens on
+local oktell = require "oktell"
+local loop = require "oktell.loop"
+
+local H = {}
+
+local running = {} -- emulators started through with_emulator and not yet stopped
+
+function H.with_emulator(opts, fn)
+  if fn == nil then opts, fn = {}, opts end
+  local emulator = require "oktell.emulator"
+  opts.port = opts.port or 0
+  local emu = assert(emulator.start(opts))
+  running[emu] = true
+  local ok, err = xpcall(fn, debug.traceback, emu)
+  running[emu] = nil
+  emu:stop()
+  if not ok then error(err, 0) end
+end
+
+function H.connect(emu, extra)
+  local o = { url = emu.url, login = "Peter", password = "123", timeout = 5 }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  local c, msg, code = oktell.connect(o)
+  assert(c, ("connect failed: %s (%s)"):format(tostring(msg), tostring(code)))
+  return c
+end
+
+function H.open_clients()
+  return loop.stats().pollables
+end
+
+function H.guard()
+  local after_each = require("busted").after_each
+  local assert = require "luassert"
+  after_each(function()
+    collectgarbage()
+    collectgarbage()
+    -- Let the loop hand out what closing queued (closed waiters, handlers).
+    if loop.stats().runnable > 0 then loop.step(0) end
+    local n = H.open_clients()
+    local e = 0
+    for _ in pairs(running) do e = e + 1 end
+    -- close leftovers so one failed test does not fail every later one
+    for _, p in ipairs(loop.list()) do p:close() end
+    for emu in pairs(running) do running[emu] = nil; emu:stop() end
+    assert.are.equal(0, n, "a client was left open")
+    assert.are.equal(0, e, "an emulator was left running")
+  end)
+end
+
+function H.fd_count()
+  local n = 0
+  local p = io.popen("ls /proc/" .. H.pid() .. "/fd")
+  for _ in p:lines() do n = n + 1 end
+  p:close()
+  return n - 1 -- the pipe of this popen
+end
+
+local pid
+function H.pid()
+  if not pid then
+    local f = assert(io.open("/proc/self/stat"))
+    pid = f:read("*l"):match("^(%d+)")
+    f:close()
+  end
+  return pid
+end
+
+function H.fixture(name)
+  local f = assert(io.open("spec/fixtures/" .. name, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- A port that refuses: bind nothing, pick one the kernel just freed.
+function H.closed_port()
+  return "ws://127.0.0.1:1"
+end
+
+-- Wait (blocking, loop running) until pred() holds or t seconds pass.
+function H.eventually(pred, t)
+  local deadline = loop.now() + (t or 2)
+  while not pred() do
+    if loop.now() > deadline then return false end
+    oktell.sleep(0.005)
+  end
+  return true
+end
+
+return H
