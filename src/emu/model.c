@@ -11,6 +11,8 @@
 
 #include <openssl/evp.h>
 
+#include "message.h"
+#include "session.h"
 #include "states.h"
 
 /* ---- fixed data of the reference ------------------------------------ */
@@ -211,17 +213,12 @@ static int streq(const char *a, const char *b)
 /* ["name", obj] as compact JSON text appended for sess. obj is stolen. */
 static int send_msg(okt_out *o, int sess, const char *name, json_t *obj)
 {
-    json_t *arr = json_array();
-    if (!arr || json_array_append_new(arr, json_string(name)) ||
-        json_array_append_new(arr, obj)) {
-        json_decref(arr);
-        return -1;
-    }
-    char *text = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(arr);
+    size_t len = 0;
+    char *text = obj ? okt_msg_build(name, obj, &len, NULL) : NULL;
+    json_decref(obj);
     if (!text)
         return -1;
-    return out_push(o, sess, OKT_OUT_SEND, text, strlen(text));
+    return out_push(o, sess, OKT_OUT_SEND, text, len);
 }
 
 static void md5hex(const unsigned char *data, size_t len, char hex[33])
@@ -259,9 +256,13 @@ static unsigned utf8_next(const unsigned char **s)
 
 /* md5hex of the password as oktell.js maps it to single bytes (fact sheet
  * §3.1: ASCII kept, Ё/ё to A8/B8, U+0400 and up minus 848, 128..1024
- * dropped), optionally lowercased first (ASCII and Cyrillic). */
+ * dropped), optionally lowercased first (ASCII and Cyrillic). For text
+ * cp1251 holds this is okt_password_hash (session.c), used first; the
+ * mapping here covers the rest, as oktell.js hashes it. */
 static void password_hash(const char *pw, int lower, char hex[33])
 {
+    if (okt_password_hash(pw, lower, hex, NULL) == 0)
+        return;
     size_t n = strlen(pw);
     unsigned char stackbuf[256] = {0};
     unsigned char *buf = n <= sizeof stackbuf ? stackbuf : calloc(n, 1);
@@ -1388,31 +1389,19 @@ int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
 {
     if (!valid_sess(m, sess))
         return 0;
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *why = NULL;
-    if (!root)
-        why = "Bad request: malformed JSON";
-    else if (!json_is_array(root) || json_array_size(root) < 1 ||
-             json_array_size(root) > 2 ||
-             !json_is_string(json_array_get(root, 0)))
-        why = "Bad request: [method, {params}] expected";
-    else if (json_array_size(root) == 2 &&
-             !json_is_object(json_array_get(root, 1)))
-        why = "Bad request: params must be an object";
-    if (why) {
+    json_t *root = NULL, *params = NULL;
+    const char *name = NULL;
+    okt_err perr;
+    if (okt_msg_parse(text, len, &root, &name, &params, &perr) != 0) {
+        /* perr names the fault, never quoting the input (a login, maybe) */
+        char msg[OKT_ERRMSG_MAX + 16];
+        snprintf(msg, sizeof msg, "Bad request: %s", perr.msg);
         json_t *o = json_pack("{s:i, s:i, s:s}", "result", 0, "error",
-                              E_BADREQ, "errormsg", why);
-        json_decref(root);
+                              E_BADREQ, "errormsg", msg);
         return o ? send_msg(out, sess, "error", o) : -1;
     }
-    json_t *params = json_array_get(root, 1);
-    json_t *empty = NULL;
-    if (!params)
-        params = empty = json_object();
     /* Method names are lowercase on the wire; accept any case. */
     char method[64];
-    const char *name = json_string_value(json_array_get(root, 0));
     size_t n = strlen(name);
     if (n >= sizeof method)
         n = sizeof method - 1;
@@ -1423,7 +1412,6 @@ int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
     int rc = dispatch(&r);
     if (finish_reaction(m, out))
         rc = -1;
-    json_decref(empty);
     json_decref(root);
     return rc;
 }
