@@ -1937,7 +1937,8 @@ int okt_xml_encode(const char *kind, const json_t *value, int utf16,
         goto out;
     }
     json_decref(items); /* doc holds it now */
-    if (k != KIND_EVENT && json_object_set_new(doc, "name", json_string(kind))) {
+    if (k != KIND_EVENT &&
+        json_object_set_new(doc, "name", json_string(kind))) {
         NOMEM(err);
         goto out;
     }

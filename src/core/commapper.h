@@ -8,7 +8,9 @@
  * reference's "utf-16" samples arrive as UTF-8 text), or UTF-16LE/BE with
  * a BOM (or BOM-less, recognised by the NUL pattern of "<"). At most
  * OKT_MAX_XML_BYTES bytes, OKT_MAX_XML_DEPTH nesting, OKT_MAX_XML_ITEMS
- * elements. No DTD is accepted, so no entity is ever loaded or expanded.
+ * elements (libxml2 without XML_PARSE_HUGE also refuses a single text or
+ * run of blanks over 10 MB). No DTD is accepted, so no entity is ever
+ * loaded or expanded. Invalid UTF-8 is bad_xml.
  *
  * Output: UTF-8 with encoding="utf-8", or (utf16 != 0) UTF-16LE with a BOM
  * and encoding="utf-16". Root <oktellcommapper version="80710">.
@@ -48,12 +50,19 @@ int okt_xml_encode(const char *kind, const json_t *value, int utf16,
  *           "property_collection" | "event", key, value, name, id, count,
  *           text, items}
  * Attributes are strings and only those present appear (unknown ones
- * too); text is the element's CDATA/text (always present, maybe "", for
- * property_cdata); items only for elements with child elements. Elements
- * of other tags are skipped with their content. */
+ * too, if their names are ASCII); text is the element's CDATA/text (always
+ * present, maybe "", for property_cdata; for other elements only if it is
+ * CDATA or not blank); items only for elements with child elements.
+ * Elements of other tags (comments, wiki markup) are skipped with their
+ * content. The root's version is given as found (absent if absent). */
 int okt_xml_parse(const char *s, size_t len, json_t **doc, okt_err *err);
 
-/* Inverse of okt_xml_parse. */
+/* Inverse of okt_xml_parse: parse(build(d)) == d (with version defaulting
+ * to OKT_XML_VERSION). Known attributes are written in the order key, value,
+ * name, id, count, then the others sorted; an item with text gets it as
+ * CDATA ("]]>" split, CR as &#13;). An item tag outside the five, a
+ * non-scalar attribute, a control character or nesting beyond
+ * OKT_MAX_XML_DEPTH is OKT_EINVAL. */
 int okt_xml_build(const json_t *doc, int utf16, char **out, size_t *outlen,
                   okt_err *err);
 
