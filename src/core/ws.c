@@ -856,6 +856,9 @@ static void read_input(okt_ws *ws)
              * again would only cost a system call to hear EAGAIN. */
             if ((size_t)n < room || total >= READ_PER_TURN)
                 return;
+            /* Before the upgrade is done, a head is all we want. */
+            if (ws->phase < PH_OPEN && total > ws->max_handshake + RECV_CHUNK)
+                return;
             continue;
         }
         if (n == 0) {

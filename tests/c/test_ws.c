@@ -806,6 +806,52 @@ TEST(client_gets_fragments_with_the_101)
     free(b);
 }
 
+TEST(client_reads_101_one_byte_at_a_time)
+{
+    int port;
+    int lfd = listener(&port);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
+    okt_err err;
+    peer c = {0};
+    c.ws = okt_ws_connect(url, NULL, &err);
+    int fd = accept_one(lfd, &c);
+    rawbuf *b = calloc(1, sizeof *b);
+    raw_pump(fd, b, &c, 3000, has_head);
+    const char *kp = strstr((char *)b->d, "Sec-WebSocket-Key: ");
+    char key[25] = {0};
+    if (kp)
+        memcpy(key, kp + 19, 24);
+    char acc[64];
+    expect_accept(key, acc);
+    unsigned char w[512];
+    int k = snprintf((char *)w, sizeof w,
+                     "HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\n"
+                     "connection: upgrade\r\nsec-websocket-accept: %s\r\n\r\n", acc);
+    size_t m = (size_t)k;
+    m += frame(w + m, 1, 1, 0, "[\"pong\",{}]", 11);
+    peer *ps[] = {&c};
+    for (size_t i = 0; i < m; i++) {
+        CHECK(c.rc == 0);
+        raw_send(fd, w + i, 1);
+        turn(ps, 1, 5);
+        /* still connecting until the last byte of the head */
+        if (i + 1 < (size_t)k && okt_ws_state(c.ws) != OKT_WS_CONNECTING) {
+            CHECK(0);
+            break;
+        }
+    }
+    inbox x = {0};
+    collect(&c, &x, 1, 3000, NULL);
+    CHECK(x.n == 1 && strcmp(x.data[0], "[\"pong\",{}]") == 0);
+    CHECK(okt_ws_state(c.ws) == OKT_WS_OPEN);
+    inbox_free(&x);
+    okt_ws_free(c.ws);
+    close(fd);
+    close(lfd);
+    free(b);
+}
+
 TEST(client_vanishes_mid_frame)
 {
     int port;
@@ -1073,6 +1119,7 @@ int main(void)
     RUN(server_refuses_upgrade);
     RUN(server_fragments_one_byte_at_a_time);
     RUN(client_gets_fragments_with_the_101);
+    RUN(client_reads_101_one_byte_at_a_time);
     RUN(client_vanishes_mid_frame);
     RUN(bad_upgrade_requests);
     RUN(handshake_at_limit);
