@@ -782,12 +782,17 @@ okt_ws *okt_ws_accept(int fd, const okt_ws_cfg *cfg, okt_err *err)
         return okt_err_set(err, OKT_EINVAL, "bad fd"), NULL;
     /* We own it from here, whatever happens. Make sure of the flags the
      * house rules require even if the caller used plain accept(). */
+    uint64_t calls = 3;
     int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0 && !(fl & O_NONBLOCK))
+    if (fl >= 0 && !(fl & O_NONBLOCK)) {
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        calls++;
+    }
     int fdf = fcntl(fd, F_GETFD);
-    if (fdf >= 0 && !(fdf & FD_CLOEXEC))
+    if (fdf >= 0 && !(fdf & FD_CLOEXEC)) {
         fcntl(fd, F_SETFD, fdf | FD_CLOEXEC);
+        calls++;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails on AF_UNIX: fine */
     okt_ws *ws = ws_new(1, cfg, err);
@@ -796,7 +801,7 @@ okt_ws *okt_ws_accept(int fd, const okt_ws_cfg *cfg, okt_err *err)
         return NULL;
     }
     ws->fd = fd;
-    ws->st.syscalls += 3;
+    ws->st.syscalls += calls;
     if (cfg->certfile) {
         if (tls_server(ws, cfg, err) != 0) {
             okt_ws_free(ws);

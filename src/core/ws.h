@@ -72,7 +72,18 @@ int okt_ws_peer_close_code(const okt_ws *ws);
 /* Server side: the request path of the upgrade ("/" by default). */
 const char *okt_ws_path(const okt_ws *ws);
 
-/* --- additions (engineer H2): keepalive probe and counters --- */
+/* --- additions (engineer H2): usage notes, keepalive probe, counters ---
+ *
+ * Driving it: poll level-triggered (poll(2), or epoll without EPOLLET): a
+ * step reads at most a bounded amount and stops at the first short read,
+ * so bytes may stay in the kernel buffer for the next turn. Map POLLHUP and
+ * POLLERR to both OKT_WANT_* bits. Messages queued with okt_ws_send after
+ * a step go out on the next step; to send them at once, call
+ * okt_ws_step(ws, OKT_WANT_WRITE, err): it makes one send() and no recv().
+ * The fd stays open (half-closed) after the end until okt_ws_free, so the
+ * peer still gets the last bytes; okt_ws_fd() already reports -1.
+ * okt_ws_close() sends its close frame after the messages queued before
+ * it; okt_ws_accept() closes the fd itself when it fails. */
 
 /* Queue a ping (payload at most 125 bytes); the peer's pong is counted in
  * okt_ws_stats.pongs_in. Pings from the peer are answered automatically. */
