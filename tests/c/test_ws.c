@@ -873,6 +873,34 @@ TEST(client_vanishes_mid_frame)
     free(b);
 }
 
+TEST(peer_resets_while_we_send)
+{
+    /* the raw client stops reading and resets: the send path fails and the
+     * server ends with "closed", not a crash or SIGPIPE */
+    int port;
+    int lfd = listener(&port);
+    peer s = {0};
+    rawbuf *b = calloc(1, sizeof *b);
+    int fd = raw_upgrade(port, &s, lfd, b);
+    CHECK(memcmp(b->d, "HTTP/1.1 101 ", 13) == 0);
+    size_t n = 8u * 1024u * 1024u;
+    char *big = big_text(n, 7);
+    okt_err err;
+    CHECK(okt_ws_send(s.ws, big, n, &err) == 0);
+    PUMP_UNTIL(0, 50, &s);
+    CHECK(s.rc == 0 && (okt_ws_events(s.ws) & OKT_WANT_WRITE));
+    struct linger lg = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);   /* RST */
+    PUMP_UNTIL(s.rc, 3000, &s);
+    CHECK(s.rc == -1 && s.err.code == OKT_ECLOSED);
+    CHECK(okt_ws_send(s.ws, "x", 1, &err) == -1 && err.code == OKT_ECLOSED);
+    free(big);
+    okt_ws_free(s.ws);
+    close(lfd);
+    free(b);
+}
+
 static void bad_request(int lfd, int port, const char *req, size_t len,
                         const okt_ws_cfg *cfg, const char *want)
 {
@@ -1121,6 +1149,7 @@ int main(void)
     RUN(client_gets_fragments_with_the_101);
     RUN(client_reads_101_one_byte_at_a_time);
     RUN(client_vanishes_mid_frame);
+    RUN(peer_resets_while_we_send);
     RUN(bad_upgrade_requests);
     RUN(handshake_at_limit);
     RUN(wss_verified);
