@@ -108,7 +108,7 @@ end
 -- An emulator in a child process, so its sessions do not count in our RSS.
 local function child_emulator()
   local lua = os.getenv("LUA") or "lua5.4"
-  local cmd = lua .. [[ -e '
+  local cmd = "exec " .. lua .. [[ -e '
     local f = io.open("/proc/self/stat"); local pid = f:read("l"):match("^(%d+)"); f:close()
     local emu = require("oktell.emulator").start{port = 0}
     io.write(pid, " ", emu.url, "\n"); io.stdout:flush()

@@ -433,6 +433,62 @@ describe("oktell client", function()
     end)
   end)
 
+  describe("serving", function()
+    it("oktell.run() serves handlers until oktell.stop()", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        local seen = {}
+        c:on("linestate", function(ev)
+          seen[#seen + 1] = ev.state
+          if #seen == 3 then oktell.stop() end
+        end)
+        oktell.spawn(function()
+          for _, s in ipairs { "hookup", "ready", "hookup" } do emu:set_line("Peter", s); oktell.sleep(0.01) end
+        end)
+        assert.is_true(oktell.run())
+        assert.are.same({ "hookup", "ready", "hookup" }, seen)
+        c:close()
+      end)
+    end)
+
+    it("oktell.run() returns once every client is closed", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        c:on("userstate", function(ev) if ev.state == "off" then c:close() end end)
+        oktell.spawn(function() c:set_user_state { state = "off" } end)
+        local t0 = require("oktell.core").now()
+        assert.is_true(oktell.run())
+        assert.is_true(require("oktell.core").now() - t0 < 3)
+        local ok, _, code = c:user_state()
+        assert.is_nil(ok)
+        assert.are.equal("closed", code)
+      end)
+    end)
+
+    it("a client with handlers stays alive unreferenced; one without is collected and closed", function()
+      with_emulator({}, function(emu)
+        local got
+        do
+          local c = connect(emu)
+          c:on("linestate", function(ev, client) got = ev.state; client:close() end)
+        end
+        collectgarbage()
+        collectgarbage()
+        emu:set_line("Peter", "hookup")
+        oktell.run()
+        assert.are.equal("hookup", got)
+        do
+          local c = connect(emu)
+          assert.is_true(emu:snapshot("Peter").connected)
+          c = nil -- luacheck: ignore
+        end
+        collectgarbage()
+        collectgarbage()
+        assert(helper.eventually(function() return not emu:snapshot("Peter").connected end))
+      end)
+    end)
+  end)
+
   describe("failures", function()
     it("auth: a wrong password, and no password in the message", function()
       with_emulator({}, function(emu)

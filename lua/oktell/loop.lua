@@ -73,6 +73,20 @@ local function heap_push(t, w)
     return e
 end
 
+local ndead = 0 -- entries whose waiter completed before the deadline
+
+-- Rebuild the heap without dead entries, so early-completed waits (every
+-- connect and timed wait that succeeds) do not pile up until they expire.
+local function heap_compact()
+    local live = {}
+    for i = 1, ntimers do
+        local e = timers[i]
+        if e.w then live[#live + 1] = e end
+    end
+    table.sort(live, function(a, b) return a.t < b.t or (a.t == b.t and a.seq < b.seq) end)
+    timers, ntimers, ndead = live, #live, 0
+end
+
 local function heap_pop()
     local top = timers[1]
     local last = timers[ntimers]
@@ -110,7 +124,12 @@ function M.wake(w, a, b, c, n)
     if w.done then return false end
     w.done = true
     w.a, w.b, w.c, w.n = a, b, c, n or 3
-    if w.timer then w.timer.w = nil; w.timer = nil end
+    if w.timer then
+        w.timer.w = nil
+        w.timer = nil
+        ndead = ndead + 1
+        if ndead > 64 and ndead * 2 > ntimers then heap_compact() end
+    end
     if w.co and w.parked then push(w) end
     return true
 end
@@ -304,6 +323,7 @@ local function fire_timers(t)
     while ntimers > 0 and timers[1].t <= t do
         local e = heap_pop()
         local w = e.w
+        if not w then ndead = ndead - 1 end
         if w and not w.done then
             w.timer = nil
             M.wake(w, w.ta, w.tb, w.tc, w.tn)
@@ -315,77 +335,79 @@ local scratch_fds, scratch_ps = {}, {}
 
 -- One turn. `timeout` caps the poll (nil: up to the nearest deadline);
 -- `w` (optional) is a waiter whose completion ends the wait early.
+local function turn_body(timeout, w)
+    run_queue()
+    local t = now()
+    fire_timers(t)
+    -- Let pollables with work due (written requests, queued events,
+    -- expired deadlines) do it before deciding how long to sleep.
+    local wait = timeout or huge
+    local nf, np = 0, 0
+    for p in pairs(pollables) do
+        np = np + 1
+        scratch_ps[np] = p
+    end
+    for i = 1, np do
+        local p = scratch_ps[i]
+        if p:_due(t) then p:_turn(nil, t) end
+    end
+    if rhead <= rtail or (w and w.done) or stopping then
+        wait = 0
+    else
+        if ntimers > 0 then
+            local d = timers[1].t - now()
+            if d < wait then wait = d end
+        end
+        for i = 1, np do
+            local d = scratch_ps[i]:_timeout()
+            if d and d < wait then wait = d end
+        end
+    end
+    if wait < 0 then wait = 0 end
+    for i = 1, np do
+        local p = scratch_ps[i]
+        local fd = p:pollfd()
+        if fd then
+            local ev = p:events()
+            if ev then
+                scratch_fds[nf + 1] = fd
+                scratch_fds[nf + 2] = ev
+                nf = nf + 2
+            end
+        end
+    end
+    local ready
+    if nf > 0 or wait > 0 then
+        if wait == huge then
+            if nf == 0 then
+                wait = 0 -- nothing could ever wake us: do not hang
+            else
+                wait = nil
+            end
+        end
+        if wait ~= 0 and cq_poll(wait) then
+            ready = true -- cqueues does not say which: let every client try
+        else
+            for i = nf + 1, #scratch_fds do scratch_fds[i] = nil end
+            ready = poll(scratch_fds, wait)
+        end
+    end
+    t = now()
+    for i = 1, np do
+        local p = scratch_ps[i]
+        scratch_ps[i] = nil
+        local fd = p:pollfd()
+        local r = ready and fd and (ready == true or ready[fd])
+        if r or p:_due(t) then p:_turn(r, t) end
+    end
+    for i = 1, nf do scratch_fds[i] = nil end
+    fire_timers(t)
+    run_queue()
+end
+
 function turn(timeout, w)
     turning = true
-    local ok, err = pcall(function()
-        run_queue()
-        local t = now()
-        fire_timers(t)
-        -- Let pollables with work due (written requests, queued events,
-        -- expired deadlines) do it before deciding how long to sleep.
-        local wait = timeout or huge
-        local nf, np = 0, 0
-        for p in pairs(pollables) do
-            np = np + 1
-            scratch_ps[np] = p
-        end
-        for i = 1, np do
-            local p = scratch_ps[i]
-            if p:_due(t) then p:_turn(nil, t) end
-        end
-        if rhead <= rtail or (w and w.done) or stopping then
-            wait = 0
-        else
-            if ntimers > 0 then
-                local d = timers[1].t - now()
-                if d < wait then wait = d end
-            end
-            for i = 1, np do
-                local d = scratch_ps[i]:_timeout()
-                if d and d < wait then wait = d end
-            end
-        end
-        if wait < 0 then wait = 0 end
-        for i = 1, np do
-            local p = scratch_ps[i]
-            local fd = p:pollfd()
-            if fd then
-                local ev = p:events()
-                if ev then
-                    scratch_fds[nf + 1] = fd
-                    scratch_fds[nf + 2] = ev
-                    nf = nf + 2
-                end
-            end
-        end
-        local ready
-        if nf > 0 or wait > 0 then
-            if wait == huge then
-                if nf == 0 then
-                    wait = 0 -- nothing could ever wake us: do not hang
-                else
-                    wait = nil
-                end
-            end
-            if wait ~= 0 and cq_poll(wait) then
-                ready = true -- cqueues does not say which: let every client try
-            else
-                for i = nf + 1, #scratch_fds do scratch_fds[i] = nil end
-                ready = poll(scratch_fds, wait)
-            end
-        end
-        t = now()
-        for i = 1, np do
-            local p = scratch_ps[i]
-            scratch_ps[i] = nil
-            local fd = p:pollfd()
-            local r = ready and fd and (ready == true or ready[fd])
-            if r or p:_due(t) then p:_turn(r, t) end
-        end
-        for i = 1, nf do scratch_fds[i] = nil end
-        fire_timers(t)
-        run_queue()
-    end)
+    local ok, err = pcall(turn_body, timeout, w)
     turning = false
     if not ok then error(err, 0) end
 end
