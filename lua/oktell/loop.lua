@@ -201,7 +201,12 @@ local function resume(rec)
     local co = rec.co
     local srec = managed[co] -- the spawn record: completion hooks live there
     local ok, y
-    if rec.args then
+    if rec.call then
+        rec.call = nil
+        local a, b = rec.a, rec.b
+        rec.a, rec.b = nil, nil
+        ok, y = co_resume(co, a, b)
+    elseif rec.args then
         local args = rec.args
         rec.args = nil
         ok, y = co_resume(co, table.unpack(args, 1, args.n))
@@ -254,7 +259,7 @@ M.spawn_rec = spawn_rec
 -- path: one coroutine per handler call).
 function M.call(fn, a, b)
     local co = co_create(fn)
-    local rec = { co = co, args = { a, b, n = 2 } }
+    local rec = { co = co, call = true, a = a, b = b }
     managed[co] = rec
     nmanaged = nmanaged + 1
     push(rec)
