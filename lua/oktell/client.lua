@@ -458,7 +458,7 @@ function M.connect(o)
     loop.add(self)
     -- The conn has its own open timeout; this only guards against a conn that
     -- never reports either way.
-    deadline(w, now() + (opts.open_timeout or opts.timeout or 20) + 5, nil, "oktell: connect timed out", "timeout")
+    deadline(w, now() + (opts.open_timeout or 10) * #opts.urls + 5, nil, "oktell: connect timed out", "timeout")
     local ok, m, c = park(w)
     if not ok then
         self.ready_w = nil
