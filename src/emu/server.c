@@ -235,28 +235,41 @@ static void queue_one(okt_emu *e, int s)
     okt_out_clear(&e->out);
 }
 
-/* Hand every complete message of session s to the model. */
+/* Hand the complete messages of session s to the model, a batch at a
+ * time. A peer that does not read its replies is not served further until
+ * its output drains (EPOLLOUT brings us back): replies cannot pile up. */
+#define DRAIN_BATCH 64
 static void drain(okt_emu *e, int s)
 {
     const char *data;
     size_t len;
     conn *c;
-    while ((c = e->conns[s]) && (c->closing || !e->paused) &&
-           okt_ws_recv(c->ws, &data, &len)) {
-        /* After logout nothing more is answered, but messages are still
-         * taken so the transport keeps reading until the peer's close. */
-        if (c->closing)
-            continue;
-        okt_model_feed(e->model, s, data, len, &e->out);
-        /* Replies to this session are batched into one write below;
-         * output for other sessions (events) goes out now. */
-        if (e->out.n > 1 || (e->out.n == 1 && e->out.v[0].sess != s) ||
-            (e->out.n == 1 && e->out.v[0].kind != OKT_OUT_SEND))
-            flush_out(e);
-        else if (e->out.n == 1)
-            queue_one(e, s);
+    for (;;) {
+        int taken = 0;
+        while (taken < DRAIN_BATCH && (c = e->conns[s]) &&
+               (c->closing || !e->paused) &&
+               okt_ws_recv(c->ws, &data, &len)) {
+            taken++;
+            /* After logout nothing more is answered, but messages are
+             * still taken so the transport reads on until the peer's
+             * close. */
+            if (c->closing)
+                continue;
+            okt_model_feed(e->model, s, data, len, &e->out);
+            /* Replies to this session are batched into one write below;
+             * output for other sessions (events) goes out now. */
+            if (e->out.n > 1 || (e->out.n == 1 && e->out.v[0].sess != s) ||
+                (e->out.n == 1 && e->out.v[0].kind != OKT_OUT_SEND))
+                flush_out(e);
+            else if (e->out.n == 1)
+                queue_one(e, s);
+        }
+        flush_out(e);
+        c = e->conns[s];
+        if (!c || taken < DRAIN_BATCH ||
+            (okt_ws_events(c->ws) & OKT_WANT_WRITE))
+            return;
     }
-    flush_out(e);
 }
 
 static void service(okt_emu *e, int s, unsigned revents)

@@ -241,6 +241,34 @@ TEST(abrupt_disconnects_and_many_connects)
     okt_emu_free(e);
 }
 
+/* A peer that sends requests but never reads its replies: it is not
+ * served past what it reads, and the others are served meanwhile. */
+TEST(slow_reader_does_not_starve_others)
+{
+    okt_emu *e = start(NULL);
+    okt_ws *good = logged_in("Peter"), *hog = logged_in("Peter");
+    const char *ping = "[\"ping\",{\"qid\":\"h\"}]";
+    for (int i = 0; i < 200000; i++)
+        okt_ws_send(hog, ping, strlen(ping), NULL);
+    int64_t end = okt_now_ms() + 1500;
+    int answered = 0;
+    while (okt_now_ms() < end) {
+        /* push the hog's bytes out, never read them back */
+        struct pollfd p = {okt_ws_fd(hog), POLLOUT, 0};
+        if (poll(&p, 1, 5) > 0)
+            okt_ws_step(hog, OKT_WANT_WRITE, NULL);
+        json_t *o = ask(good, "[\"getuserstate\",{\"qid\":\"g\"}]",
+                        "getuserstate");
+        answered += o && ival(o, "result") == 1;
+        json_decref(o);
+    }
+    CHECK(answered > 10);
+    CHECK(okt_emu_sessions(e) == 2);
+    okt_ws_free(hog);
+    okt_ws_free(good);
+    okt_emu_free(e);
+}
+
 TEST(pause_drop_logout)
 {
     okt_emu *e = start(NULL);
@@ -303,6 +331,7 @@ int main(void)
     RUN(several_sessions_get_events);
     RUN(bad_input_and_oversized_frames);
     RUN(abrupt_disconnects_and_many_connects);
+    RUN(slow_reader_does_not_starve_others);
     RUN(pause_drop_logout);
     RUN(control_errors_and_bad_config);
     return TEST_SUMMARY();
