@@ -101,6 +101,15 @@ oktell.connect({url: [url], login, password, debugMode: !!process.env.OKTELL_DEB
       await waitFor(() => oktell.getUserStatus() === st, 3000);
       console.log('status after setUserStatus("' + st + '"): ' + oktell.getUserStatus());
     }
+    if (oktell.getMyInfo().redirectNumber) {
+      // the two-step redirect of fact sheet §5.4: dnd off the call-center,
+      // then onredirect (the number came from getredirectrules)
+      r = await set('redirect');
+      if (!r || !r.result) fail('setUserStatus redirect ' + JSON.stringify(r));
+      await waitFor(() => oktell.getUserStatus() === 'redirect', 3000);
+      console.log('redirect number ' + oktell.getMyInfo().redirectNumber +
+                  ', status after setUserStatus("redirect"): ' + oktell.getUserStatus());
+    }
     let gone = false;
     oktell.on('disconnect', () => { gone = true; });
     oktell.disconnect();   // logout: the server must close the socket

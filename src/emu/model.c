@@ -1312,7 +1312,7 @@ static int do_info(req *r)
                 json_array_append_new(
                     a, json_pack("{s:s, s:s, s:i, s:s, s:s}", "id", x->id,
                                  "number", x->number, "state",
-                                 eff_state(x) == 0 ? 0 : eff_state(x),
+                                 eff_state(x),
                                  "caption", x->name, "userid", x->id));
         }
         return a ? reply(r, json_pack("{s:o}", "numbers", a)) : -1;
