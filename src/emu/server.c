@@ -33,6 +33,9 @@ typedef struct conn {
     unsigned ev;                /* epoll events registered */
     int closing;                /* polite close under way */
     int dirty;                  /* output queued this turn */
+    unsigned backlog;           /* messages queued since output last
+                                   drained: a peer that stops reading is
+                                   dropped past OKT_MAX_EVENTS */
     int64_t deadline;           /* handshake or close grace, -1 none */
 } conn;
 
@@ -199,8 +202,13 @@ static void flush_out(okt_emu *e)
         if (c->closing)
             continue;
         if (m->kind == OKT_OUT_SEND) {
+            if (c->backlog >= OKT_MAX_EVENTS) {
+                drop_conn(e, s);    /* it has not read for too long */
+                continue;
+            }
             if (okt_ws_send(c->ws, m->text, m->len, NULL) != 0)
                 continue;           /* the next step reports the failure */
+            c->backlog++;
         } else {
             okt_ws_close(c->ws, 1000, "logout");
             c->closing = 1;
@@ -215,10 +223,13 @@ static void flush_out(okt_emu *e)
         if (!c)
             continue;
         c->dirty = 0;
-        if (okt_ws_step(c->ws, OKT_WANT_WRITE, NULL) != 0)
+        if (okt_ws_step(c->ws, OKT_WANT_WRITE, NULL) != 0) {
             drop_conn(e, s);
-        else
-            set_interest(e, s, c);
+            continue;
+        }
+        if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE))
+            c->backlog = 0;
+        set_interest(e, s, c);
     }
     e->ndirty = 0;
     if (e->out.n)
@@ -289,10 +300,13 @@ static void service(okt_emu *e, int s, unsigned revents)
     drain(e, s);
     if (!e->conns[s])
         return;
-    if (rc != 0)
+    if (rc != 0) {
         drop_conn(e, s);
-    else
+    } else {
+        if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE))
+            c->backlog = 0;
         set_interest(e, s, c);
+    }
     flush_out(e);
 }
 

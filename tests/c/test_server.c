@@ -269,6 +269,49 @@ TEST(slow_reader_does_not_starve_others)
     okt_emu_free(e);
 }
 
+/* A subscriber that never reads while events keep coming is dropped once
+ * OKT_MAX_EVENTS messages wait for it; the others are not affected. */
+TEST(non_reading_subscriber_is_dropped)
+{
+    okt_emu *e = start(NULL);
+    okt_ws *hog = logged_in("Peter");
+    okt_ws *drv = client();
+    json_t *o = ask(drv, "[\"login\",{\"userlogin\":\"Peter\",\"Password\":\""
+                    H123 "\",\"qid\":\"l\"}]", "login");
+    json_decref(o);
+    int sent = 0, replies = 0;
+    int64_t end = okt_now_ms() + 20000;
+    while (okt_emu_sessions(e) == 2 && okt_now_ms() < end) {
+        for (int i = 0; i < 500; i++, sent++) {
+            const char *m = (sent & 1)
+                ? "[\"setuserstate\",{\"userstateid\":1,\"qid\":\"a\"}]"
+                : "[\"setuserstate\",{\"userstateid\":3,\"qid\":\"b\"}]";
+            okt_ws_send(drv, m, strlen(m), NULL);
+        }
+        while (replies < sent) {
+            json_t *r = next_msg(drv, 2000);
+            if (!r)
+                break;
+            replies++;
+            json_decref(r);
+        }
+        /* the hog's transport runs, but nothing is taken from it */
+        okt_ws_step(hog, 0, NULL);
+    }
+    CHECK(replies == sent);
+    CHECK(sent > (int)OKT_MAX_EVENTS);
+    CHECK(okt_emu_sessions(e) == 1);
+    json_t *s = snapshot(e, "Peter");
+    CHECK(s && ival(s, "sessions") == 1);
+    json_decref(s);
+    o = ask(drv, "[\"getuserstate\",{\"qid\":\"g\"}]", "getuserstate");
+    CHECK(o && ival(o, "result") == 1);
+    json_decref(o);
+    okt_ws_free(hog);
+    okt_ws_free(drv);
+    okt_emu_free(e);
+}
+
 TEST(pause_drop_logout)
 {
     okt_emu *e = start(NULL);
@@ -332,6 +375,7 @@ int main(void)
     RUN(bad_input_and_oversized_frames);
     RUN(abrupt_disconnects_and_many_connects);
     RUN(slow_reader_does_not_starve_others);
+    RUN(non_reading_subscriber_is_dropped);
     RUN(pause_drop_logout);
     RUN(control_errors_and_bad_config);
     return TEST_SUMMARY();
