@@ -2,11 +2,17 @@
 -- thread inside this process (src/emu), so it keeps answering while the
 -- caller blocks. Rules: docs/EMULATOR.md; wire: docs/PROTOCOL.md.
 --
---   local emu = emulator.start{host =, port =, licenses =, users =, tasks =}
+--   local emu = emulator.start{host =, port =, licenses =, users =, tasks =,
+--                              max_message =}  -- largest WebSocket message accepted
 --   emu.url; emu:offer(user, {task =, mode =, number =, text =, idinlist =})
 --   emu:finish(user, "answered" | "failed"); emu:enqueue{number =}
 --   emu:set_line(user, state); emu:lock_task(id, editor); emu:unlock_task(id)
 --   emu:snapshot(user); emu:pause(on); emu:drop(user); emu:stop()
+--
+-- users[i]: login, password, name, isoperator, line (a state name or false),
+-- redirect_number, and optionally id, number, callerid, info, group, group_id,
+-- role, role_id. tasks[i]: id, name, type ("call" | "text"), active, and
+-- optionally code, idproject, idlist.
 --
 -- Misuse (wrong argument types, an unknown user, task or state name) raises;
 -- a call the rules refuse returns nil, message, code ("not_settable"); any
