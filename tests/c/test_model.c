@@ -185,6 +185,35 @@ TEST(default_login_and_wrong_password)
     okt_model_free(m);
 }
 
+TEST(login_by_session_id)
+{
+    okt_model *m = okt_model_new(NULL, NULL);
+    int s = login(m, "Peter", H123);
+    feed(m, s, "[\"login\",{\"userlogin\":\"Peter\",\"Password\":\"" H123
+               "\",\"qid\":\"again\"}]");
+    json_t *o = find(s, "login");
+    char sid[64];
+    snprintf(sid, sizeof sid, "%s", o && sval(o, "sessionid") ? sval(o, "sessionid") : "");
+    json_decref(o);
+    CHECK(sid[0] != '\0');
+    CHECK(snap_b(m, "Peter", "sessions") == 1);   /* re-login replaced */
+    int t = okt_model_open(m, NULL);
+    feedf(m, t, "[\"login\",{\"userlogin\":\"Peter\",\"sessionid\":\"%s\","
+                "\"qid\":\"1\"}]", sid);
+    CHECK(rfield(t, "login", "result") == 1);
+    feed(m, t, "[\"login\",{\"userlogin\":\"Peter\",\"sessionid\":\"nope\","
+               "\"qid\":\"2\"}]");
+    o = find(t, "login");
+    CHECK_STR(o ? sval(o, "errormsg") : NULL, "Bad request. Session does not exist");
+    json_decref(o);
+    feedf(m, t, "[\"login\",{\"userlogin\":\"Nobody\",\"sessionid\":\"%s\","
+                "\"qid\":\"3\"}]", sid);
+    o = find(t, "login");
+    CHECK_STR(o ? sval(o, "errormsg") : NULL, "Bad request. Invalid session user");
+    json_decref(o);
+    okt_model_free(m);
+}
+
 TEST(password_hash_vectors)
 {
     /* fact sheet §3.1: (input, password lowercased, Password) */
@@ -755,6 +784,7 @@ int main(void)
 {
     okt_out_init(&out);
     RUN(default_login_and_wrong_password);
+    RUN(login_by_session_id);
     RUN(password_hash_vectors);
     RUN(bad_input_gets_error_replies);
     RUN(ping_and_login_sequence_of_oktell_js);
