@@ -417,6 +417,55 @@ describe("oktell client", function()
       end)
     end)
 
+    it("every method gives the same answer blocking and inside a managed coroutine", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu)
+        local doc_task = xml.encode("settaskactive", { tasktype = "call", idtask = TASK, active = true })
+        local calls = {
+          { "user_info", function() return c:user_info().login end },
+          { "user_state", function() return c:user_state().state end },
+          { "set_user_state", function() return c:set_user_state { state = "ready" } end },
+          { "line_state", function() return (c:line_state()) end },
+          { "callcenter_enter", function() return c:callcenter_enter() end },
+          { "callcenter_inside", function() return c:callcenter_inside() end },
+          { "set_busy_in_external_task", function() return c:set_busy_in_external_task() end },
+          { "check_busy_in_external_task", function() return c:check_busy_in_external_task() end },
+          { "set_free_in_external_task", function() return c:set_free_in_external_task() end },
+          { "set_task_active", function() return c:set_task_active { tasktype = "call", idtask = TASK,
+            active = true } end },
+          { "set_confirm_usage", function() return c:set_confirm_usage(false) end },
+          { "set_confirm_result", function() return c:set_confirm_result("skip") end },
+          { "callcenter_exit", function() return c:callcenter_exit() end },
+          { "GetCurrentUserFullInfo", function() return xml.decode(c:GetCurrentUserFullInfo()).login end },
+          { "GetUserState", function() return xml.decode(c:GetUserState()).state end },
+          { "SetUserState", function() return c:SetUserState(helper.fixture("setuserstate2.xml")) end },
+          { "GetLineState", function() return xml.decode(c:GetLineState()).state end },
+          { "CallCenter_Enter", function() return c:CallCenter_Enter() end },
+          { "CallCenter_IsInside", function() return c:CallCenter_IsInside() end },
+          { "CallCenter_SetBusyInExternalTask", function() return c:CallCenter_SetBusyInExternalTask() end },
+          { "CallCenter_CheckBusyInExternalTask", function() return c:CallCenter_CheckBusyInExternalTask() end },
+          { "CallCenter_SetFreeInExternalTask", function() return c:CallCenter_SetFreeInExternalTask() end },
+          { "TM_SetTaskActive", function() return xml.decode(c:TM_SetTaskActive(doc_task)).success end },
+          { "TM_SetConfirmUsage", function() return c:TM_SetConfirmUsage(false) end },
+          { "TM_SetConfirmResult", function() return c:TM_SetConfirmResult(helper.fixture("confirmresult.xml")) end },
+          { "CallCenter_Exit", function() return c:CallCenter_Exit() end },
+        }
+        local blocking, managed = {}, {}
+        for i, call in ipairs(calls) do blocking[i] = call[2]() end
+        oktell.run(function()
+          for i, call in ipairs(calls) do
+            managed[i] = call[2]()
+            assert(coroutine.isyieldable(), "not managed")
+          end
+        end)
+        for i, call in ipairs(calls) do
+          assert.is_not_nil(blocking[i], call[1])
+          assert.are.equal(blocking[i], managed[i], call[1])
+        end
+        c:close()
+      end)
+    end)
+
     it("connect yields too: two clients log in concurrently", function()
       with_emulator(two_users(), function(emu)
         local a, b = oktell.run(function()
