@@ -667,6 +667,25 @@ describe("oktell client", function()
       end)
     end)
 
+    it("a server that goes away and comes back on the same port: back-off, then reconnect", function()
+      local port
+      local c
+      with_emulator({}, function(emu)
+        port = tonumber(emu.url:match(":(%d+)$"))
+        c = connect(emu)
+      end)
+      assert(c:wait("disconnect", 3))
+      local ok, _, code = c:user_state()
+      assert.is_nil(ok)
+      assert.are.equal("closed", code)
+      oktell.sleep(0.3) -- a few failed attempts while nothing listens
+      with_emulator({ port = port }, function()
+        assert(c:wait("reconnect", 10))
+        assert.are.equal("ready", c:user_state().state)
+        c:close()
+      end)
+    end)
+
     it("reconnect = false ends the client on a drop", function()
       with_emulator({}, function(emu)
         local c = connect(emu, { reconnect = false })
