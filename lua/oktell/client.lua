@@ -36,8 +36,10 @@ local EVENTS = {
 }
 local TASK_EVENT_ID = { tminterfaceconfirm = 121, tminterfacereserve = 122, tminterfaceclose = 123 }
 
-local function argerror(n, fname, msg)
-    error("bad argument #" .. n .. " to '" .. fname .. "' (" .. msg .. ")", 3)
+-- Raise as luaL_argerror does; `level` 3 blames the caller of the method
+-- that called this (4 when called through one more helper).
+local function argerror(n, fname, msg, level)
+    error("bad argument #" .. n .. " to '" .. fname .. "' (" .. msg .. ")", level or 3)
 end
 
 local function event_name(name, n, fname)
@@ -47,10 +49,10 @@ local function event_name(name, n, fname)
     elseif type(name) == "string" then
         key = name:lower()
     else
-        argerror(n, fname, "event name expected, got " .. type(name))
+        argerror(n, fname, "event name expected, got " .. type(name), 4)
     end
     local e = EVENTS[key]
-    if not e then argerror(n, fname, "unknown event '" .. tostring(name) .. "'") end
+    if not e then argerror(n, fname, "unknown event '" .. tostring(name) .. "'", 4) end
     return e
 end
 
@@ -404,31 +406,31 @@ end
 -- Public: connect -------------------------------------------------------------
 
 local function check_opts(o)
-    if type(o) ~= "table" then argerror(1, "connect", "table expected, got " .. type(o)) end
+    if type(o) ~= "table" then argerror(1, "connect", "table expected, got " .. type(o), 4) end
     local urls = o.url or o.urls
     if type(urls) == "string" then
         urls = { urls }
     elseif type(urls) == "table" then
-        if #urls == 0 then argerror(1, "connect", "'url' list is empty") end
+        if #urls == 0 then argerror(1, "connect", "'url' list is empty", 4) end
         for i = 1, #urls do
-            if type(urls[i]) ~= "string" then argerror(1, "connect", "'url' must hold strings") end
+            if type(urls[i]) ~= "string" then argerror(1, "connect", "'url' must hold strings", 4) end
         end
     else
-        argerror(1, "connect", "'url' (string or list) expected, got " .. type(urls))
+        argerror(1, "connect", "'url' (string or list) expected, got " .. type(urls), 4)
     end
-    if type(o.login) ~= "string" then argerror(1, "connect", "'login' (string) expected, got " .. type(o.login)) end
+    if type(o.login) ~= "string" then argerror(1, "connect", "'login' (string) expected, got " .. type(o.login), 4) end
     if o.password ~= nil and type(o.password) ~= "string" then
-        argerror(1, "connect", "'password' must be a string")
+        argerror(1, "connect", "'password' must be a string", 4)
     end
     for _, k in ipairs { "timeout", "open_timeout", "ping" } do
         if o[k] ~= nil and (type(o[k]) ~= "number" or o[k] <= 0) then
-            argerror(1, "connect", "'" .. k .. "' must be a positive number")
+            argerror(1, "connect", "'" .. k .. "' must be a positive number", 4)
         end
     end
     for _, k in ipairs { "reconnect", "confirm_usage", "verify" } do
-        if o[k] ~= nil and type(o[k]) ~= "boolean" then argerror(1, "connect", "'" .. k .. "' must be a boolean") end
+        if o[k] ~= nil and type(o[k]) ~= "boolean" then argerror(1, "connect", "'" .. k .. "' must be a boolean", 4) end
     end
-    if o.cafile ~= nil and type(o.cafile) ~= "string" then argerror(1, "connect", "'cafile' must be a string") end
+    if o.cafile ~= nil and type(o.cafile) ~= "string" then argerror(1, "connect", "'cafile' must be a string", 4) end
     local list = {}
     for i = 1, #urls do list[i] = urls[i] end
     return {
@@ -496,13 +498,13 @@ end
 local function state_code(v, n, fname)
     if type(v) == "string" then
         local c = userstate[v]
-        if not c then argerror(n, fname, "unknown user state '" .. v .. "'") end
+        if not c then argerror(n, fname, "unknown user state '" .. v .. "'", 4) end
         return c
     elseif math_type(v) == "integer" then
-        if not userstate[v] then argerror(n, fname, "unknown user state " .. v) end
+        if not userstate[v] then argerror(n, fname, "unknown user state " .. v, 4) end
         return v
     end
-    argerror(n, fname, "'state' must be a state name or code, got " .. type(v))
+    argerror(n, fname, "'state' must be a state name or code, got " .. type(v), 4)
 end
 
 function Client:set_user_state(t)
