@@ -657,6 +657,9 @@ describe("oktell client", function()
         assert.are.same({ "disconnect:closed", "reconnect" }, log)
         assert.is_string(c:user_state().state)
         assert.is_true(c:callcenter_inside())
+        -- events are subscribed again
+        oktell.spawn(function() emu:set_line("Peter", "hookup") end)
+        assert.are.equal("hookup", assert(c:wait("linestate", 3)).state)
         -- confirm usage is on again: a prompt stays pending
         emu:offer("Peter", { task = TASK, mode = "confirm", number = "1", text = "t", idinlist = 5 })
         assert(c:wait(121, 3))
