@@ -34,7 +34,11 @@
 #define RECV_CHUNK   (16u * 1024u)     /* room offered to each recv() */
 #define READ_PER_TURN (4u * 1024u * 1024u) /* wire bytes read per step */
 #define OUT_HIGH     (1u * 1024u * 1024u)  /* stop framing above this */
-#define BUF_KEEP     (64u * 1024u)     /* idle buffers above this are freed */
+/* Empty buffers larger than this are freed. 0: all of them, so a quiet
+ * connection holds no receive room or reply bytes (the emulator keeps
+ * thousands idle: 20 KiB -> 12 KiB each); the malloc this costs a busy
+ * turn is small next to its system calls (bench/emu, bench/wire). */
+#define BUF_KEEP     0u
 
 enum phase {
     PH_TCP,      /* client: connect() in progress */
