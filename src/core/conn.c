@@ -116,11 +116,14 @@ static void try_urls(okt_conn *c, size_t from, int64_t now)
         return;
     }
     okt_err why;
+    /* A server that took the connection but never answered is "timeout"
+     * (API §0); anything else that kept us from a session is "refused". */
+    int code = c->last.code == OKT_ETIMEOUT ? OKT_ETIMEOUT : OKT_EREFUSED;
     if (c->nurls == 1)
-        okt_err_set(&why, OKT_EREFUSED, "%s",
+        okt_err_set(&why, code, "%s",
                     c->last.msg[0] ? c->last.msg : "failed");
     else
-        okt_err_set(&why, OKT_EREFUSED, "all %zu URLs failed; last: %s",
+        okt_err_set(&why, code, "all %zu URLs failed; last: %s",
                     c->nurls, c->last.msg[0] ? c->last.msg : "failed");
     okt_session_transport_closed(c->s, &why, now);
 }
