@@ -250,9 +250,12 @@ TEST(slow_reader_does_not_starve_others)
     const char *ping = "[\"ping\",{\"qid\":\"h\"}]";
     for (int i = 0; i < 200000; i++)
         okt_ws_send(hog, ping, strlen(ping), NULL);
-    int64_t end = okt_now_ms() + 1500;
+    /* Not a speed test: the deadline only bounds a broken server; the
+     * point is that the good session gets its answers while the hog's
+     * backlog is still far from served. */
+    int64_t end = okt_now_ms() + 30000;
     int answered = 0;
-    while (okt_now_ms() < end) {
+    while (answered < 20 && okt_now_ms() < end) {
         /* push the hog's bytes out, never read them back */
         struct pollfd p = {okt_ws_fd(hog), POLLOUT, 0};
         if (poll(&p, 1, 5) > 0)
@@ -262,7 +265,7 @@ TEST(slow_reader_does_not_starve_others)
         answered += o && ival(o, "result") == 1;
         json_decref(o);
     }
-    CHECK(answered > 10);
+    CHECK(answered >= 20);
     CHECK(okt_emu_sessions(e) == 2);
     okt_ws_free(hog);
     okt_ws_free(good);
