@@ -655,7 +655,7 @@ describe("oktell client", function()
         local ok, _, code = c:user_state()
         if ok == nil then -- still down: failed at once
           assert.are.equal("closed", code)
-          assert.is_true(require("oktell.core").now() - t0 < 0.1)
+          assert.is_true(require("oktell.core").now() - t0 < 1) -- far below any request timeout
         end
         assert(helper.eventually(function() return pending ~= nil end, 5))
         assert.are.same({ "disconnect:closed", "reconnect" }, log)

@@ -490,7 +490,7 @@ describe("oktell.xml bad input", function()
     assert.truthy(#big > 100 * 1024 * 1024 - 100)
     local t = os.clock()
     bad(big, "OKT_MAX_XML_BYTES")
-    assert.truthy(os.clock() - t < 0.5)
+    assert.truthy(os.clock() - t < 2) -- bounded work, not a speed goal
   end)
   it("size limit: at 16 MiB parses, one byte over fails", function()
     local limit = 16 * 1024 * 1024
@@ -507,7 +507,7 @@ describe("oktell.xml bad input", function()
     local t = os.clock()
     bad(doc("userstate", ("<property_set>"):rep(10000) .. ("</property_set>"):rep(10000)), "deeper")
     bad(("<a>"):rep(10000))
-    assert.truthy(os.clock() - t < 0.5)
+    assert.truthy(os.clock() - t < 2) -- bounded work, not a speed goal
   end)
   it("depth limit: 64 levels parse, 65 fail", function()
     -- root and data are levels 1 and 2
@@ -552,6 +552,6 @@ describe("oktell.xml bad input", function()
     bad('<?xml version="1.0"?><!DOCTYPE oktellcommapper [' .. table.concat(ents) .. ']>' ..
       '<oktellcommapper><data name="settaskactiveresult"><property_simple key="success" value="1" />' ..
       '<property_cdata key="errormessage">&e9;</property_cdata></data></oktellcommapper>', "DOCTYPE")
-    assert.truthy(os.clock() - t < 0.5)
+    assert.truthy(os.clock() - t < 2) -- bounded work, not a speed goal
   end)
 end)
