@@ -25,7 +25,9 @@ HDRS     := $(wildcard src/core/*.h src/emu/*.h src/lua/*.h)
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 BIND_OBJ := $(BIND_SRC:%.c=$(B)/obj/%.o)
 CTESTS   := $(patsubst tests/c/%.c,$(B)/tests/%,$(wildcard tests/c/test_*.c))
-FUZZERS  := $(patsubst tests/c/%.c,%,$(wildcard tests/c/fuzz_*.c))
+FUZZERS  := $(patsubst tests/c/%.c,%,$(filter-out tests/c/fuzz_replay.c,$(wildcard tests/c/fuzz_*.c)))
+# Each fuzz target also runs its committed corpus as an ordinary test.
+CTESTS   += $(patsubst %,$(B)/tests/test_corpus_%,$(FUZZERS))
 BENCH_C  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(B)/?.so;;'
@@ -51,6 +53,11 @@ $(B)/oktell/core.so: $(BIND_OBJ) $(B)/liboktell.a
 $(B)/tests/%: tests/c/%.c tests/c/test.h $(B)/liboktell.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/c -o $@ $< $(B)/liboktell.a $(LIBS)
+
+$(B)/tests/test_corpus_%: tests/c/%.c tests/c/fuzz_replay.c $(B)/liboktell.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-unused-function -DCORPUS='"tests/fuzz/corpus/$*"' -o $@ $< \
+	    tests/c/fuzz_replay.c $(B)/liboktell.a $(LIBS)
 
 $(B)/bench/%: bench/%.c $(B)/liboktell.a
 	@mkdir -p $(dir $@)
@@ -90,9 +97,12 @@ fuzz: deps
 	    $(CORE_SRC) $(LIBS); \
 	  mkdir -p tests/fuzz/corpus/$$f build/fuzz/corpus-$$f; \
 	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
-	  build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  rc=0; build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    -artifact_prefix=build/fuzz/ -print_final_stats=1 \
-	    build/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>&1 | tail -n 3; \
+	    build/fuzz/corpus-$$f tests/fuzz/corpus/$$f >build/fuzz/$$f.log 2>&1 || rc=$$?; \
+	  if [ $$rc -ne 0 ]; then tail -n 60 build/fuzz/$$f.log; \
+	    echo "fuzz: $$f FAILED (exit $$rc)"; exit 1; fi; \
+	  grep -E '^stat::number_of_executed_units|Done [0-9]+ runs' build/fuzz/$$f.log | tail -n 1; \
 	done
 
 bench: all $(BENCH_C)
