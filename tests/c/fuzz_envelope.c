@@ -1,8 +1,8 @@
 /* fuzz_envelope.c - libFuzzer target: okt_msg_parse on arbitrary bytes (a
  * parsed message must rebuild and re-parse to the same name), and a READY
  * session fed the input as newline-separated messages with requests in
- * flight (every request must complete exactly once). Built with
- * -DOKT_FUZZ_MAIN it replays files named on the command line instead. */
+ * flight (every request must complete exactly once). `make test`
+ * replays its corpus through tests/c/fuzz_replay.c. */
 #include "message.h"
 #include "session.h"
 
@@ -97,18 +97,3 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     return 0;
 }
 
-#ifdef OKT_FUZZ_MAIN
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f)
-            continue;
-        static unsigned char buf[1 << 20];
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif

@@ -4,7 +4,7 @@
  * fuzzer; contents sometimes valid base64, sometimes raw). Part 2: the input
  * as text is split (when it is UTF-8 at the cuts) and reassembled in a
  * permuted order, which must give the input back.
- * Built with -DOKT_FUZZ_MAIN it replays files named on the command line. */
+ * `make test` replays its corpus through tests/c/fuzz_replay.c. */
 #include "message.h"
 
 #include <openssl/evp.h>
@@ -118,18 +118,3 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     return 0;
 }
 
-#ifdef OKT_FUZZ_MAIN
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f)
-            continue;
-        static unsigned char buf[1 << 20];
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif

@@ -10,8 +10,8 @@
  * Then EOF. The okt_ws must end (step returns -1) within a bounded number
  * of turns, never crash, leak or hang, and every message it delivers must
  * respect max_msg. The harness drains the other end so pongs and close
- * frames never block. Built with -DOKT_FUZZ_MAIN it replays files named
- * on the command line instead. */
+ * frames never block. `make test` replays its corpus through
+ * tests/c/fuzz_replay.c. */
 #include "ws.h"
 #include "ws_http.h"
 
@@ -179,18 +179,3 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     return 0;
 }
 
-#ifdef OKT_FUZZ_MAIN
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f)
-            continue;
-        static unsigned char buf[1 << 20];
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif

@@ -2,8 +2,8 @@
  * (src/core/ws_http.c): the blank-line finder, the server's request parser
  * and the client's response checker, on arbitrary bytes. Accepted heads
  * must satisfy the parser's promises (path starts with '/', key is 24
- * base64 characters). Built with -DOKT_FUZZ_MAIN it replays files named on
- * the command line instead. */
+ * base64 characters). `make test` replays its corpus through
+ * tests/c/fuzz_replay.c. */
 #include "ws_http.h"
 
 #include <stdio.h>
@@ -45,18 +45,3 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     return 0;
 }
 
-#ifdef OKT_FUZZ_MAIN
-int main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f)
-            continue;
-        static unsigned char buf[1 << 20];
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    return 0;
-}
-#endif
