@@ -645,13 +645,15 @@ static void send_ping(okt_session *s)
     send_oneway(s, "ping", NULL, NULL);
 }
 
-int okt_session_send(okt_session *s, const char *method, json_t *params,
-                     okt_err *err)
+/* The checks every caller-initiated message passes; on failure the
+ * params (owned by the call) are released. */
+static int can_send(okt_session *s, const char *what, const char *method,
+                    json_t *params, okt_err *err)
 {
     if (!s || !method || !*method || (params && !json_is_object(params))) {
         json_decref(params);
         return okt_err_set(err, OKT_EINVAL,
-                           "send: need a method name and object params");
+                           "%s: need a method name and object params", what);
     }
     if (s->state != OKT_S_READY) {
         json_decref(params);
@@ -659,6 +661,14 @@ int okt_session_send(okt_session *s, const char *method, json_t *params,
                            s->state == OKT_S_CLOSED ? "connection closed"
                                                     : "not logged in yet");
     }
+    return 0;
+}
+
+int okt_session_send(okt_session *s, const char *method, json_t *params,
+                     okt_err *err)
+{
+    if (can_send(s, "send", method, params, err) != 0)
+        return -1;
     return send_oneway(s, method, params, err);
 }
 
@@ -1008,17 +1018,8 @@ int64_t okt_session_request(okt_session *s, const char *method,
                             json_t *params, int timeout_ms, int64_t now,
                             okt_err *err)
 {
-    if (!s || !method || !*method || (params && !json_is_object(params))) {
-        json_decref(params);
-        return okt_err_set(err, OKT_EINVAL,
-                           "request: need a method name and object params");
-    }
-    if (s->state != OKT_S_READY) {
-        json_decref(params);
-        if (s->state == OKT_S_CLOSED)
-            return okt_err_set(err, OKT_ECLOSED, "connection closed");
-        return okt_err_set(err, OKT_ECLOSED, "not logged in yet");
-    }
+    if (can_send(s, "request", method, params, err) != 0)
+        return -1;
     return send_req(s, K_USER, method, params,
                     timeout_ms > 0 ? timeout_ms : s->timeout_ms, now, err);
 }

@@ -12,6 +12,23 @@ int lokt_pusherr(lua_State *L, const okt_err *err)
     return 3;
 }
 
+void lokt_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
+                   lua_CFunction close, lua_CFunction tostring)
+{
+    if (luaL_newmetatable(L, name)) {
+        lua_newtable(L);    /* luaL_newlib needs an array, not a pointer */
+        luaL_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+}
+
 static void push_json(lua_State *L, const json_t *v, int depth)
 {
     /* Input came through jansson's parser or our own builders, both depth

@@ -368,17 +368,7 @@ static const luaL_Reg methods[] = {
 
 void lokt_open_conn(lua_State *L)
 {
-    if (luaL_newmetatable(L, MT)) {
-        luaL_newlib(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, l_close);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, l_tostring);
-        lua_setfield(L, -2, "__tostring");
-    }
-    lua_pop(L, 1);
+    lokt_newclass(L, MT, methods, l_close, l_tostring);
     lua_pushcfunction(L, l_connect);
     lua_setfield(L, -2, "connect");
 }

@@ -26,6 +26,12 @@ void lokt_push_json(lua_State *L, const json_t *v);
  * fills err (code OKT_EINVAL) on an unconvertible value; never raises. */
 json_t *lokt_to_json(lua_State *L, int idx, okt_err *err);
 
+/* Create (once) the metatable `name` for a box userdata: methods as
+ * __index, `close` as __gc and __close (one idempotent function, as
+ * LuaSocket does), and __tostring. Leaves the stack as it was. */
+void lokt_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
+                   lua_CFunction close, lua_CFunction tostring);
+
 /* Registration hooks: each adds its functions to the table on the top of
  * the stack (the oktell.core module table). One per binding file. */
 void lokt_open_states(lua_State *L);
