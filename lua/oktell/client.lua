@@ -644,7 +644,7 @@ local function encode(kind, v)
 end
 
 local function decode_kind(s, kind, fname)
-    if type(s) ~= "string" then argerror(1, fname, "string expected, got " .. type(s)) end
+    if type(s) ~= "string" then argerror(1, fname, "string expected, got " .. type(s), 4) end
     local v, k, c = xml.decode(s)
     if v == nil then return nil, k, c or "bad_xml" end
     if k ~= kind then return nil, "oktell: " .. kind .. " document expected, got " .. tostring(k), "bad_xml" end

@@ -12,13 +12,15 @@ local M = {}
 local kinds = {}
 for _, k in ipairs(core.xml_kinds) do kinds[k] = true end
 
-local function argerror(n, fname, msg)
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 3)
+-- `level` 3 (the default) blames the caller of the function that called
+-- argerror; helpers one call deeper pass 4.
+local function argerror(n, fname, msg, level)
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level or 3)
 end
 
 local function checktype(v, n, fname, want)
   if type(v) ~= want then
-    argerror(n, fname, ("%s expected, got %s"):format(want, type(v)))
+    argerror(n, fname, ("%s expected, got %s"):format(want, type(v)), 4)
   end
 end
 
@@ -31,13 +33,13 @@ local encodings = {
 local function utf16_of(opts, n, fname)
   if opts == nil then return false end
   if type(opts) ~= "table" then
-    argerror(n, fname, "table expected, got " .. type(opts))
+    argerror(n, fname, "table expected, got " .. type(opts), 4)
   end
   local e = opts.encoding
   if e == nil then return false end
   local flag = type(e) == "string" and encodings[e:lower()]
   if flag == nil or type(e) ~= "string" then
-    argerror(n, fname, 'encoding must be "utf-8" or "utf-16"')
+    argerror(n, fname, 'encoding must be "utf-8" or "utf-16"', 4)
   end
   return flag
 end
