@@ -40,8 +40,17 @@ local function opt(n, fname, v, want)
   end
 end
 
+-- A control call's answer: its result alone on success, nil, msg, code on
+-- failure (so a call that worked returns exactly one value).
+local function result(res, msg, code)
+  if res == nil then return nil, msg, code end
+  return res
+end
+
 -- One control call; "invalid" from the core is misuse and raises, naming
--- the method's argument (argn) the way luaL_argerror does.
+-- the method's argument (argn) the way luaL_argerror does. Callers must not
+-- tail-call it (`return result(control(...))`), so that the error level
+-- below still reaches their caller.
 local function control(self, fname, argn, cmd, args)
   local h = self._h
   if not h then return nil, "emulator stopped", "closed" end
@@ -95,10 +104,10 @@ function Emu:offer(user, o)
   local number = o.number
   if math.type(number) == "integer" then number = tostring(number) end
   opt(2, "offer", number, "string")
-  return control(self, "offer", 1, "offer", {
+  return result(control(self, "offer", 1, "offer", {
     user = user, task = o.task, mode = mode, number = number,
     text = o.text, idinlist = o.idinlist,
-  })
+  }))
 end
 
 --- emu:finish(user, "answered" | "failed")
@@ -107,7 +116,7 @@ function Emu:finish(user, outcome)
   if outcome ~= "answered" and outcome ~= "failed" then
     argerror(2, "finish", "\"answered\" or \"failed\" expected")
   end
-  return control(self, "finish", 1, "finish", {user = user, outcome = outcome})
+  return result(control(self, "finish", 1, "finish", {user = user, outcome = outcome}))
 end
 
 --- emu:enqueue({number = "…"}) (a number alone is accepted too)
@@ -119,7 +128,7 @@ function Emu:enqueue(o)
   if type(number) ~= "string" or number == "" then
     argerror(1, "enqueue", "'number' must be a non-empty string")
   end
-  return control(self, "enqueue", 1, "enqueue", {number = number})
+  return result(control(self, "enqueue", 1, "enqueue", {number = number}))
 end
 
 --- emu:set_line(user, state): a line state name ("hookup", "lsHookUp")
@@ -131,7 +140,7 @@ function Emu:set_line(user, state)
   if res == nil and code == "invalid" then
     argerror(msg:find("line state", 1, true) and 2 or 1, "set_line", msg)
   end
-  return res, msg, code
+  return result(res, msg, code)
 end
 
 --- emu:lock_task(id, editor): TM_SetTaskActive then fails naming the editor
@@ -139,12 +148,12 @@ function Emu:lock_task(id, editor)
   check(1, "lock_task", id, "string")
   check(2, "lock_task", editor, "string")
   if editor == "" then argerror(2, "lock_task", "editor name expected") end
-  return control(self, "lock_task", 1, "lock_task", {task = id, editor = editor})
+  return result(control(self, "lock_task", 1, "lock_task", {task = id, editor = editor}))
 end
 
 function Emu:unlock_task(id)
   check(1, "unlock_task", id, "string")
-  return control(self, "unlock_task", 1, "unlock_task", {task = id})
+  return result(control(self, "unlock_task", 1, "unlock_task", {task = id}))
 end
 
 local SNAP_FIELDS = {"inside", "external", "connected", "confirm_pending", "dialing", "redirect"}
@@ -164,13 +173,13 @@ end
 function Emu:pause(on)
   if on == nil then on = true end
   check(1, "pause", on, "boolean")
-  return control(self, "pause", 1, "pause", {on = on})
+  return result(control(self, "pause", 1, "pause", {on = on}))
 end
 
 --- emu:drop(user): close that user's sessions abruptly
 function Emu:drop(user)
   check(1, "drop", user, "string")
-  return control(self, "drop", 1, "drop", {user = user})
+  return result(control(self, "drop", 1, "drop", {user = user}))
 end
 
 --- emu:sessions() -> live transport sessions (for tests and benchmarks)
