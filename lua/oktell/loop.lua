@@ -339,8 +339,10 @@ end
 local scratch_fds, scratch_ps = {}, {}
 
 -- One turn. `timeout` caps the poll (nil: up to the nearest deadline);
--- `w` (optional) is a waiter whose completion ends the wait early.
-local function turn_body(timeout, w)
+-- `w` (optional) is a waiter whose completion ends the wait early;
+-- `goal` (optional) is run()'s end condition: once it holds (say fn ended
+-- without ever yielding) the turn does not sleep.
+local function turn_body(timeout, w, goal)
     run_queue()
     local t = now()
     fire_timers(t)
@@ -356,9 +358,14 @@ local function turn_body(timeout, w)
         local p = scratch_ps[i]
         if p:_due(t) then p:_turn(nil, t) end
     end
-    if rhead <= rtail or (w and w.done) or stopping then
+    if rhead <= rtail or (w and w.done) or stopping or (goal and goal()) then
         wait = 0
     else
+        -- Deadlines of waiters that completed early must not bound the sleep.
+        while ntimers > 0 and not timers[1].w do
+            heap_pop()
+            ndead = ndead - 1
+        end
         if ntimers > 0 then
             local d = timers[1].t - now()
             if d < wait then wait = d end
@@ -410,9 +417,9 @@ local function turn_body(timeout, w)
     run_queue()
 end
 
-function turn(timeout, w)
+function turn(timeout, w, goal)
     turning = true
-    local ok, err = pcall(turn_body, timeout, w)
+    local ok, err = pcall(turn_body, timeout, w, goal)
     turning = false
     if not ok then error(err, 0) end
 end
@@ -456,9 +463,10 @@ function M.run(fn, ...)
     check_not_nested("run")
     stopping = false
     if fn == nil then
+        local function served() return M.count() == 0 and nmanaged == 0 end
         while not stopping do
-            if M.count() == 0 and nmanaged == 0 then break end
-            turn(nil)
+            if served() then break end
+            turn(nil, nil, served)
         end
         stopping = false
         return true
@@ -470,8 +478,9 @@ function M.run(fn, ...)
     local args = table.pack(...)
     spawn_rec(function() res = table.pack(fn(table.unpack(args, 1, args.n))) end, { n = 0 },
         nil, function(e) failed, ferr = true, e end)
-    while nmanaged > 0 or rhead <= rtail do
-        turn(nil)
+    local function ended() return nmanaged == 0 and rhead > rtail end
+    while not ended() do
+        turn(nil, nil, ended)
     end
     stopping = false
     if failed then error(ferr, 0) end
