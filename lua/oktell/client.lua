@@ -759,16 +759,15 @@ function Client:wait(name, timeout)
         deadline(w, now() + (timeout > 0 and timeout or 0), nil, "timeout", "timeout")
     end
     local ev, msg, code = park(w)
-    if ev == nil then
-        local cur = self.waits[name]
-        if cur then
-            for i = #cur, 1, -1 do
-                if cur[i] == w then table.remove(cur, i) end
-            end
-            if not cur[1] then self.waits[name] = nil end
+    if ev ~= nil then return ev end -- the event alone, as on success elsewhere
+    local cur = self.waits[name]
+    if cur then
+        for i = #cur, 1, -1 do
+            if cur[i] == w then table.remove(cur, i) end
         end
+        if not cur[1] then self.waits[name] = nil end
     end
-    return ev, msg, code
+    return nil, msg, code
 end
 
 -- Public: the cqueues-style pollable ---------------------------------------------
