@@ -435,7 +435,8 @@ local function check_opts(o)
     for i = 1, #urls do list[i] = urls[i] end
     return {
         urls = list, login = o.login, password = o.password or "", timeout = o.timeout,
-        open_timeout = o.open_timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
+        -- The login is a request too: `timeout` bounds it unless open_timeout is given.
+        open_timeout = o.open_timeout or o.timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
         reconnect = o.reconnect ~= false, confirm_usage = o.confirm_usage == true,
     }
 end
