@@ -1514,6 +1514,27 @@ describe("API.md §0 conventions", function()
     end)
   end)
 
+  it("bad arguments raise naming the argument instead of failing with a code §0 does not list", function()
+    with_emulator(function(emu)
+      local c = connect(emu)
+      for _, k in ipairs {
+        { "connect", function() oktell.connect { url = "http://127.0.0.1:4066", login = "Peter", password = "1" } end },
+        { "connect", function() oktell.connect { url = emu.url, login = "Pe\255ter", password = "123" } end },
+        { "connect", function() oktell.connect { url = emu.url, login = "Peter", password = "\u{1F600}" } end },
+        { "set_user_state", function() c:set_user_state { state = "off", description = "bad\255" } end },
+        { "set_task_active", function() c:set_task_active { tasktype = "call", idtask = "\255", active = true } end },
+        { "encode", function() xml.encode("userstate", { state = "off", description = "bad\255" }) end },
+      } do
+        local ok, err = pcall(k[2])
+        assert.is_false(ok, k[1])
+        assert.matches("bad argument #%d to '" .. k[1] .. "'", err)
+        assert.is_nil(err:find("\u{1F600}", 1, true))
+      end
+      assert.are.same({ n = 2, "ready", 4 }, pack(c:line_state()))
+      c:close()
+    end)
+  end)
+
   it("strings are UTF-8 out whatever the XML encoding was", function()
     local v8 = xml.decode(fixture("userinfo.xml"))
     local v16 = xml.decode(utf16(fixture("userinfo.xml"), true))

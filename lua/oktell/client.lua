@@ -451,7 +451,12 @@ function M.connect(o)
         urls = opts.urls, login = opts.login, password = opts.password, timeout = opts.timeout,
         open_timeout = opts.open_timeout, ping = opts.ping, cafile = opts.cafile, verify = opts.verify,
     }
-    if not conn then return nil, msg, code end
+    if not conn then
+        -- The core refuses bad arguments (a URL that is not ws:// or wss://,
+        -- a login that is not UTF-8, a password CP1251 cannot hold): misuse.
+        if code == "invalid" then argerror(1, "connect", msg) end
+        return nil, msg, code
+    end
     local self = setmetatable({
         opts = opts, conn = conn, status = "connecting", pending = {}, handlers = {}, waits = {},
         nhandlers = 0, confirm_usage = false, backoff = BACKOFF_MIN, dirty = true,
@@ -521,6 +526,7 @@ function Client:set_user_state(t)
     if code then params.userstateid = code end
     if t.description ~= nil then
         if type(t.description) ~= "string" then argerror(1, "set_user_state", "'description' must be a string") end
+        if not utf8.len(t.description) then argerror(1, "set_user_state", "'description' is not valid UTF-8") end
         params.description = t.description
     end
     if t.redirect ~= nil then
@@ -590,6 +596,7 @@ function Client:set_task_active(t)
         argerror(1, fname, "'tasktype' must be \"call\" or \"text\"")
     end
     if type(t.idtask) ~= "string" or t.idtask == "" then argerror(1, fname, "'idtask' (string) expected") end
+    if not utf8.len(t.idtask) then argerror(1, fname, "'idtask' is not valid UTF-8") end
     local active = t.active
     if active == 1 then active = true elseif active == 2 then active = false end
     if type(active) ~= "boolean" then argerror(1, fname, "'active' must be a boolean") end
