@@ -212,7 +212,16 @@ function Client:_setup()
     return true, was ~= nil and was ~= inside
 end
 
+-- The codes of API §0; the core may end a connection with others ("tls",
+-- "nomem"), which reach scripts as "refused" while connecting and as
+-- "closed" after.
+local CODES = {
+    timeout = true, closed = true, refused = true, auth = true, license = true,
+    not_settable = true, bad_xml = true, protocol = true, server = true,
+}
+
 function Client:_on_closed(msg, code)
+    if not CODES[code] then code = self.ready_w and "refused" or "closed" end
     local conn = self.conn
     self.conn = nil
     self.held = nil
