@@ -553,6 +553,21 @@ describe("API.md §3 client", function()
     end)
   end)
 
+  it("SetUserState on the default emulator: both samples answered true; a refusal changes nothing", function()
+    with_emulator({}, function(emu)
+      local c = connect(emu)
+      -- sample 1 asks for lunch outside the call-center: refused, but the
+      -- reference's method is void, so the answer is just true
+      assert.are.same({ n = 1, true }, pack(c:SetUserState(fixture("setuserstate1.xml"))))
+      assert.are.equal("ready", emu:snapshot("Peter").userstate)
+      assert.are.same({ state = "ready", code = 1, redirect = false }, c:user_state())
+      -- sample 2: ready with redirect on; the default user has a redirect number
+      assert.are.same({ n = 1, true }, pack(c:SetUserState(fixture("setuserstate2.xml"))))
+      assert.are.same({ state = "ready", code = 1, redirect = true }, c:user_state())
+      c:close()
+    end)
+  end)
+
   it("SetUserState takes the reference's XML samples; void: true", function()
     with_emulator(two_users(), function(emu)
       local c = connect(emu)

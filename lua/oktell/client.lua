@@ -680,11 +680,17 @@ function Client:GetUserState()
     return encode("userstate", st)
 end
 
+-- Void in the reference: true once the server has answered, whether it
+-- applied the change or refused it (the COM library reports no refusal;
+-- set_user_state returns nil, msg, "not_settable" for that). nil, msg, code
+-- only when no answer could be had, or for XML that is not a userstate.
 function Client:SetUserState(s)
     local v, msg, code = decode_kind(s, "userstate", "SetUserState")
     if not v then return nil, msg, code end
-    return self:set_user_state { code = v.code, state = v.code == nil and v.state or nil,
+    local ok, m, c = self:set_user_state { code = v.code, state = v.code == nil and v.state or nil,
         description = v.description, redirect = v.redirect }
+    if ok == nil and c ~= "not_settable" then return nil, m, c end
+    return true
 end
 
 function Client:GetLineState()

@@ -12,7 +12,9 @@
 -- users[i]: login, password, name, isoperator, line (a state name or false),
 -- redirect_number, and optionally id, number, callerid, info, group, group_id,
 -- role, role_id. tasks[i]: id, name, type ("call" | "text"), active, and
--- optionally code, idproject, idlist.
+-- optionally code, idproject, idlist. With no users: the reference's Peter /
+-- 123 with redirect number "100"; with no tasks: the reference's dialing
+-- task; licenses: 2.
 --
 -- Misuse (wrong argument types, an unknown user, task or state name) raises;
 -- a call the rules refuse returns nil, message, code ("not_settable"); any

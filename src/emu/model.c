@@ -574,8 +574,11 @@ static int load_user(okt_model *m, size_t i, const json_t *o, okt_err *err)
         cfg_str(o, "group", GROUP_NAME, &u->group_name, what, err) ||
         cfg_str(o, "role_id", ROLE_ID, &u->role_id, what, err) ||
         cfg_str(o, "role", ROLE_NAME, &u->role_name, what, err) ||
-        cfg_str(o, "redirect_number", NULL, &u->redirect_number, what,
-                err) ||
+        /* The default user (no users configured) is API.md §5's sample
+         * entry, redirect number included, so the reference's second
+         * SetUserState sample (redirect on) works out of the box. */
+        cfg_str(o, "redirect_number", o ? NULL : "100", &u->redirect_number,
+                what, err) ||
         cfg_bool(o, "isoperator", 1, &u->isoperator, what, err))
         return -1;
     if (u->redirect_number && !u->redirect_number[0])

@@ -424,7 +424,11 @@ TEST(settable_and_not_settable_states)
 
 TEST(refused_request_changes_nothing)
 {
-    okt_model *m = okt_model_new(NULL, NULL);
+    /* a Peter without a redirect number (the default one has "100") */
+    json_t *cfg = json_loads("{\"users\":[{\"login\":\"Peter\","
+                             "\"password\":\"123\"}]}", 0, NULL);
+    okt_model *m = okt_model_new(cfg, NULL);
+    json_decref(cfg);
     int s = login(m, "Peter", H123);
     feed(m, s, "[\"setuserstate\",{\"oncallcenter\":true,\"userstateid\":6,"
                "\"qid\":\"x\"}]");
