@@ -77,7 +77,7 @@ test-lua: all
 # Sanitizer run: a separate build tree, the same tests.
 check: deps
 	$(MAKE) B=build/san OPT='-O1 -g -fno-omit-frame-pointer' \
-	    SAN_FLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all' \
+	    SAN_FLAGS='-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all' \
 	    build/san/oktell/core.so $(patsubst $(B)/%,build/san/%,$(CTESTS))
 	@B=build/san LUA=$(LUA) SAN=1 sh tests/run.sh
 

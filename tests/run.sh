@@ -42,9 +42,11 @@ if [ "${ONLY:-lua}" = lua ] || [ -z "${ONLY:-}" ]; then
         export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
         export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0}
     fi
+    # --cpath: .busted prefixes ./build/?.so, which would load the plain
+    # module instead of $B's (the sanitizer run then checked nothing).
     LD_PRELOAD="$pre" LUA_PATH='./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;' \
         LUA_CPATH="./$B/?.so;;" \
-        busted --lua="$LUA" -o TAP spec >"$out" 2>&1
+        busted --lua="$LUA" --cpath="./$B/?.so" -o TAP spec >"$out" 2>&1
     rc=$?
     grep -v '^ok ' "$out"
     count
