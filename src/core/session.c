@@ -436,7 +436,8 @@ static void close_with(okt_session *s, int code, const char *why)
         free(all[i]);
     }
     free(all);
-    memset(s->slots, 0, s->cap * sizeof *s->slots);
+    if (s->cap)   /* no table yet when the transport failed before open */
+        memset(s->slots, 0, s->cap * sizeof *s->slots);
     s->count = 0;
     s->hn = 0;
     out_clear(s);
@@ -733,8 +734,11 @@ static long long int_field(const json_t *v)
 {
     if (json_is_integer(v))
         return (long long)json_integer_value(v);
-    if (json_is_real(v))
-        return (long long)json_real_value(v);
+    if (json_is_real(v)) {
+        /* range first: casting 1e300 is undefined behaviour */
+        double d = json_real_value(v);
+        return d > -9.2e18 && d < 9.2e18 ? (long long)d : 0;
+    }
     if (json_is_string(v)) {
         char *end;
         errno = 0;

@@ -667,6 +667,35 @@ TEST(oneway_send)
     okt_session_free(s);
 }
 
+/* Review B: a transport that fails before the session ever opened (a URL
+ * that fails at once) closes a session with an empty request table; that
+ * used to memset(NULL, 0, 0) (UBSan: null pointer argument). */
+TEST(closed_before_open)
+{
+    okt_session *s = mk("b300", NULL);
+    okt_err why;
+    okt_err_set(&why, OKT_EREFUSED, "cannot resolve");
+    okt_session_transport_closed(s, &why, T0);
+    expect_closed(s, OKT_EREFUSED, "cannot resolve");
+    okt_session_free(s);
+}
+
+/* Review B: an error number sent as a float out of the integer range
+ * (1e300) was cast to long long: undefined behaviour from the wire. */
+TEST(login_error_huge_float)
+{
+    const char *bodies[] = {"{\"result\":0,\"error\":1e300}",
+                            "{\"result\":0,\"error\":-1e300}",
+                            "{\"result\":0,\"error\":9.3e18}"};
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        okt_session *s = mk("b300", NULL);
+        const char *lq = to_login(s, T0);
+        feedf(s, T0 + 2, "login", lq, bodies[i]);
+        expect_closed(s, OKT_ESERVER, "login failed");
+        okt_session_free(s);
+    }
+}
+
 int main(void)
 {
     RUN(oneway_send);
@@ -685,5 +714,7 @@ int main(void)
     RUN(many_requests_any_order);
     RUN(pending_and_event_bounds);
     RUN(bad_config);
+    RUN(closed_before_open);
+    RUN(login_error_huge_float);
     return TEST_SUMMARY();
 }
