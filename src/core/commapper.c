@@ -1270,6 +1270,17 @@ static int cmp_attr(const void *a, const void *b)
     return rx != ry ? rx - ry : strcmp(x, y);
 }
 
+/* A real holding an integer a long long can take. The range comes first:
+ * casting 1e300 (or NaN) to long long is undefined behaviour. */
+static int real_integral(const json_t *v)
+{
+    if (!json_is_real(v))
+        return 0;
+    double d = json_real_value(v);
+    return d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+           d == (double)(long long)d;
+}
+
 /* A JSON scalar as attribute text: strings as they are, integers and
  * booleans (1/0) in decimal. */
 static int scalar_text(const json_t *v, char *buf, size_t bufsz,
@@ -1282,7 +1293,7 @@ static int scalar_text(const json_t *v, char *buf, size_t bufsz,
         *n = (size_t)snprintf(buf, bufsz, "%lld",
                               (long long)json_integer_value(v));
         *s = buf;
-    } else if (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v)) {
+    } else if (real_integral(v)) {
         *n = (size_t)snprintf(buf, bufsz, "%lld",
                               (long long)json_real_value(v));
         *s = buf;
@@ -1521,7 +1532,7 @@ static int text_of(const json_t *v, const char *key, char *buf, size_t bufsz,
                    const char **s, size_t *n, okt_err *err)
 {
     if (json_is_string(v) || json_is_integer(v) ||
-        (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v))) {
+        real_integral(v)) {
         scalar_text(v, buf, bufsz, s, n);
         return 0;
     }
@@ -1587,7 +1598,7 @@ static int get_int_field(const json_t *f, long long *out)
         *out = (long long)json_integer_value(f);
         return 0;
     }
-    if (json_is_real(f) && json_real_value(f) == (double)(long long)json_real_value(f)) {
+    if (real_integral(f)) {
         *out = (long long)json_real_value(f);
         return 0;
     }

@@ -2,6 +2,7 @@
  * binding file. */
 #include "lokt.h"
 
+#include <math.h>
 #include <string.h>
 
 int lokt_pusherr(lua_State *L, const okt_err *err)
@@ -116,10 +117,23 @@ static json_t *to_json(lua_State *L, int idx, okt_err *err, unsigned depth)
         return json_null();
     case LUA_TBOOLEAN:
         return json_boolean(lua_toboolean(L, idx));
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx))
-            return json_integer((json_int_t)lua_tointeger(L, idx));
-        return json_real(lua_tonumber(L, idx));
+    case LUA_TNUMBER: {
+        json_t *j;
+        if (lua_isinteger(L, idx)) {
+            j = json_integer((json_int_t)lua_tointeger(L, idx));
+        } else {
+            lua_Number d = lua_tonumber(L, idx);
+            if (!isfinite(d)) {   /* jansson refuses NaN and inf */
+                okt_err_set(err, OKT_EINVAL, "cannot convert %s (not a "
+                            "finite number)", d != d ? "nan" : "inf");
+                return NULL;
+            }
+            j = json_real(d);
+        }
+        if (!j)
+            okt_err_set(err, OKT_ENOMEM, "out of memory");
+        return j;
+    }
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
@@ -153,6 +167,8 @@ static json_t *to_json(lua_State *L, int idx, okt_err *err, unsigned depth)
             json_t *e = to_json(L, -1, err, depth + 1);
             lua_pop(L, 1);
             if (!e || json_array_append_new(out, e) != 0) {
+                if (e)
+                    okt_err_set(err, OKT_ENOMEM, "out of memory");
                 json_decref(out);
                 return NULL;
             }
@@ -165,7 +181,14 @@ static json_t *to_json(lua_State *L, int idx, okt_err *err, unsigned depth)
         char buf[32];
         const char *key;
         if (lua_type(L, -2) == LUA_TSTRING) {
-            key = lua_tostring(L, -2);
+            size_t klen;
+            key = lua_tolstring(L, -2, &klen);
+            if (strlen(key) != klen) {   /* C would cut the key there */
+                okt_err_set(err, OKT_EINVAL, "table key holds a NUL byte");
+                lua_pop(L, 2);
+                json_decref(out);
+                return NULL;
+            }
         } else if (lua_isinteger(L, -2)) {
             snprintf(buf, sizeof buf, "%lld", (long long)lua_tointeger(L, -2));
             key = buf;
@@ -178,9 +201,10 @@ static json_t *to_json(lua_State *L, int idx, okt_err *err, unsigned depth)
         }
         json_t *e = to_json(L, -1, err, depth + 1);
         lua_pop(L, 1);
+        /* e == NULL: the value's own reason is in err already */
         if (!e || json_object_set_new(out, key, e) != 0) {
-            if (e == NULL && err && err->code == OKT_EOK)
-                okt_err_set(err, OKT_EINVAL, "key is not valid UTF-8");
+            if (e)
+                okt_err_set(err, OKT_EINVAL, "table key is not valid UTF-8");
             lua_pop(L, 1);
             json_decref(out);
             return NULL;

@@ -53,6 +53,19 @@ static int opt_seconds(lua_State *L, int idx, const char *key, int argn,
     return ms;
 }
 
+/* The string at idx (a string) as C text; raises when it holds a NUL
+ * byte, which C would silently cut there ("123\0x" logging in as "123"). */
+static const char *c_text(lua_State *L, int idx, const char *key, int argn,
+                          const char *fname)
+{
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    if (strlen(s) != len)
+        luaL_error(L, "bad argument #%d to '%s' ('%s' must not contain NUL "
+                   "bytes)", argn, fname, key);
+    return s;
+}
+
 /* A string field or nil; raises on another type. Leaves nothing. The
  * string stays valid: the table at idx anchors it. */
 static const char *opt_string(lua_State *L, int idx, const char *key,
@@ -64,7 +77,7 @@ static const char *opt_string(lua_State *L, int idx, const char *key,
         if (lua_type(L, -1) != LUA_TSTRING)
             luaL_error(L, "bad argument #1 to '%s' ('%s' must be a string)",
                        fname, key);
-        s = lua_tostring(L, -1);
+        s = c_text(L, -1, key, 1, fname);
     }
     lua_pop(L, 1);
     return s;
@@ -86,7 +99,7 @@ static int l_connect(lua_State *L)
     }
     /* stack: 2 = urls (anchored: it is a field of arg 1) */
     if (lua_type(L, 2) == LUA_TSTRING) {
-        urls[nurls++] = lua_tostring(L, 2);
+        urls[nurls++] = c_text(L, 2, "urls", 1, fn);
     } else if (lua_type(L, 2) == LUA_TTABLE) {
         lua_Integer n = luaL_len(L, 2);
         if (n < 1)
@@ -97,8 +110,9 @@ static int l_connect(lua_State *L)
             if (lua_type(L, -1) != LUA_TSTRING)
                 return luaL_error(L, "bad argument #1 to '%s' ('urls' must "
                                   "hold strings)", fn);
+            const char *u = c_text(L, -1, "urls", 1, fn);
             if (nurls < MAX_URLS)   /* oktell.js uses the first 10 too */
-                urls[nurls++] = lua_tostring(L, -1);
+                urls[nurls++] = u;
             lua_pop(L, 1);
         }
     } else {
@@ -109,7 +123,7 @@ static int l_connect(lua_State *L)
     if (lua_type(L, 3) != LUA_TSTRING)
         return luaL_error(L, "bad argument #1 to '%s' ('login' must be a "
                           "string)", fn);
-    const char *login = lua_tostring(L, 3);
+    const char *login = c_text(L, 3, "login", 1, fn);
     const char *password = opt_string(L, 1, "password", fn);
     const char *cafile = opt_string(L, 1, "cafile", fn);
     int timeout = opt_seconds(L, 1, "timeout", 1, fn);
@@ -133,15 +147,15 @@ static int l_connect(lua_State *L)
             return luaL_error(L, "bad argument #1 to '%s' ('subscribe' must "
                               "be a list of strings)", fn);
         lua_Integer n = luaL_len(L, 4);
-        if (n > 64)
-            return luaL_error(L, "bad argument #1 to '%s' (more than 64 "
-                              "'subscribe' names)", fn);
+        if (n < 0 || n > 64)   /* __len may say anything */
+            return luaL_error(L, "bad argument #1 to '%s' ('subscribe' must "
+                              "hold 0 to 64 names)", fn);
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, 4, i);
             if (lua_type(L, -1) != LUA_TSTRING)
                 return luaL_error(L, "bad argument #1 to '%s' ('subscribe' "
                                   "must hold strings)", fn);
-            subs[i - 1] = lua_tostring(L, -1);
+            subs[i - 1] = c_text(L, -1, "subscribe", 1, fn);
             lua_pop(L, 1);
         }
         subs[n] = NULL;
@@ -259,7 +273,10 @@ static int l_request(lua_State *L)
     lconn *b = check_box(L);
     if (!b->c)
         return push_closed(L);
-    const char *method = luaL_checkstring(L, 2);
+    size_t mlen;
+    const char *method = luaL_checklstring(L, 2, &mlen);
+    luaL_argcheck(L, strlen(method) == mlen, 2,
+                  "method name must not contain NUL bytes");
     if (!lua_isnoneornil(L, 3))
         luaL_checktype(L, 3, LUA_TTABLE);
     int tmo = 0;

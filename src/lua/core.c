@@ -4,6 +4,7 @@
 #include "lokt.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -44,15 +45,22 @@ static int l_poll(lua_State *L)
     for (lua_Integer i = 0; i < n; i++) {
         lua_rawgeti(L, 1, 2 * i + 1);
         lua_rawgeti(L, 1, 2 * i + 2);
-        int fd = (int)lua_tointeger(L, -2);
-        const char *ev = lua_tostring(L, -1);
-        short e = 0;
-        if (ev) {
-            if (ev[0] == 'r' || ev[1] == 'r')
-                e |= POLLIN;
-            if (ev[0] == 'w' || (ev[0] && ev[1] == 'w'))
-                e |= POLLOUT;
+        if (!lua_isinteger(L, -2)) {
+            /* a non-integer used to be polled as fd 0 */
+            if (fds != stackfds)
+                free(fds);
+            return luaL_argerror(L, 1, "descriptor expected at odd index");
         }
+        lua_Integer fdi = lua_tointeger(L, -2);
+        int fd = fdi > INT_MAX ? -1 : (int)fdi;
+        size_t evlen = 0;
+        const char *ev = lua_tolstring(L, -1, &evlen);
+        short e = 0;
+        /* only the bytes the string has: "" is one byte long */
+        if (ev && memchr(ev, 'r', evlen < 2 ? evlen : 2))
+            e |= POLLIN;
+        if (ev && memchr(ev, 'w', evlen < 2 ? evlen : 2))
+            e |= POLLOUT;
         lua_pop(L, 2);
         if (fd < 0)
             continue;

@@ -5,6 +5,8 @@
 #include "lokt.h"
 #include "emu.h"
 
+#include <string.h>
+
 #define MT "oktell.emulator"
 
 typedef struct lemu {
@@ -75,7 +77,10 @@ static int l_sessions(lua_State *L)
 static int l_control(lua_State *L)
 {
     lemu *b = check_box(L);
-    const char *cmd = luaL_checkstring(L, 2);
+    size_t clen;
+    const char *cmd = luaL_checklstring(L, 2, &clen);
+    luaL_argcheck(L, strlen(cmd) == clen, 2,
+                  "command must not contain NUL bytes");
     okt_err err;
     okt_err_clear(&err);
     json_t *args = NULL;
