@@ -69,6 +69,7 @@ struct okt_emu {
     int exited;                 /* under mu */
     size_t live;                /* under mu: sessions, for okt_emu_sessions */
     int64_t next_sweep;
+    int accept_off;             /* out of descriptors: listener muted */
 };
 
 /* ---- construction --------------------------------------------------- */
@@ -334,8 +335,19 @@ static void accept_some(okt_emu *e)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         int fd = accept4(e->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            /* Out of descriptors the connection stays in the backlog and
+             * the (level-triggered) listener is ready again at once: mute
+             * it until the next sweep instead of spinning on it. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                errno == ENOMEM) {
+                struct epoll_event ee = {.events = 0,
+                                         .data.u64 = TAG_LISTEN};
+                if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lfd, &ee) == 0)
+                    e->accept_off = 1;
+            }
             return;     /* EAGAIN, or a transient error: try next turn */
+        }
         int s = okt_model_open(e->model, NULL);
         conn *c = s >= 0 && grow_conns(e, (size_t)s + 1) == 0
                       ? calloc(1, sizeof *c)
@@ -368,6 +380,11 @@ static void accept_some(okt_emu *e)
 /* Drop sessions stuck in the upgrade or in a close the peer never ends. */
 static void sweep(okt_emu *e, int64_t now)
 {
+    if (e->accept_off) {
+        struct epoll_event ee = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
+        if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lfd, &ee) == 0)
+            e->accept_off = 0;
+    }
     for (size_t s = 0; s < e->nconns; s++) {
         conn *c = e->conns[s];
         if (c && c->deadline >= 0 && now >= c->deadline)

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -371,6 +372,57 @@ TEST(control_errors_and_bad_config)
     json_decref(cfg);
 }
 
+/* Review B: out of descriptors, accept4 fails with EMFILE while the
+ * connection stays in the backlog, so the level-triggered listener is
+ * ready again at once: the emulator thread must not spin on it, and it
+ * must accept again once descriptors are free. */
+static double cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 +
+           ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
+}
+
+TEST(fd_exhaustion_does_not_spin)
+{
+    okt_emu *e = start(NULL);
+    okt_ws *keep = logged_in("Peter");
+    int socks[4];
+    for (int i = 0; i < 4; i++)
+        socks[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct rlimit old, low;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    int lowest = dup(0);   /* the lowest free descriptor number */
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < 4; i++)   /* connect() takes no descriptor */
+        CHECK(connect(socks[i], (struct sockaddr *)&sa, sizeof sa) == 0);
+    usleep(50000);
+    double c0 = cpu_ms();
+    usleep(600000);
+    double used = cpu_ms() - c0;
+    CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    if (used > 200)
+        fprintf(stderr, "  emulator used %.0f ms of CPU in 600 ms\n", used);
+    CHECK(used < 200);
+    for (int i = 0; i < 4; i++)
+        close(socks[i]);
+    /* accepting again, and the logged-in session was served throughout */
+    okt_ws *w = logged_in("Peter");
+    okt_ws_free(w);
+    json_t *o = ask(keep, "[\"getuserstate\",{\"qid\":\"g\"}]", "getuserstate");
+    CHECK(o && ival(o, "result") == 1);
+    json_decref(o);
+    okt_ws_free(keep);
+    okt_emu_free(e);
+}
+
 int main(void)
 {
     RUN(login_request_and_event);
@@ -381,5 +433,6 @@ int main(void)
     RUN(non_reading_subscriber_is_dropped);
     RUN(pause_drop_logout);
     RUN(control_errors_and_bad_config);
+    RUN(fd_exhaustion_does_not_spin);
     return TEST_SUMMARY();
 }
