@@ -596,6 +596,39 @@ TEST(close_from_server)
     pair_close(&pr);
 }
 
+/* Review B: okt_err texts are UTF-8 (okt.h) and a peer's close reason is
+ * wire bytes: wslay fails such a close with 1007, so no invalid byte
+ * reaches the error text. */
+static int valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1
+              : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        if (n < 0)
+            return 0;
+        p++;
+        while (n--) {
+            if ((*p & 0xC0) != 0x80)
+                return 0;
+            p++;
+        }
+    }
+    return 1;
+}
+
+TEST(close_reason_not_utf8)
+{
+    pair pr;
+    CHECK(pair_open(&pr, "ws", "127.0.0.1", NULL, NULL, "/") == 0);
+    CHECK(okt_ws_close(pr.s.ws, 4001, "bad \xff\xfe\xc0 reason\n") == 0);
+    PUMP_UNTIL(pr.c.rc && pr.s.rc, 3000, &pr.c, &pr.s);
+    CHECK(pr.c.rc == -1 && pr.c.err.code == OKT_EPROTOCOL);
+    CHECK(valid_utf8(pr.c.err.msg));
+    CHECK(strstr(pr.c.err.msg, "1007") != NULL);
+    pair_close(&pr);
+}
+
 TEST(message_limit)
 {
     okt_ws_cfg sc;
@@ -1142,6 +1175,7 @@ int main(void)
     RUN(ping_pong);
     RUN(close_from_client);
     RUN(close_from_server);
+    RUN(close_reason_not_utf8);
     RUN(message_limit);
     RUN(connect_refused);
     RUN(server_refuses_upgrade);
