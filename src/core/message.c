@@ -205,6 +205,7 @@ struct okt_mp {
     okt_mp_cfg cfg;
     part_set *sets;
     size_t n;
+    size_t total;       /* decoded bytes held by all partials */
 };
 
 void okt_mp_cfg_init(okt_mp_cfg *cfg)
@@ -212,6 +213,7 @@ void okt_mp_cfg_init(okt_mp_cfg *cfg)
     cfg->max_parts = OKT_MAX_MP_PARTS;
     cfg->max_bytes = OKT_MAX_MP_BYTES;
     cfg->max_pending = OKT_MAX_MP_PENDING;
+    cfg->max_total = OKT_MAX_MP_TOTAL;
     cfg->stale_ms = OKT_MP_STALE_MS;
 }
 
@@ -233,6 +235,10 @@ okt_mp *okt_mp_new(const okt_mp_cfg *cfg, okt_err *err)
         mp->cfg.max_bytes = OKT_MAX_MP_BYTES;
     if (!mp->cfg.max_pending || mp->cfg.max_pending > OKT_MAX_MP_PENDING)
         mp->cfg.max_pending = OKT_MAX_MP_PENDING;
+    if (!mp->cfg.max_total || mp->cfg.max_total > OKT_MAX_MP_TOTAL)
+        mp->cfg.max_total = OKT_MAX_MP_TOTAL;
+    if (mp->cfg.max_total < mp->cfg.max_bytes)
+        mp->cfg.max_total = mp->cfg.max_bytes;   /* one message must fit */
     if (mp->cfg.stale_ms <= 0)
         mp->cfg.stale_ms = OKT_MP_STALE_MS;
     mp->sets = calloc(mp->cfg.max_pending, sizeof *mp->sets);
@@ -257,6 +263,7 @@ static void set_clear(part_set *ps)
 
 static void set_remove(okt_mp *mp, size_t i)
 {
+    mp->total -= mp->sets[i].bytes;
     set_clear(&mp->sets[i]);
     mp->n--;
     if (i != mp->n) {
@@ -429,6 +436,21 @@ int okt_mp_feed(okt_mp *mp, const json_t *obj, int64_t now, char **text,
                            "multipart: message over OKT_MAX_MP_BYTES");
     }
 
+    /* All partials together are bounded too: the least recently fed
+     * others make room (set_remove moves the last set into the hole). */
+    while (count > 1 && mp->total + dlen > mp->cfg.max_total) {
+        size_t old = SIZE_MAX;
+        for (size_t i = 0; i < mp->n; i++)
+            if (!(found && i == si) &&
+                (old == SIZE_MAX || mp->sets[i].last < mp->sets[old].last))
+                old = i;
+        if (old == SIZE_MAX)
+            break;   /* only this message: max_bytes already holds it */
+        set_remove(mp, old);
+        if (found && si == mp->n)
+            si = old;
+    }
+
     if (count == 1) {   /* single part: no bookkeeping */
         char *t = realloc(dec, dlen + 1);
         if (!t) {
@@ -467,6 +489,7 @@ int okt_mp_feed(okt_mp *mp, const json_t *obj, int64_t now, char **text,
     ps->parts[num] = dec;
     ps->lens[num] = dlen;
     ps->bytes += dlen;
+    mp->total += dlen;
     ps->have++;
     ps->last = now;
     if (ps->have < ps->count)

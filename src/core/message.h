@@ -49,6 +49,9 @@ typedef struct okt_mp_cfg {
     size_t max_bytes;      /* decoded bytes of one message, OKT_MAX_MP_BYTES */
     unsigned max_pending;  /* partial messages kept, OKT_MAX_MP_PENDING; a
                               new id beyond it evicts the oldest partial */
+    size_t max_total;      /* decoded bytes of all partials together,
+                              OKT_MAX_MP_TOTAL; a part that would go over
+                              evicts the least recently fed other partials */
     int stale_ms;          /* a partial with no new part for this long is
                               dropped, OKT_MP_STALE_MS */
 } okt_mp_cfg;

@@ -8,6 +8,7 @@
 #define OKT_MAX_MP_PARTS        4096u                 /* multipart packetcount */
 #define OKT_MAX_MP_BYTES        (16u * 1024u * 1024u) /* reassembled multipart */
 #define OKT_MAX_MP_PENDING      64u                   /* partial multiparts kept */
+#define OKT_MAX_MP_TOTAL        (32u * 1024u * 1024u) /* all partials together */
 #define OKT_MP_STALE_MS         30000                 /* drop a partial after */
 #define OKT_MAX_PENDING         65536u                /* requests in flight */
 #define OKT_MAX_EVENTS          65536u                /* queued events */

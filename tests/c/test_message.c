@@ -240,6 +240,42 @@ TEST(multipart_bytes_limit)
     okt_mp_free(mp);
 }
 
+/* All partials together are bounded (max_total): a part that would go
+ * over evicts the least recently fed other partials; the message it
+ * belongs to survives. */
+TEST(multipart_total_bound)
+{
+    okt_mp_cfg cfg;
+    okt_mp_cfg_init(&cfg);
+    cfg.max_bytes = 6;
+    cfg.max_total = 9;
+    okt_err e;
+    okt_mp *mp = okt_mp_new(&cfg, &e);
+    char *t;
+    size_t l;
+    /* three partials of 3 bytes each: 9, at the bound */
+    CHECK(feed(mp, part("a", json_integer(2), json_integer(0), "YWJj"), 1, &t,
+               &l) == 0);
+    CHECK(feed(mp, part("b", json_integer(2), json_integer(0), "YWJj"), 2, &t,
+               &l) == 0);
+    CHECK(feed(mp, part("c", json_integer(2), json_integer(0), "YWJj"), 3, &t,
+               &l) == 0);
+    CHECK(okt_mp_pending(mp) == 3);
+    /* one more byte for b: over, so a (the oldest other) goes */
+    CHECK(feed(mp, part("b", json_integer(2), json_integer(1), "ZA=="), 4, &t,
+               &l) == 1);
+    CHECK(l == 4 && memcmp(t, "abcd", 4) == 0);
+    free(t);
+    CHECK(okt_mp_pending(mp) == 1);   /* c is left; a was evicted */
+    CHECK(feed(mp, part("a", json_integer(2), json_integer(1), "ZA=="), 5, &t,
+               &l) == 0);             /* a starts over: cannot complete */
+    CHECK(feed(mp, part("c", json_integer(2), json_integer(1), "ZGVm"), 6, &t,
+               &l) == 1);
+    CHECK(l == 6 && memcmp(t, "abcdef", 6) == 0);
+    free(t);
+    okt_mp_free(mp);
+}
+
 TEST(multipart_stale_and_pending_bound)
 {
     okt_err e;
@@ -343,6 +379,7 @@ int main(void)
     RUN(multipart_out_of_order_and_duplicates);
     RUN(multipart_errors);
     RUN(multipart_bytes_limit);
+    RUN(multipart_total_bound);
     RUN(multipart_stale_and_pending_bound);
     RUN(split_roundtrip_utf8);
     RUN(split_parts_are_utf8_whole);
