@@ -422,6 +422,17 @@ TEST(settable_and_not_settable_states)
     okt_model_free(m);
 }
 
+TEST(huge_state_code_is_unknown)
+{
+    okt_model *m = okt_model_new(NULL, NULL);
+    int s = login(m, "Peter", H123);
+    feed(m, s, "[\"setuserstate\",{\"userstateid\":4294967299,"
+               "\"qid\":\"x\"}]");   /* 2^32 + 3: would narrow to off */
+    CHECK(rfield(s, "setuserstate", "result") == 0);
+    CHECK(state_of(m, s) == 1);
+    okt_model_free(m);
+}
+
 TEST(refused_request_changes_nothing)
 {
     /* a Peter without a redirect number (the default one has "100") */
@@ -794,6 +805,7 @@ int main(void)
     RUN(ping_and_login_sequence_of_oktell_js);
     RUN(events_only_to_subscribed_sessions_reply_first);
     RUN(settable_and_not_settable_states);
+    RUN(huge_state_code_is_unknown);
     RUN(refused_request_changes_nothing);
     RUN(redirect_needs_number_and_starts_off);
     RUN(no_line_shows_wophone_and_set_line);
