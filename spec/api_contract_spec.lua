@@ -41,22 +41,7 @@ local function b64decode(s)
 end
 
 -- UTF-8 -> UTF-16 (with an optional BOM) and UTF-16LE -> UTF-8.
-local function utf16(s, be)
-  local out = { be and "\254\255" or "\255\254" }
-  local function unit(u)
-    out[#out + 1] = be and string.char(u >> 8, u & 255) or string.char(u & 255, u >> 8)
-  end
-  for _, c in utf8.codes(s) do
-    if c >= 0x10000 then
-      c = c - 0x10000
-      unit(0xD800 + (c >> 10))
-      unit(0xDC00 + (c & 0x3FF))
-    else
-      unit(c)
-    end
-  end
-  return table.concat(out)
-end
+local function utf16(s, be) return helper.utf16(s, be, true) end
 
 local function from_utf16le(s)
   local out, i = {}, 1

@@ -5,6 +5,7 @@
 --                                    a client or emulator is still open
 --   helper.fd_count()                open descriptors of this process (/proc/self/fd)
 --   helper.fixture(name)             the text of spec/fixtures/<name>
+--   helper.utf16(s, be, bom)         UTF-8 text as UTF-16LE (BE if be), BOM first if bom
 --   helper.closed_port()             a local URL nothing listens on
 local oktell = require "oktell"
 local loop = require "oktell.loop"
@@ -69,6 +70,26 @@ function H.fd_count()
     end
   end
   return n
+end
+
+-- Written from the UTF-8 bytes with utf8.codes, not with the codec under
+-- test, so the specs' UTF-16 inputs are independent of it.
+function H.utf16(s, be, bom)
+  local out = {}
+  if bom then out[1] = be and "\254\255" or "\255\254" end
+  local function unit(u)
+    out[#out + 1] = be and string.char(u >> 8, u & 255) or string.char(u & 255, u >> 8)
+  end
+  for _, c in utf8.codes(s) do
+    if c >= 0x10000 then
+      c = c - 0x10000
+      unit(0xD800 + (c >> 10))
+      unit(0xDC00 + (c & 0x3FF))
+    else
+      unit(c)
+    end
+  end
+  return table.concat(out)
 end
 
 function H.fixture(name)

@@ -30,23 +30,7 @@ local function unbase64(s)
   return table.concat(out)
 end
 
-local function utf16(s, be, bom)
-  local out = {}
-  if bom then out[1] = be and "\254\255" or "\255\254" end
-  local function unit(u)
-    out[#out + 1] = be and string.char(u >> 8, u & 255) or string.char(u & 255, u >> 8)
-  end
-  for _, c in utf8.codes(s) do
-    if c >= 0x10000 then
-      c = c - 0x10000
-      unit(0xD800 + (c >> 10))
-      unit(0xDC00 + (c & 0x3FF))
-    else
-      unit(c)
-    end
-  end
-  return table.concat(out)
-end
+local utf16 = require("helper").utf16
 
 local function decode_ok(s)
   local v, kind, code = xml.decode(s)
