@@ -574,7 +574,7 @@ static int64_t send_req(okt_session *s, int kind, const char *method,
 {
     if (s->count >= OKT_MAX_PENDING) {
         json_decref(params);
-        return okt_err_set(err, OKT_EINVAL,
+        return okt_err_set(err, OKT_EPROTOCOL,
                            "too many requests in flight (OKT_MAX_PENDING %u)",
                            (unsigned)OKT_MAX_PENDING);
     }

@@ -602,7 +602,7 @@ TEST(pending_and_event_bounds)
         okt_session_consume_output(s);
     }
     CHECK(okt_session_request(s, "x", NULL, 0, T0, &e) == -1);
-    CHECK(e.code == OKT_EINVAL && strstr(e.msg, "OKT_MAX_PENDING"));
+    CHECK(e.code == OKT_EPROTOCOL && strstr(e.msg, "OKT_MAX_PENDING"));
     okt_session_free(s);
 
     s = ready_session(T0);
