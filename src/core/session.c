@@ -319,19 +319,32 @@ static void req_unlink(okt_session *s, req *r)
 
 /* ---- queues ------------------------------------------------------------ */
 
+/* Both FIFOs are rings of elem-sized items. Full: a buffer twice the size
+ * (16 at first), unrolled so head is 0. Returns it, the old one freed; or
+ * NULL with the old one untouched. */
+static void *ring_grow(void *buf, size_t *cap, size_t *head, size_t n,
+                       size_t elem)
+{
+    size_t nc = *cap ? *cap * 2 : 16;
+    char *nb = malloc(nc * elem);
+    if (!nb)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        memcpy(nb + i * elem, (char *)buf + ((*head + i) % *cap) * elem, elem);
+    free(buf);
+    *cap = nc;
+    *head = 0;
+    return nb;
+}
+
 static int out_push(okt_session *s, char *msg, size_t len, int secret)
 {
     if (s->out_n == s->out_cap) {
-        size_t nc = s->out_cap ? s->out_cap * 2 : 16;
-        out_msg *no = malloc(nc * sizeof *no);
+        out_msg *no = ring_grow(s->out, &s->out_cap, &s->out_head, s->out_n,
+                                sizeof *no);
         if (!no)
             return -1;
-        for (size_t i = 0; i < s->out_n; i++)
-            no[i] = s->out[(s->out_head + i) % s->out_cap];
-        free(s->out);
         s->out = no;
-        s->out_cap = nc;
-        s->out_head = 0;
     }
     out_msg *m = &s->out[(s->out_head + s->out_n) % s->out_cap];
     m->s = msg;
@@ -366,18 +379,13 @@ static int unsolicited(const okt_event *ev)
 static int ev_push(okt_session *s, okt_event *ev)
 {
     if (s->ev_n == s->ev_cap) {
-        size_t nc = s->ev_cap ? s->ev_cap * 2 : 16;
-        okt_event *ne = malloc(nc * sizeof *ne);
+        okt_event *ne = ring_grow(s->ev, &s->ev_cap, &s->ev_head, s->ev_n,
+                                  sizeof *ne);
         if (!ne) {
             okt_event_clear(ev);
             return -1;
         }
-        for (size_t i = 0; i < s->ev_n; i++)
-            ne[i] = s->ev[(s->ev_head + i) % s->ev_cap];
-        free(s->ev);
         s->ev = ne;
-        s->ev_cap = nc;
-        s->ev_head = 0;
     }
     s->ev[(s->ev_head + s->ev_n) % s->ev_cap] = *ev;
     s->ev_n++;
