@@ -782,25 +782,36 @@ TEST(server_fragments_one_byte_at_a_time)
     free(b);
 }
 
-TEST(client_gets_fragments_with_the_101)
+/* An okt_ws client against a raw server socket: connect, accept, read the
+ * upgrade request into b and compute the Sec-WebSocket-Accept the server
+ * must send back (acc). Returns the server's end of the connection. */
+static int raw_server_for_client(const char *path, int *lfd, peer *c,
+                                 rawbuf *b, char acc[64])
 {
     int port;
-    int lfd = listener(&port);
+    *lfd = listener(&port);
     char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d/x", port);
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d%s", port, path);
     okt_err err;
-    peer c = {0};
-    c.ws = okt_ws_connect(url, NULL, &err);
-    int fd = accept_one(lfd, &c);
-    rawbuf *b = calloc(1, sizeof *b);
-    raw_pump(fd, b, &c, 3000, has_head);
+    c->ws = okt_ws_connect(url, NULL, &err);
+    int fd = accept_one(*lfd, c);
+    raw_pump(fd, b, c, 3000, has_head);
     const char *kp = strstr((char *)b->d, "Sec-WebSocket-Key: ");
     CHECK(kp != NULL);
     char key[25] = {0};
     if (kp)
         memcpy(key, kp + 19, 24);
-    char acc[64];
     expect_accept(key, acc);
+    return fd;
+}
+
+TEST(client_gets_fragments_with_the_101)
+{
+    int lfd;
+    peer c = {0};
+    rawbuf *b = calloc(1, sizeof *b);
+    char acc[64];
+    int fd = raw_server_for_client("/x", &lfd, &c, b, acc);
     /* 101 and the first frames in one write: ws.c must hand the bytes past
      * the head to wslay. */
     unsigned char w[1024];
@@ -841,22 +852,11 @@ TEST(client_gets_fragments_with_the_101)
 
 TEST(client_reads_101_one_byte_at_a_time)
 {
-    int port;
-    int lfd = listener(&port);
-    char url[64];
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
-    okt_err err;
+    int lfd;
     peer c = {0};
-    c.ws = okt_ws_connect(url, NULL, &err);
-    int fd = accept_one(lfd, &c);
     rawbuf *b = calloc(1, sizeof *b);
-    raw_pump(fd, b, &c, 3000, has_head);
-    const char *kp = strstr((char *)b->d, "Sec-WebSocket-Key: ");
-    char key[25] = {0};
-    if (kp)
-        memcpy(key, kp + 19, 24);
     char acc[64];
-    expect_accept(key, acc);
+    int fd = raw_server_for_client("/", &lfd, &c, b, acc);
     unsigned char w[512];
     int k = snprintf((char *)w, sizeof w,
                      "HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\n"
