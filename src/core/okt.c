@@ -20,6 +20,9 @@ static const char *const errnames[OKT_ECODE_COUNT] = {
     [OKT_ENOMEM] = "nomem",
     [OKT_EINVAL] = "invalid",
     [OKT_ETLS] = "tls",
+    [OKT_EUNSUPPORTED] = "unsupported",
+    [OKT_EBADSTATE] = "bad_state",
+    [OKT_ERIGHTS] = "rights",
 };
 
 const char *okt_errname(int code)

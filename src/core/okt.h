@@ -23,6 +23,9 @@ typedef enum okt_code {
     OKT_ENOMEM,        /* "nomem" */
     OKT_EINVAL,        /* "invalid": misuse detected in the core */
     OKT_ETLS,          /* "tls": handshake or certificate failure */
+    OKT_EUNSUPPORTED,  /* "unsupported": the server does not offer it */
+    OKT_EBADSTATE,     /* "bad_state" (API §6) */
+    OKT_ERIGHTS,       /* "rights": the user's role forbids it */
     OKT_ECODE_COUNT
 } okt_code;
 

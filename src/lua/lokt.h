@@ -38,5 +38,6 @@ void lokt_open_states(lua_State *L);
 void lokt_open_xml(lua_State *L);
 void lokt_open_conn(lua_State *L);
 void lokt_open_emu(lua_State *L);
+void lokt_open_protocol(lua_State *L);
 
 #endif

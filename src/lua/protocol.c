@@ -1,0 +1,260 @@
+/* protocol.c - oktell.core binding of the protocol table (src/core/protocol.h):
+ *   core.protocol() -> {
+ *     wire   = {{request, reply, source, reply_source, bare, no_result,
+ *                params = {field...}, reply_fields = {field...}}...},
+ *     api    = {{lua, com, wire, fixed = {…} | nil, argform = "none" | "table"
+ *                | "one", args = {arg...}, ret, field, refusal, extra,
+ *                xml_in, xml_out}...},
+ *     events = {{lua, id, refname, wire = {…} | nil, subscribe, fields,
+ *                source, payload_source}...},
+ *     groups = {{name, members = {…}}...},
+ *     errors = {{request, error, errormsg, code, meaning, source}...},
+ *     ext_field, confirm_words = {…}, task_types = {…} }
+ *   field = {wire, lua, type, required, secret, core, source}
+ *   arg   = {lua, wire, type, required, index, alias, words}
+ *   core.error_code(request, error, errormsg, fallback) -> Lua code string
+ * Types and codes are the strings of the Lua API ("int", "not_settable").
+ * The Lua client builds its methods and checks from this table, so every
+ * wire fact stays written once, in C. */
+#include "lokt.h"
+#include "protocol.h"
+
+#include <string.h>
+
+static const char *const ptypes[] = {
+    [OKT_PT_STRING] = "string",       [OKT_PT_INT] = "int",
+    [OKT_PT_BOOL] = "bool",           [OKT_PT_USERSTATE] = "userstate",
+    [OKT_PT_LINESTATE] = "linestate", [OKT_PT_OBJECT] = "object",
+    [OKT_PT_ARRAY] = "array",         [OKT_PT_STRINGS] = "strings",
+    [OKT_PT_ANY] = "any"};
+static const char *const atypes[] = {
+    [OKT_AT_STRING] = "string",       [OKT_AT_ID] = "id",
+    [OKT_AT_BOOL] = "bool",           [OKT_AT_BOOL12] = "bool12",
+    [OKT_AT_USERSTATE] = "userstate", [OKT_AT_WORD] = "word"};
+static const char *const argforms[] = {
+    [OKT_ARGS_NONE] = "none", [OKT_ARGS_TABLE] = "table",
+    [OKT_ARGS_ONE] = "one"};
+static const char *const rets[] = {
+    [OKT_RET_TRUE] = "true",           [OKT_RET_TABLE] = "table",
+    [OKT_RET_LINESTATE] = "linestate", [OKT_RET_FIELD] = "field",
+    [OKT_RET_OK_OR_FALSE] = "ok_or_false",
+    [OKT_RET_TASKRESULT] = "taskresult"};
+
+static void set_s(lua_State *L, const char *k, const char *v)
+{
+    if (!v)
+        return;
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_b(lua_State *L, const char *k, int v)
+{
+    lua_pushboolean(L, v != 0);
+    lua_setfield(L, -2, k);
+}
+
+static void push_strings(lua_State *L, const char *const *v)
+{
+    lua_newtable(L);
+    for (lua_Integer i = 0; v && v[i]; i++) {
+        lua_pushstring(L, v[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+static void push_fields(lua_State *L, const okt_field *f)
+{
+    lua_newtable(L);
+    for (lua_Integer i = 0; f && f[i].wire; i++) {
+        lua_createtable(L, 0, 7);
+        set_s(L, "wire", f[i].wire);
+        set_s(L, "lua", f[i].lua);
+        set_s(L, "type", ptypes[f[i].type]);
+        set_b(L, "required", f[i].flags & OKT_PF_REQUIRED);
+        set_b(L, "secret", f[i].flags & OKT_PF_SECRET);
+        set_b(L, "core", f[i].flags & OKT_PF_CORE);
+        set_s(L, "source", f[i].source);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+static void push_wire(lua_State *L)
+{
+    size_t n;
+    const okt_wire_method *w = okt_proto_wire_methods(&n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 8);
+        set_s(L, "request", w[i].request);
+        set_s(L, "reply", w[i].reply);
+        set_s(L, "source", w[i].source);
+        set_s(L, "reply_source", w[i].reply_source);
+        set_b(L, "bare", w[i].bare);
+        set_b(L, "no_result", w[i].no_result);
+        push_fields(L, w[i].params);
+        lua_setfield(L, -2, "params");
+        push_fields(L, w[i].reply_fields);
+        lua_setfield(L, -2, "reply_fields");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* `fixed` is JSON text in the table: pushed as a Lua table. */
+static void push_fixed(lua_State *L, const char *text)
+{
+    if (!text)
+        return;
+    json_t *j = json_loads(text, 0, NULL);
+    if (!j)
+        luaL_error(L, "oktell.core: bad fixed params in the protocol table");
+    lokt_push_json(L, j);
+    json_decref(j);
+    lua_setfield(L, -2, "fixed");
+}
+
+static void push_api(lua_State *L)
+{
+    size_t n;
+    const okt_api_method *a = okt_proto_api_methods(&n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 12);
+        set_s(L, "lua", a[i].lua);
+        set_s(L, "com", a[i].com);
+        set_s(L, "wire", a[i].wire);
+        push_fixed(L, a[i].fixed);
+        set_s(L, "argform", argforms[a[i].argform]);
+        lua_newtable(L);
+        for (lua_Integer k = 0; a[i].args[k].lua; k++) {
+            const okt_arg *g = &a[i].args[k];
+            lua_createtable(L, 0, 7);
+            set_s(L, "lua", g->lua);
+            set_s(L, "wire", g->wire);
+            set_s(L, "type", atypes[g->type]);
+            set_b(L, "required", g->flags & OKT_AF_REQUIRED);
+            set_b(L, "index", g->flags & OKT_AF_INDEX);
+            set_b(L, "alias", g->flags & OKT_AF_ALIAS);
+            if (g->words) {
+                push_strings(L, g->words);
+                lua_setfield(L, -2, "words");
+            }
+            lua_rawseti(L, -2, k + 1);
+        }
+        lua_setfield(L, -2, "args");
+        set_s(L, "ret", rets[a[i].ret]);
+        set_s(L, "field", a[i].field);
+        set_s(L, "refusal", okt_errname(a[i].refusal));
+        set_s(L, "extra", a[i].extra);
+        set_s(L, "xml_in", a[i].xml_in);
+        set_s(L, "xml_out", a[i].xml_out);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static void push_events(lua_State *L)
+{
+    size_t n;
+    const okt_event_def *e = okt_proto_events(&n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 8);
+        set_s(L, "lua", e[i].lua);
+        lua_pushinteger(L, e[i].id);
+        lua_setfield(L, -2, "id");
+        set_s(L, "refname", e[i].refname);
+        if (e[i].wire) {
+            push_strings(L, e[i].wire);
+            lua_setfield(L, -2, "wire");
+        }
+        set_s(L, "subscribe", e[i].subscribe);
+        push_fields(L, e[i].fields);
+        lua_setfield(L, -2, "fields");
+        set_s(L, "source", e[i].source);
+        set_s(L, "payload_source", e[i].payload_source);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static int l_protocol(lua_State *L)
+{
+    size_t n;
+    lua_createtable(L, 0, 8);
+    push_wire(L);
+    lua_setfield(L, -2, "wire");
+    push_api(L);
+    lua_setfield(L, -2, "api");
+    push_events(L);
+    lua_setfield(L, -2, "events");
+
+    const okt_event_group *g = okt_proto_event_groups(&n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 2);
+        set_s(L, "name", g[i].name);
+        push_strings(L, g[i].members);
+        lua_setfield(L, -2, "members");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "groups");
+
+    const okt_server_error *se = okt_proto_server_errors(&n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 6);
+        set_s(L, "request", se[i].request);
+        if (se[i].error) {
+            lua_pushinteger(L, (lua_Integer)se[i].error);
+            lua_setfield(L, -2, "error");
+        }
+        set_s(L, "errormsg", se[i].errormsg);
+        set_s(L, "code", okt_errname(se[i].code));
+        set_s(L, "meaning", se[i].meaning);
+        set_s(L, "source", se[i].source);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "errors");
+
+    set_s(L, "ext_field", OKT_PROTO_EXT_FIELD);
+    push_strings(L, okt_proto_confirm_words);
+    lua_setfield(L, -2, "confirm_words");
+    push_strings(L, okt_proto_task_types);
+    lua_setfield(L, -2, "task_types");
+    return 1;
+}
+
+/* core.error_code(request, error, errormsg, fallback): the Lua code of a
+ * failed reply; fallback is a code name ("server" when nil). */
+static int l_error_code(lua_State *L)
+{
+    const char *req = luaL_optstring(L, 1, NULL);
+    long long error = 0;
+    if (lua_isinteger(L, 2))
+        error = (long long)lua_tointeger(L, 2);
+    else if (lua_type(L, 2) == LUA_TSTRING) {
+        /* real servers send numbers as strings too (§14.1) */
+        lua_Integer v;
+        if (lua_stringtonumber(L, lua_tostring(L, 2)) && lua_isinteger(L, -1)) {
+            v = lua_tointeger(L, -1);
+            error = (long long)v;
+        }
+        lua_settop(L, 4);
+    }
+    const char *msg = lua_type(L, 3) == LUA_TSTRING ? lua_tostring(L, 3) : NULL;
+    const char *fb = luaL_optstring(L, 4, "server");
+    int fallback = OKT_ESERVER;
+    for (int c = 0; c < OKT_ECODE_COUNT; c++)
+        if (!strcmp(okt_errname(c), fb))
+            fallback = c;
+    lua_pushstring(L, okt_errname(okt_proto_error_code(req, error, msg,
+                                                       fallback)));
+    return 1;
+}
+
+void lokt_open_protocol(lua_State *L)
+{
+    lua_pushcfunction(L, l_protocol);
+    lua_setfield(L, -2, "protocol");
+    lua_pushcfunction(L, l_error_code);
+    lua_setfield(L, -2, "error_code");
+}
