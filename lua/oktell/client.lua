@@ -6,14 +6,20 @@
 -- the API's tables and dispatched to handlers (one managed coroutine per
 -- handler call, in arrival order), the automatic "ok" to confirm prompts,
 -- and reconnect with back-off.
+--
+-- Every method, its argument checks, its reply checks and every event name
+-- come from the protocol table of the C core (core.protocol(),
+-- src/core/protocol.c): nothing here names a wire request, a wire event or
+-- a reply field of its own.
 local core = require "oktell.core"
 local loop = require "oktell.loop"
 local states = require "oktell.states"
 local xml = require "oktell.xml"
 
-local type, error, tostring, pairs, ipairs, setmetatable, pcall, next =
-    type, error, tostring, pairs, ipairs, setmetatable, pcall, next
-local math_type = math.type
+local type, error, tostring, tonumber, pairs, ipairs, setmetatable, getmetatable, pcall, next =
+    type, error, tostring, tonumber, pairs, ipairs, setmetatable, getmetatable, pcall, next
+local floor, huge = math.floor, math.huge
+local concat, sort = table.concat, table.sort
 local now = core.now
 local waiter, park, wake, deadline = loop.waiter, loop.park, loop.wake, loop.deadline
 local userstate, linestate = states.userstate, states.linestate
@@ -26,15 +32,7 @@ Client.__name = "oktell.client"
 
 local BACKOFF_MIN, BACKOFF_MAX = 0.05, 5
 
--- Event names of API §4, with the aliases a script may use.
-local EVENTS = {
-    tminterfaceconfirm = "tminterfaceconfirm", tminterfacereserve = "tminterfacereserve",
-    tminterfaceclose = "tminterfaceclose", userstate = "userstate", linestate = "linestate",
-    callcenter = "callcenter", disconnect = "disconnect", reconnect = "reconnect",
-    userstatechanged = "userstate", linestatechanged = "linestate",
-    ["121"] = "tminterfaceconfirm", ["122"] = "tminterfacereserve", ["123"] = "tminterfaceclose",
-}
-local TASK_EVENT_ID = { tminterfaceconfirm = 121, tminterfacereserve = 122, tminterfaceclose = 123 }
+local P = core.protocol()
 
 -- Raise as luaL_argerror does; `level` 3 blames the caller of the method
 -- that called this (4 when called through one more helper).
@@ -42,16 +40,140 @@ local function argerror(n, fname, msg, level)
     error("bad argument #" .. n .. " to '" .. fname .. "' (" .. msg .. ")", level or 3)
 end
 
+local function is_int(v)
+    return type(v) == "number" and v == floor(v) and v > -huge and v < huge
+end
+
+-- Text a script hands to the server: UTF-8, and no NUL or other control
+-- character (a NUL would cut the JSON text short on some servers).
+local function text_problem(s)
+    if not utf8.len(s) then return "is not valid UTF-8" end
+    if s:find("[%z\1-\8\11\12\14-\31\127]") then return "holds a control character" end
+    return nil
+end
+
+-- Protocol table lookups ------------------------------------------------------
+
+local WIRE = {}                -- request name -> wire method
+for _, w in ipairs(P.wire) do
+    WIRE[w.request] = w
+    w.field_of = {}
+    for _, f in ipairs(w.reply_fields) do w.field_of[f.wire] = f end
+end
+
+local EVENTS, EVENT_OF = {}, {}  -- lua name -> def; any accepted name -> lua name
+for _, e in ipairs(P.events) do
+    EVENTS[e.lua] = e
+    EVENT_OF[e.lua] = e.lua
+    if e.id ~= 0 then EVENT_OF[tostring(e.id)] = e.lua end
+    if e.refname then EVENT_OF[e.refname:lower()] = e.lua end
+    for _, w in ipairs(e.wire or {}) do EVENT_OF[w:lower()] = e.lua end
+end
+
+local API = {}
+for _, a in ipairs(P.api) do API[a.lua] = a end
+
+-- Reply field checks ------------------------------------------------------------
+
+-- A wire value of a field of type `ty` as Lua, or nil, why. Real servers
+-- send codes as strings or numbers (§14.1), so "7" is 7; anything else of
+-- the wrong type or an unknown state is refused.
+local function to_int(v)
+    if is_int(v) then return v end
+    if type(v) == "string" and v:find("^%-?%d+$") then return tonumber(v) end
+    return nil
+end
+
+local CHECK = {
+    string = function(v) if type(v) == "string" then return v end return nil, "a string expected" end,
+    int = function(v)
+        local n = to_int(v)
+        if n then return n end
+        return nil, "an integer expected"
+    end,
+    bool = function(v)
+        if type(v) == "boolean" then return v end
+        if v == 0 or v == 1 then return v == 1 end
+        return nil, "a boolean expected"
+    end,
+    userstate = function(v)
+        local n = to_int(v)
+        if n and userstate[n] then return n end
+        return nil, "a user state code expected"
+    end,
+    linestate = function(v)
+        local n = to_int(v)
+        if not n and type(v) == "string" then n = linestate[v] end
+        if n and linestate[n] then return n end
+        return nil, "a line state expected"
+    end,
+    object = function(v)
+        if type(v) == "table" and (next(v) == nil or v[1] == nil) then return v end
+        return nil, "an object expected"
+    end,
+    array = function(v) if type(v) == "table" then return v end return nil, "an array expected" end,
+    strings = function(v)
+        if type(v) == "string" then return { v } end
+        if type(v) ~= "table" then return nil, "a list of strings expected" end
+        for i = 1, #v do if type(v[i]) ~= "string" then return nil, "a list of strings expected" end end
+        return v
+    end,
+    any = function(v) return v end,
+}
+
+-- Check every known field of a reply or event `d` against `fields`; return
+-- the checked values by wire name, or nil, message.
+local function check_fields(d, fields, what)
+    local out = {}
+    for _, f in ipairs(fields) do
+        local v = d[f.wire]
+        if v == nil then
+            if f.required then return nil, what .. ": field '" .. f.wire .. "' missing" end
+        else
+            local x, why = CHECK[f.type](v)
+            if x == nil then
+                return nil, what .. ": field '" .. f.wire .. "' is " .. tostring(v) .. " (" .. why .. ")"
+            end
+            out[f.wire] = x
+        end
+    end
+    return out
+end
+
+-- The Lua table of the checked fields that have a Lua name (a state gives
+-- its code and its name).
+local function lua_table(checked, fields, t)
+    t = t or {}
+    for _, f in ipairs(fields) do
+        local v = checked[f.wire]
+        -- a flag the server leaves out is off
+        if v == nil and f.type == "bool" then v = false end
+        if v ~= nil and f.lua then
+            if f.type == "userstate" then
+                t.code, t.state = v, userstate[v]
+            elseif f.type == "linestate" then
+                t.code, t[f.lua] = v, linestate[v]
+            else
+                t[f.lua] = v
+            end
+        end
+    end
+    return t
+end
+
+
+-- An event name of API §4 (a Lua name, the reference's name, a wire name,
+-- or the reference's id) -> the Lua name; misuse raises.
 local function event_name(name, n, fname)
     local key
-    if math_type(name) == "integer" then
+    if is_int(name) then
         key = tostring(name)
     elseif type(name) == "string" then
         key = name:lower()
     else
         argerror(n, fname, "event name expected, got " .. type(name), 4)
     end
-    local e = EVENTS[key]
+    local e = EVENT_OF[key]
     if not e then argerror(n, fname, "unknown event '" .. tostring(name) .. "'", 4) end
     return e
 end
@@ -63,76 +185,6 @@ local function closed_error(self)
     return nil, "oktell: not connected (" .. (self.last_error or "connection lost") .. ")", "closed"
 end
 
--- Server refusal (result 0) -> message, code of API §0.
-local function refusal(data)
-    local e = data.error
-    local code = "server"
-    if e == 4002 or e == 4003 then
-        code = "not_settable"
-    elseif e == 4010 then
-        code = "license"
-    end
-    local msg = data.errormsg
-    if type(msg) ~= "string" or msg == "" then
-        msg = e and ("server error " .. tostring(e)) or "server refused the request"
-    end
-    return msg, code
-end
-
-local function truthy(v)
-    return v == true or v == 1 or v == "1" or v == "true"
-end
-
-local function userstate_table(d)
-    local code = d.userstateid
-    if math_type(code) ~= "integer" then code = tonumber(code) and math.tointeger(tonumber(code)) end
-    local desc = d.description
-    if desc == "" then desc = nil end
-    return {
-        state = code and userstate[code] or nil,
-        code = code,
-        redirect = truthy(d.onredirect),
-        description = type(desc) == "string" and desc or nil,
-    }
-end
-
-local function linestate_of(d)
-    local code = d.linestateid
-    if math_type(code) ~= "integer" then code = tonumber(code) and math.tointeger(tonumber(code)) end
-    local name = code and linestate[code]
-    if not name and type(d.linestatestr) == "string" then
-        code = linestate[d.linestatestr]
-        name = code and linestate[code]
-    end
-    return name, code
-end
-
--- The API's "event" kind table (text decoded from textb64). The decoding is
--- oktell.xml's: the wire fields are encoded as the reference's event
--- document and decoded back, so lua/ parses nothing itself.
-local FIELDS = { "idtask", "idproject", "taskname", "taskcode", "idlist", "idinlist", "number", "textb64" }
-local function task_event(name, d)
-    local t = { id = TASK_EVENT_ID[name], name = name }
-    for _, k in ipairs(FIELDS) do
-        local v = d[k]
-        if v ~= nil then
-            if k == "idinlist" then
-                v = math.tointeger(tonumber(v)) or v
-            elseif type(v) ~= "string" then
-                v = tostring(v)
-            end
-            t[k] = v
-        end
-    end
-    if t.idtask == nil then t.idtask = "" end
-    local ok, v = pcall(xml.encode, "event", t)
-    if ok and v then
-        local ev = xml.decode(v)
-        if type(ev) == "table" then return ev end
-    end
-    return t
-end
-
 -- Client internals -----------------------------------------------------------
 
 function Client:_conn_opts()
@@ -140,6 +192,7 @@ function Client:_conn_opts()
     return {
         urls = o.urls, login = o.login, password = o.password, timeout = o.timeout,
         open_timeout = o.open_timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
+        subscribe = self.subscribe, trace = self.trace_fn ~= nil or nil,
     }
 end
 
@@ -164,50 +217,76 @@ function Client:_emit(name, ev)
     end
 end
 
-function Client:_server_event(name, d)
+-- A protocol surprise that costs no caller anything (a malformed event):
+-- noted, so a script can look at it; the event is dropped.
+function Client:_surprise(why)
+    self.last_surprise = why
+end
+
+local INSIDE_FIELD = API.callcenter_inside.field
+
+function Client:_server_event(wname, d)
+    local lname = self.event_of[wname:lower()]
+    local e = lname and EVENTS[lname]
+    if not e then return end
     if type(d) ~= "table" then d = {} end
-    if name == "userstatechanged" then
-        self:_emit("userstate", userstate_table(d))
-        if d.oncallcenter ~= nil then
-            local inside = truthy(d.oncallcenter)
+    local checked, why = check_fields(d, e.fields, "event " .. wname)
+    if not checked then return self:_surprise("oktell: " .. why) end
+    local t = lua_table(checked, e.fields, e.id ~= 0 and { id = e.id, name = lname } or nil)
+    if lname == "userstate" then
+        if t.code ~= nil then self:_emit(lname, t) end
+        local inside = checked[INSIDE_FIELD]
+        if inside ~= nil then
             local was = self.inside
             self.inside = inside
-            if was ~= nil and was ~= inside then
-                self:_emit("callcenter", { inside = inside })
-            end
+            if was ~= nil and was ~= inside then self:_emit("callcenter", { inside = inside }) end
         end
-    elseif name == "linestatechanged" then
-        local st, code = linestate_of(d)
-        if st then
-            self:_emit("linestate", { state = st, code = code })
+    elseif lname == "linestate" then
+        if t.state then
+            self:_emit(lname, t)
         else
-            -- Oktell itself sends no fields: ask, as oktell.js does.
+            -- Oktell itself sends no fields (§6.4): ask, as oktell.js does.
             loop.call(function()
                 local s, c = self:line_state()
-                if s then self:_emit("linestate", { state = s, code = c }) end
+                if s then self:_emit(lname, { state = s, code = c }) end
             end)
         end
-    elseif TASK_EVENT_ID[name] then
-        local ev = task_event(name, d)
-        self:_emit(name, ev)
-        if name == "tminterfaceconfirm" and not self.confirm_usage then
+    elseif e.id ~= 0 then
+        -- a task manager prompt (121/122/123): the API's "event" table
+        if t.idtask == nil then t.idtask = "" end
+        if t.textb64 then t.text = core.b64decode(t.textb64) end
+        self:_emit(lname, t)
+        if lname == "tminterfaceconfirm" and not self.confirm_usage and self:_offered(API.set_confirm_result) then
             -- Confirm usage off: answer as the reference's client core does.
-            loop.call(function() self:set_confirm_result("ok") end)
+            loop.call(function() self:set_confirm_result(0) end)
         end
     end
 end
 
--- After login (first connect or reconnect): learn the call-center flag,
--- restore confirm usage.
+-- The wire method whose reply announces the server's extensions
+-- (getversion) and the one whose reply names the user (login).
+local VERSION, LOGIN
+for _, w in ipairs(P.wire) do
+    if w.field_of[P.ext_field] then VERSION = w end
+    for _, f in ipairs(w.reply_fields) do if f.lua == "userid" then LOGIN = w end end
+end
+
+-- After login (first connect or reconnect): learn what the server offers
+-- beyond Oktell's own requests, the call-center flag, restore confirm usage.
 function Client:_setup()
-    local d, msg, code = self:_call("getuserstate")
-    if not d then return nil, msg, code end
-    local inside = truthy(d.oncallcenter)
+    local d, msg, code, answered = self:_call(VERSION.request)
+    if not d and not answered then return nil, msg, code end
+    local ext = {}
+    local list = d and CHECK.strings(d[P.ext_field] or {})
+    for _, name in ipairs(list or {}) do ext[name:lower()] = true end
+    self.ext = ext
+    local inside, m1, c1 = self:callcenter_inside()
+    if inside == nil then return nil, m1, c1 end
     local was = self.inside
     self.inside = inside
     if self.confirm_usage then
-        local r, m2, c2 = self:_call("tm_setconfirmusage", { use = true })
-        if not r then return nil, m2, c2 end
+        local r, m2, c2 = self:set_confirm_usage(true)
+        if not r and c2 ~= "unsupported" then return nil, m2, c2 end
     end
     return true, was ~= nil and was ~= inside
 end
@@ -263,7 +342,9 @@ function Client:_retry()
     self.status = "connecting"
 end
 
-function Client:_on_ready()
+function Client:_on_ready(data)
+    local checked = check_fields(type(data) == "table" and data or {}, LOGIN.reply_fields, "login")
+    self.userid = checked and checked.userid or nil
     if self.ready_w then
         local w = self.ready_w
         self.ready_w = nil
@@ -299,7 +380,7 @@ function Client:_on_conn_event(ev)
     elseif t == "event" then
         self:_server_event(ev.name, ev.data)
     elseif t == "ready" then
-        self:_on_ready()
+        self:_on_ready(ev.data)
     elseif t == "closed" then
         self:_on_closed(ev.message, ev.code)
     end
@@ -340,6 +421,7 @@ function Client:_turn(_, t)
     if conn then
         self.dirty = false
         local ok, msg, code = conn:step()
+        if self.trace_fn and conn.trace then self:_trace(conn) end
         local woke = false
         repeat
             local ev = self.held
@@ -369,8 +451,23 @@ function Client:_turn(_, t)
     if r and (t or now()) >= r and self.status == "down" then self:_retry() end
 end
 
+-- Hand the frames the conn recorded to the trace function (secrets are
+-- masked by the core before they are recorded).
+function Client:_trace(conn)
+    local list, dropped = conn:trace()
+    local fn = self.trace_fn
+    if dropped and dropped > 0 then
+        list[#list + 1] = { dir = "!", frame = dropped .. " frames not traced (trace buffer full)" }
+    end
+    for i = 1, #list do
+        local ok, err = pcall(fn, list[i].dir, list[i].frame)
+        if not ok then loop.call(error, err, 0) end
+    end
+end
+
 -- Send one request and wait (yield or block) for its reply. Returns the
--- reply object, or nil, msg, code[, answered] (answered: the server refused).
+-- reply object, or nil, msg, code[, answered, reply] (answered: the server
+-- refused; the reply is handed back for its error values).
 function Client:_call(method, params)
     if self.status ~= "ready" then return closed_error(self) end
     local conn = self.conn
@@ -382,9 +479,12 @@ function Client:_call(method, params)
     local data, m, c = park(w)
     if data == nil then return nil, m, c end
     local r = data.result
-    if r == 0 or r == false then
-        local em, ec = refusal(data)
-        return nil, em, ec, true
+    if r == 0 or r == false or r == "0" then
+        local em = data.errormsg
+        if type(em) ~= "string" or em == "" then
+            em = data.error and ("server error " .. tostring(data.error)) or "server refused the request"
+        end
+        return nil, em, "server", true, data
     end
     return data
 end
@@ -414,40 +514,97 @@ end
 
 -- Public: connect -------------------------------------------------------------
 
+local function callable(v)
+    if type(v) == "function" then return true end
+    local mt = getmetatable(v)
+    return type(mt) == "table" and mt.__call ~= nil
+end
+
+local function positive(v) return type(v) == "number" and v > 0 and v < huge end
+
+-- Every connect option, how it is checked, and what a bad value is told.
+local OPTIONS = {
+    url = { function(v) return type(v) == "string" or type(v) == "table" end, "a string or a list of strings" },
+    urls = { function(v) return type(v) == "string" or type(v) == "table" end, "a string or a list of strings" },
+    login = { function(v) return type(v) == "string" end, "a string" },
+    password = { function(v) return type(v) == "string" end, "a string" },
+    timeout = { positive, "a positive number" },
+    open_timeout = { positive, "a positive number" },
+    ping = { positive, "a positive number" },
+    reconnect = { function(v) return type(v) == "boolean" end, "a boolean" },
+    confirm_usage = { function(v) return type(v) == "boolean" end, "a boolean" },
+    verify = { function(v) return type(v) == "boolean" end, "a boolean" },
+    cafile = { function(v) return type(v) == "string" end, "a string" },
+    wire = { function(v) return type(v) == "table" end, "a table of Lua name -> wire name" },
+    trace = { callable, "a function" },
+}
+local OPTION_NAMES = {}
+for k in pairs(OPTIONS) do OPTION_NAMES[#OPTION_NAMES + 1] = k end
+sort(OPTION_NAMES)
+
 local function check_opts(o)
     if type(o) ~= "table" then argerror(1, "connect", "table expected, got " .. type(o), 4) end
+    for k, v in pairs(o) do
+        local c = OPTIONS[k]
+        if not c then
+            argerror(1, "connect", "unknown option '" .. tostring(k) .. "' (known: "
+                .. concat(OPTION_NAMES, ", ") .. ")", 4)
+        end
+        if not c[1](v) then argerror(1, "connect", "'" .. k .. "' must be " .. c[2] .. ", got " .. type(v), 4) end
+    end
     local urls = o.url or o.urls
-    if type(urls) == "string" then
-        urls = { urls }
-    elseif type(urls) == "table" then
-        if #urls == 0 then argerror(1, "connect", "'url' list is empty", 4) end
-        for i = 1, #urls do
-            if type(urls[i]) ~= "string" then argerror(1, "connect", "'url' must hold strings", 4) end
-        end
-    else
-        argerror(1, "connect", "'url' (string or list) expected, got " .. type(urls), 4)
-    end
-    if type(o.login) ~= "string" then argerror(1, "connect", "'login' (string) expected, got " .. type(o.login), 4) end
-    if o.password ~= nil and type(o.password) ~= "string" then
-        argerror(1, "connect", "'password' must be a string", 4)
-    end
-    for _, k in ipairs { "timeout", "open_timeout", "ping" } do
-        if o[k] ~= nil and (type(o[k]) ~= "number" or o[k] <= 0) then
-            argerror(1, "connect", "'" .. k .. "' must be a positive number", 4)
-        end
-    end
-    for _, k in ipairs { "reconnect", "confirm_usage", "verify" } do
-        if o[k] ~= nil and type(o[k]) ~= "boolean" then argerror(1, "connect", "'" .. k .. "' must be a boolean", 4) end
-    end
-    if o.cafile ~= nil and type(o.cafile) ~= "string" then argerror(1, "connect", "'cafile' must be a string", 4) end
+    if urls == nil then argerror(1, "connect", "'url' (string or list) expected, got nil", 4) end
+    if type(urls) == "string" then urls = { urls } end
+    if #urls == 0 then argerror(1, "connect", "'url' list is empty", 4) end
     local list = {}
-    for i = 1, #urls do list[i] = urls[i] end
+    for i = 1, #urls do
+        if type(urls[i]) ~= "string" then argerror(1, "connect", "'url' must hold strings", 4) end
+        list[i] = urls[i]
+    end
+    if o.login == nil then argerror(1, "connect", "'login' (string) expected, got nil", 4) end
+    -- wire: Lua method or event name -> the wire name a server uses for it
+    local wire_of, event_of = {}, {}
+    for k, v in pairs(EVENT_OF) do event_of[k] = v end
+    for k, v in pairs(o.wire or {}) do
+        if type(k) ~= "string" or not (API[k] or EVENTS[k]) then
+            argerror(1, "connect", "'wire' maps a Lua method or event name, got '" .. tostring(k) .. "'", 4)
+        end
+        if type(v) ~= "string" or not v:find("^[%w_]+$") then
+            argerror(1, "connect", "'wire." .. k .. "' must be a wire name (letters, digits, _)", 4)
+        end
+        if API[k] then
+            wire_of[k] = v
+        elseif EVENTS[k].wire then
+            event_of[v:lower()] = k
+            wire_of[k] = v
+        else
+            argerror(1, "connect", "'wire." .. k .. "': the client makes this event itself", 4)
+        end
+    end
+    local trace = o.trace
+    if trace == nil and os.getenv("OKTELL_TRACE") == "1" then
+        trace = function(dir, frame) io.stderr:write("oktell ", dir, " ", frame, "\n") end
+    end
     return {
         urls = list, login = o.login, password = o.password or "", timeout = o.timeout,
         -- The login is a request too: `timeout` bounds it unless open_timeout is given.
         open_timeout = o.open_timeout or o.timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
         reconnect = o.reconnect ~= false, confirm_usage = o.confirm_usage == true,
-    }
+    }, wire_of, event_of, trace
+end
+
+-- The events to subscribe to: each event's subscription name (an event or
+-- a group, §2.5), or the wire name the user mapped it to; once each.
+local function subscriptions(wire_of)
+    local list, seen = {}, {}
+    for _, e in ipairs(P.events) do
+        local name = wire_of[e.lua] or e.subscribe
+        if name and not seen[name] then
+            seen[name] = true
+            list[#list + 1] = name
+        end
+    end
+    return list
 end
 
 local function close_gc(self)
@@ -455,21 +612,20 @@ local function close_gc(self)
 end
 
 function M.connect(o)
-    local opts = check_opts(o)
-    local conn, msg, code = core.connect {
-        urls = opts.urls, login = opts.login, password = opts.password, timeout = opts.timeout,
-        open_timeout = opts.open_timeout, ping = opts.ping, cafile = opts.cafile, verify = opts.verify,
-    }
+    local opts, wire_of, event_of, trace = check_opts(o)
+    local self = setmetatable({
+        opts = opts, status = "connecting", pending = {}, handlers = {}, waits = {},
+        nhandlers = 0, confirm_usage = false, backoff = BACKOFF_MIN, dirty = true,
+        wire_of = wire_of, event_of = event_of, trace_fn = trace, subscribe = subscriptions(wire_of),
+    }, Client)
+    local conn, msg, code = core.connect(self:_conn_opts())
     if not conn then
         -- The core refuses bad arguments (a URL that is not ws:// or wss://,
         -- a login that is not UTF-8, a password CP1251 cannot hold): misuse.
         if code == "invalid" then argerror(1, "connect", msg) end
         return nil, msg, code
     end
-    local self = setmetatable({
-        opts = opts, conn = conn, status = "connecting", pending = {}, handlers = {}, waits = {},
-        nhandlers = 0, confirm_usage = false, backoff = BACKOFF_MIN, dirty = true,
-    }, Client)
+    self.conn = conn
     local w = waiter()
     self.ready_w = w
     loop.add(self)
@@ -491,151 +647,205 @@ function M.connect(o)
     return self
 end
 
--- Public: methods of API §3 ------------------------------------------------
+-- Public: the methods of API §3, made from the protocol table ------------------
 
-function Client:user_info()
-    local d, msg, code = self:_call("getcurrentuserfullinfo")
-    if not d then return nil, msg, code end
-    local info = d.userinfo
-    if type(info) ~= "table" then return nil, "oktell: reply without userinfo", "protocol" end
-    -- The server never sends the password; the reference's COM returns it,
-    -- so it is filled from the connect options (it is never logged).
-    info.password = self.opts.password
-    return info
+-- Is this method's request one the server knows? Oktell's own requests
+-- always; our extensions only when the server announced them (getversion)
+-- or the user mapped the method to a wire name of their own.
+function Client:_offered(a, wire)
+    wire = wire or a.wire
+    if wire == a.wire and self.wire_of[a.lua] then return true end
+    if WIRE[wire].source then return true end
+    return self.ext ~= nil and self.ext[wire] == true
 end
 
-function Client:user_state()
-    local d, msg, code = self:_call("getuserstate")
-    if not d then return nil, msg, code end
-    return userstate_table(d)
-end
-
-local function state_code(v, n, fname)
-    if type(v) == "string" then
-        local c = userstate[v]
-        if not c then argerror(n, fname, "unknown user state '" .. v .. "'", 4) end
-        return c
-    elseif math_type(v) == "integer" then
-        if not userstate[v] then argerror(n, fname, "unknown user state " .. v, 4) end
+-- Lua argument types (the protocol table's okt_atype): the wire value of
+-- v, or nil, why.
+local ARG = {
+    string = function(v)
+        if type(v) ~= "string" then return nil, "must be a string, got " .. type(v) end
+        local p = text_problem(v)
+        if p then return nil, p end
         return v
-    end
-    argerror(n, fname, "'state' must be a state name or code, got " .. type(v), 4)
+    end,
+    id = function(v)
+        if type(v) ~= "string" or v == "" then return nil, "must be a non-empty string" end
+        local p = text_problem(v)
+        if p then return nil, p end
+        return v
+    end,
+    bool = function(v)
+        if type(v) == "boolean" then return v end
+        return nil, "must be a boolean, got " .. type(v)
+    end,
+    bool12 = function(v)
+        if v == true or v == 1 then return 1 elseif v == false or v == 2 then return 2 end
+        return nil, "must be a boolean"
+    end,
+    userstate = function(v)
+        if type(v) == "string" then
+            local c = userstate[v]
+            if c then return c end
+            return nil, "unknown user state '" .. v .. "'"
+        elseif is_int(v) then
+            if userstate[v] then return v end
+            return nil, "unknown user state " .. v
+        end
+        return nil, "must be a state name or code, got " .. type(v)
+    end,
+    word = function(v, g)
+        if type(v) == "string" then
+            for _, w in ipairs(g.words) do if w == v then return w end end
+        elseif g.index and is_int(v) and g.words[v + 1] then
+            return g.words[v + 1]
+        end
+        local list = '"' .. concat(g.words, '", "') .. '"'
+        if g.index then list = list .. " or 0.." .. (#g.words - 1) end
+        return nil, "must be " .. list .. ", got " .. tostring(v)
+    end,
+}
+
+local function arg_names(a)
+    local names = {}
+    for _, g in ipairs(a.args) do names[#names + 1] = "'" .. g.lua .. "'" end
+    return concat(names, ", ")
 end
 
-function Client:set_user_state(t)
-    if type(t) ~= "table" then argerror(1, "set_user_state", "table expected, got " .. type(t)) end
+-- The wire parameters of a call of method `a`, checked; misuse raises,
+-- blaming the script (`level` counted from here).
+local function build_params(a, fname, level, ...)
     local params = {}
-    local code
-    if t.state ~= nil then code = state_code(t.state, 1, "set_user_state") end
-    if t.code ~= nil then
-        local c2 = state_code(t.code, 1, "set_user_state")
-        if code and c2 ~= code then argerror(1, "set_user_state", "'state' and 'code' disagree") end
-        code = c2
+    for k, v in pairs(a.fixed or {}) do params[k] = v end
+    if a.argform == "none" then return params end
+    local t, table_form = ..., a.argform == "table"
+    if table_form then
+        if type(t) ~= "table" then argerror(1, fname, "table expected, got " .. type(t), level) end
+        for k in pairs(t) do
+            local known = false
+            for _, g in ipairs(a.args) do if g.lua == k then known = true end end
+            if not known then
+                argerror(1, fname, "unknown key '" .. tostring(k) .. "' (known: " .. arg_names(a) .. ")", level)
+            end
+        end
+    else
+        t = { [a.args[1].lua] = t }
     end
-    if code then params.userstateid = code end
-    if t.description ~= nil then
-        if type(t.description) ~= "string" then argerror(1, "set_user_state", "'description' must be a string") end
-        if not utf8.len(t.description) then argerror(1, "set_user_state", "'description' is not valid UTF-8") end
-        params.description = t.description
+    local given, by_wire = false, {}
+    for _, g in ipairs(a.args) do
+        local v = t[g.lua]
+        local what = table_form and ("'" .. g.lua .. "' ") or ""
+        if v == nil then
+            if g.required then argerror(1, fname, what .. "expected", level) end
+        else
+            local x, why = ARG[g.type](v, g)
+            if x == nil then
+                -- "unknown user state 'nap'" names the value already
+                argerror(1, fname, why:find("^unknown") and why or what .. why, level)
+            end
+            local other = by_wire[g.wire]
+            if other and params[g.wire] ~= x then
+                argerror(1, fname, "'" .. other .. "' and '" .. g.lua .. "' disagree", level)
+            end
+            by_wire[g.wire] = g.lua
+            params[g.wire] = x
+            given = true
+        end
     end
-    if t.redirect ~= nil then
-        if type(t.redirect) ~= "boolean" then argerror(1, "set_user_state", "'redirect' must be a boolean") end
-        params.onredirect = t.redirect
-    end
-    if next(params) == nil then argerror(1, "set_user_state", "'state', 'description' or 'redirect' expected") end
-    local d, msg, c = self:_call("setuserstate", params)
-    if not d then return nil, msg, c end
-    return true
+    if table_form and not given then argerror(1, fname, arg_names(a) .. ": one expected", level) end
+    return params
 end
 
-function Client:line_state()
-    local d, msg, code = self:_call("getextendedlineinfo")
-    if not d then return nil, msg, code end
-    local name, c = linestate_of(d)
-    if not name then return nil, "oktell: unknown line state in reply", "protocol" end
-    return name, c
+local function checked_reply(a, wire, d)
+    local w = WIRE[wire]
+    local checked, why = check_fields(d, w.reply_fields, a.lua .. " (" .. wire .. " reply)")
+    if not checked then return nil, "oktell: " .. why end
+    if a.field and w.field_of[a.field] and checked[a.field] == nil then
+        return nil, "oktell: " .. a.lua .. " (" .. wire .. " reply): field '" .. a.field .. "' missing"
+    end
+    return checked, w
 end
 
-function Client:callcenter_inside()
-    local d, msg, code = self:_call("getuserstate")
-    if not d then return nil, msg, code end
-    return truthy(d.oncallcenter)
-end
+local FALSE_ON_REFUSAL = { ok_or_false = true, field = true, taskresult = true }
 
-function Client:callcenter_enter()
-    local d, msg, code, answered = self:_call("setuserstate", { oncallcenter = true })
+-- Call method `a` with checked wire params. Returns what the Lua method
+-- returns, plus a 4th value: true when the server answered.
+function Client:_invoke(a, params)
+    if self.status ~= "ready" then return closed_error(self) end
+    if not self:_offered(a) then
+        return nil, "oktell: " .. a.lua .. " is not offered by this server ('" .. a.wire
+            .. "' is an oktell-lua extension it did not announce; map it with the 'wire' option)", "unsupported"
+    end
+    local wire = self.wire_of[a.lua] or a.wire
+    local d, msg, code, answered, reply = self:_call(wire, params)
     if not d then
-        if answered then return false, msg, code end
-        return nil, msg, code
+        if not answered then return nil, msg, code end
+        code = core.error_code(wire, reply.error, reply.errormsg, a.refusal)
+        if FALSE_ON_REFUSAL[a.ret] then return false, msg, code, true end
+        return nil, msg, code, true
     end
-    return true
-end
-
-function Client:callcenter_exit()
-    local d, msg, code = self:_call("setuserstate", { oncallcenter = false })
-    if not d then return nil, msg, code end
-    return true
-end
-
-local function bool_call(self, method, params)
-    local d, msg, code, answered = self:_call(method, params)
-    if not d then
-        if answered then return false, msg, code end
-        return nil, msg, code
+    local checked, w = checked_reply(a, a.wire, d)
+    if not checked then return nil, w, "protocol" end
+    local ret = a.ret
+    if ret == "table" then
+        local t = lua_table(checked, w.reply_fields)
+        if a.extra and self:_offered(a, a.extra) then
+            local d2, m2, c2 = self:_call(a.extra)
+            if not d2 then return nil, m2, c2 end
+            local more, w2 = checked_reply(a, a.extra, d2)
+            if not more then return nil, w2, "protocol" end
+            lua_table(more, w2.reply_fields, t)
+        end
+        return t, nil, nil, true
+    elseif ret == "linestate" then
+        local c = checked[a.field]
+        return linestate[c], c, nil, true
+    elseif ret == "field" then
+        return checked[a.field], nil, nil, true
+    elseif ret == "taskresult" then
+        if checked[a.field] then return true, nil, nil, true end
+        for _, f in ipairs(w.reply_fields) do
+            if f.type == "string" and checked[f.wire] then return false, checked[f.wire], nil, true end
+        end
+        return false, nil, nil, true
     end
-    return truthy(d.success)
+    return true, nil, nil, true
 end
 
-function Client:set_busy_in_external_task()
-    return bool_call(self, "cc_setbusyinexternaltask")
+-- What a method does to the client itself once the server agreed.
+local AFTER = {
+    set_confirm_usage = function(self, a, params) self.confirm_usage = params[a.args[1].wire] end,
+    user_info = function(self, _, _, t)
+        -- the id comes with the login reply; the reference's COM hands
+        -- out the password too, from the connect options (never logged)
+        if t.id == nil then t.id = self.userid end
+        if t.login == nil then t.login = self.opts.login end
+        t.password = self.opts.password
+    end,
+}
+
+-- One call of method `a` from a script: r1, r2, r3, answered. `level`
+-- makes misuse blame the script's line.
+local function method_call(self, a, fname, level, ...)
+    local params = build_params(a, fname, level, ...)
+    local r1, r2, r3, answered = self:_invoke(a, params)
+    local after = AFTER[a.lua]
+    if after and r1 then after(self, a, params, r1) end
+    return r1, r2, r3, answered
 end
 
-function Client:set_free_in_external_task()
-    return bool_call(self, "cc_setfreeinexternaltask")
+-- As many results as there are: `true`, `name, code`, `nil, msg, code`.
+local function results(r1, r2, r3)
+    if r3 ~= nil then return r1, r2, r3 end
+    if r2 ~= nil then return r1, r2 end
+    return r1
 end
 
-function Client:check_busy_in_external_task()
-    return bool_call(self, "cc_checkbusyinexternaltask")
-end
-
-function Client:set_task_active(t)
-    local fname = "set_task_active"
-    if type(t) ~= "table" then argerror(1, fname, "table expected, got " .. type(t)) end
-    if t.tasktype ~= "call" and t.tasktype ~= "text" then
-        argerror(1, fname, "'tasktype' must be \"call\" or \"text\"")
+for _, a in ipairs(P.api) do
+    -- not tail calls: misuse errors count the method's own frame
+    Client[a.lua] = function(self, ...)
+        local r1, r2, r3 = method_call(self, a, a.lua, 5, ...)
+        return results(r1, r2, r3)
     end
-    if type(t.idtask) ~= "string" or t.idtask == "" then argerror(1, fname, "'idtask' (string) expected") end
-    if not utf8.len(t.idtask) then argerror(1, fname, "'idtask' is not valid UTF-8") end
-    local active = t.active
-    if active == 1 then active = true elseif active == 2 then active = false end
-    if type(active) ~= "boolean" then argerror(1, fname, "'active' must be a boolean") end
-    local d, msg, code, answered = self:_call("tm_settaskactive",
-        { tasktype = t.tasktype, idtask = t.idtask, active = active and 1 or 2 })
-    if not d then
-        if answered then return false, msg, code end
-        return nil, msg, code
-    end
-    if truthy(d.success) then return true end
-    local em = d.errormessage
-    return false, type(em) == "string" and em or nil
-end
-
-function Client:set_confirm_usage(use)
-    if type(use) ~= "boolean" then argerror(1, "set_confirm_usage", "boolean expected, got " .. type(use)) end
-    local d, msg, code = self:_call("tm_setconfirmusage", { use = use })
-    if not d then return nil, msg, code end
-    self.confirm_usage = use
-    return true
-end
-
-local CONFIRM = { ok = "ok", skip = "skip", delete = "delete", [0] = "ok", [1] = "skip", [2] = "delete" }
-
-function Client:set_confirm_result(r)
-    local word = CONFIRM[r]
-    if not word or (type(r) ~= "string" and math_type(r) ~= "integer") then
-        argerror(1, "set_confirm_result", "\"ok\", \"skip\", \"delete\", 0, 1 or 2 expected, got " .. tostring(r))
-    end
-    return bool_call(self, "tm_setconfirmresult", { confirmresult = word })
 end
 
 function Client:close()
@@ -660,69 +870,46 @@ local function encode(kind, v)
     return s
 end
 
-local function decode_kind(s, kind, fname)
-    if type(s) ~= "string" then argerror(1, fname, "string expected, got " .. type(s), 4) end
-    local v, k, c = xml.decode(s)
-    if v == nil then return nil, k, c or "bad_xml" end
-    if k ~= kind then return nil, "oktell: " .. kind .. " document expected, got " .. tostring(k), "bad_xml" end
-    return v
+-- The Lua method's arguments from the reference's XML document.
+local function xml_args(a, s)
+    local v, kind, c = xml.decode(s)
+    if v == nil then return nil, kind, c or "bad_xml" end
+    if kind ~= a.xml_in then
+        return nil, "oktell: " .. a.xml_in .. " document expected, got " .. tostring(kind), "bad_xml"
+    end
+    local t = {}
+    for _, g in ipairs(a.args) do t[g.lua] = v[g.lua] end
+    if a.argform == "one" then return t[a.args[1].lua] end
+    return t
 end
 
-function Client:GetCurrentUserFullInfo()
-    local info, msg, code = self:user_info()
-    if not info then return nil, msg, code end
-    return encode("userinfo", info)
+-- The COM method's result from the Lua method's.
+local function xml_result(a, r1, r2)
+    if a.ret == "linestate" then return { state = r1, code = r2 } end
+    if a.ret == "taskresult" then return { success = r1, errormessage = (not r1) and r2 or nil } end
+    return r1
 end
 
-function Client:GetUserState()
-    local st, msg, code = self:user_state()
-    if not st then return nil, msg, code end
-    return encode("userstate", st)
-end
-
--- Void in the reference: true once the server has answered, whether it
--- applied the change or refused it (the COM library reports no refusal;
--- set_user_state returns nil, msg, "not_settable" for that). nil, msg, code
--- only when no answer could be had, or for XML that is not a userstate.
-function Client:SetUserState(s)
-    local v, msg, code = decode_kind(s, "userstate", "SetUserState")
-    if not v then return nil, msg, code end
-    local ok, m, c = self:set_user_state { code = v.code, state = v.code == nil and v.state or nil,
-        description = v.description, redirect = v.redirect }
-    if ok == nil and c ~= "not_settable" then return nil, m, c end
-    return true
-end
-
-function Client:GetLineState()
-    local name, code, c = self:line_state()
-    if not name then return nil, code, c end
-    return encode("linestate", { state = name, code = code })
-end
-
-function Client:CallCenter_IsInside() return self:callcenter_inside() end
-function Client:CallCenter_Enter() return self:callcenter_enter() end
-function Client:CallCenter_Exit() return self:callcenter_exit() end
-function Client:CallCenter_SetBusyInExternalTask() return self:set_busy_in_external_task() end
-function Client:CallCenter_SetFreeInExternalTask() return self:set_free_in_external_task() end
-function Client:CallCenter_CheckBusyInExternalTask() return self:check_busy_in_external_task() end
-
-function Client:TM_SetTaskActive(s)
-    local v, msg, code = decode_kind(s, "settaskactive", "TM_SetTaskActive")
-    if not v then return nil, msg, code end
-    local ok, em, c = self:set_task_active(v)
-    if ok == nil then return nil, em, c end
-    return encode("settaskactiveresult", { success = ok, errormessage = (not ok) and em or nil })
-end
-
-function Client:TM_SetConfirmUsage(use)
-    if type(use) ~= "boolean" then argerror(1, "TM_SetConfirmUsage", "boolean expected, got " .. type(use)) end
-    return self:set_confirm_usage(use)
-end
-
-function Client:TM_SetConfirmResult(s)
-    local v, msg, code = decode_kind(s, "confirmresult", "TM_SetConfirmResult")
-    if not v then return nil, msg, code end
-    return self:set_confirm_result(v.result)
+for _, a in ipairs(P.api) do
+    Client[a.com] = function(self, ...)
+        local r1, r2, r3, answered
+        if a.xml_in then
+            local s = ...
+            if type(s) ~= "string" then argerror(1, a.com, "string expected, got " .. type(s)) end
+            local args, m, c = xml_args(a, s)
+            if args == nil then return nil, m, c end
+            r1, r2, r3, answered = method_call(self, a, a.com, 5, args)
+        else
+            r1, r2, r3, answered = method_call(self, a, a.com, 5, ...)
+        end
+        -- Void in the reference: true once the server has answered, whether
+        -- it applied the change or refused it (the COM library reports no
+        -- refusal; the Lua method tells why).
+        if a.ret == "true" and answered then return true end
+        if r1 == nil then return nil, r2, r3 end
+        if a.xml_out then return encode(a.xml_out, xml_result(a, r1, r2)) end
+        return results(r1, r2, r3)
+    end
 end
 
 -- Public: events --------------------------------------------------------------

@@ -8,17 +8,18 @@ local core = require "oktell.core"
 local M = {}
 
 local function make(list, what)
-  local code_of, def_of, short = {}, {}, {}
+  local def_of, short = {}, {}
   for _, d in ipairs(list) do
-    code_of[d.name] = d.code
-    code_of[d.ref] = d.code
     def_of[d.code] = d
     short[d.name] = d.code
   end
+  -- Names are matched by the core's one rule (core.state_code).
+  local kind = what == "userstate" and "user" or "line"
+  local state_code = core.state_code
 
   local function lookup(x)
     if type(x) == "string" then
-      local c = code_of[x]
+      local c = state_code(kind, x)
       return c and def_of[c]
     elseif type(x) == "number" then
       local i = math.tointeger(x)
@@ -43,7 +44,7 @@ local function make(list, what)
   return setmetatable({}, {
     __index = function(_, k)
       if funcs[k] then return funcs[k] end
-      if type(k) == "string" then return code_of[k] end
+      if type(k) == "string" then return state_code(kind, k) end
       local d = lookup(k)
       return d and d.name
     end,

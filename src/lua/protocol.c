@@ -21,6 +21,8 @@
 
 #include <string.h>
 
+#include <openssl/evp.h>
+
 static const char *const ptypes[] = {
     [OKT_PT_STRING] = "string",       [OKT_PT_INT] = "int",
     [OKT_PT_BOOL] = "bool",           [OKT_PT_USERSTATE] = "userstate",
@@ -251,8 +253,38 @@ static int l_error_code(lua_State *L)
     return 1;
 }
 
+/* core.b64decode(s) -> the decoded bytes, or nil, msg, "protocol". The
+ * task events carry their text as base64 (textb64). */
+static int l_b64decode(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    if (n % 4 || n > OKT_MAX_WS_MSG) {
+        okt_err e;
+        okt_err_set(&e, OKT_EPROTOCOL, "base64: bad length %zu", n);
+        return lokt_pusherr(L, &e);
+    }
+    luaL_Buffer b;
+    unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, n / 4 * 3 + 1);
+    int m = n ? EVP_DecodeBlock(out, (const unsigned char *)s, (int)n) : 0;
+    if (m < 0) {
+        okt_err e;
+        okt_err_set(&e, OKT_EPROTOCOL, "base64: bad input");
+        return lokt_pusherr(L, &e);
+    }
+    /* EVP_DecodeBlock counts the padding as zero bytes */
+    if (n && s[n - 1] == '=')
+        m--;
+    if (n > 1 && s[n - 2] == '=')
+        m--;
+    luaL_pushresultsize(&b, (size_t)m);
+    return 1;
+}
+
 void lokt_open_protocol(lua_State *L)
 {
+    lua_pushcfunction(L, l_b64decode);
+    lua_setfield(L, -2, "b64decode");
     lua_pushcfunction(L, l_protocol);
     lua_setfield(L, -2, "protocol");
     lua_pushcfunction(L, l_error_code);

@@ -1,6 +1,7 @@
 /* states.c - oktell.core binding of the state enums:
  *   core.states() -> {user = {def...}, line = {def...}}
  *   def = {code = 1, name = "ready", ref = "usReady", settable = true}
+ *   core.state_code(kind, name) -> code | nil
  * lua/oktell/states.lua builds the read-only API tables from it, so the
  * codes and names stay defined once, in src/core/states.c. */
 #include "lokt.h"
@@ -37,8 +38,26 @@ static int l_states(lua_State *L)
     return 1;
 }
 
+/* core.state_code("user" | "line", name) -> code or nil: the one rule by
+ * which state names are matched (states.h: short names exactly, reference
+ * names ignoring ASCII case). */
+static int l_state_code(lua_State *L)
+{
+    static const char *const kinds[] = {"user", "line", NULL};
+    int line = luaL_checkoption(L, 1, NULL, kinds);
+    const char *name = luaL_checkstring(L, 2);
+    int c = line ? okt_linestate_code(name) : okt_userstate_code(name);
+    if (c < 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, c);
+    return 1;
+}
+
 void lokt_open_states(lua_State *L)
 {
+    lua_pushcfunction(L, l_state_code);
+    lua_setfield(L, -2, "state_code");
     lua_pushcfunction(L, l_states);
     lua_setfield(L, -2, "states");
 }
