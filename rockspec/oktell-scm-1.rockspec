@@ -36,6 +36,7 @@ build = {
             "src/core/protocol.c",
             "src/core/session.c",
             "src/core/states.c",
+            "src/core/trace.c",
             "src/core/ws.c",
             "src/core/ws_http.c",
             "src/emu/model.c",

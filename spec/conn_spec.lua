@@ -1,5 +1,6 @@
 -- The oktell.conn binding (src/lua/conn.c) over a real server: the embedded
--- emulator, plus the misuse and "refused" paths.
+-- emulator, plus the misuse and "refused" paths, and the wire trace. Nothing
+-- here depends on the names the emulator gives its replies.
 local core = require "oktell.core"
 local emulator = require "oktell.emulator"
 
@@ -47,6 +48,7 @@ describe("core.connect misuse", function()
       { "urls", 42 }, { "urls", {} }, { "urls", { 1 } }, { "login", false },
       { "password", 123 }, { "timeout", "10" }, { "timeout", -1 }, { "open_timeout", 0 },
       { "ping", "x" }, { "verify", "yes" }, { "cafile", 5 }, { "subscribe", "x" },
+      { "trace", "yes" },
     } do
       local ok, err = pcall(core.connect, with(case[1], case[2]))
       assert.is_false(ok, case[1])
@@ -136,16 +138,17 @@ describe("oktell.conn against the emulator", function()
     local r1 = pump(conn, "reply", seen)
     local r2 = pump(conn, "reply", seen)
     assert.same({ a, b }, { r1.id, r2.id })
-    assert.is_number(r1.data.userstateid)
+    -- a real server sends codes as strings or numbers (fact sheet §14.1)
+    assert.is_number(tonumber(r1.data.userstateid))
     -- a state change: the reply, and the userstatechanged event (subscribed)
     local id = assert(conn:request("setuserstate", { userstateid = 3 }))
     local r = pump(conn, "reply", seen)
     assert.equals(id, r.id)
-    assert.equals(1, r.data.result)
+    assert.is_true(r.data.result == nil or r.data.result == 1)   -- absent: success
     local ev = pump(conn, "event", seen)
     assert.is_table(ev)
     assert.equals("userstatechanged", ev.name)
-    assert.equals(3, ev.data.userstateid)
+    assert.equals(3, tonumber(ev.data.userstateid))
     conn:close()
   end)
 
@@ -259,6 +262,110 @@ describe("oktell.conn against the emulator", function()
     -- no userstatechanged: nothing subscribed
     pump(conn, "event", seen, 0.3)
     for _, ev in ipairs(seen) do assert.is_not.equals("event", ev.type) end
+    conn:close()
+  end)
+
+  -- The default subscriptions: each distinct `subscribe` name of the
+  -- protocol table's events, in table order.
+  local function table_subs()
+    local names, seen = {}, {}
+    for _, ev in ipairs(core.protocol().events) do
+      if ev.subscribe and not seen[ev.subscribe] then
+        seen[ev.subscribe] = true
+        names[#names + 1] = ev.subscribe
+      end
+    end
+    return names
+  end
+
+  local HASH = "202cb962ac59075b964b07152d234b70"   -- md5("123")
+
+  it("traces the wire in order, secrets masked, drained on each call", function()
+    local conn = ready_conn { trace = true }
+    local id = assert(conn:request("getuserstate"))
+    local r = pump(conn, "reply")
+    assert.equals(id, r.id)
+    local recs, dropped = conn:trace()
+    assert.equals(0, dropped)
+    assert.is_true(#recs >= 6)
+    for _, rec in ipairs(recs) do
+      assert.is_true(rec.dir == ">" or rec.dir == "<")
+      assert.is_string(rec.frame)
+      assert.is_nil(rec.frame:find(HASH, 1, true))
+      assert.is_nil(rec.frame:find(("%x"):rep(32)))
+    end
+    assert.same({ ">", "<", ">", "<" }, { recs[1].dir, recs[2].dir, recs[3].dir, recs[4].dir })
+    assert.matches('^%["ping",{"qid":"1"}%]$', recs[1].frame)
+    assert.matches('"qid":"1"', recs[2].frame)
+    assert.matches('^%["login",', recs[3].frame)
+    assert.matches('"Password":"%*%*%*","password":"%*%*%*"', recs[3].frame)
+    assert.matches('"qid":"2"', recs[4].frame)
+    -- one bare subscribeevent per name, all sent before any is answered;
+    -- each answered later (whatever else the server sends in between)
+    local subs, qids, i = {}, {}, 5
+    while recs[i] and recs[i].dir == ">" do
+      local name, q = recs[i].frame:match('^%["subscribeevent",{"eventmethod":%["([^"]+)"%],"qid":"(%d+)"}%]$')
+      assert.is_string(name, recs[i].frame)
+      subs[#subs + 1], qids[#qids + 1] = name, q
+      i = i + 1
+    end
+    assert.same(table_subs(), subs)
+    local function find(dir, text, from)
+      for k = from, #recs do
+        if recs[k].dir == dir and recs[k].frame:find(text, 1, true) then return k end
+      end
+    end
+    for _, q in ipairs(qids) do
+      assert.is_number(find("<", ('"qid":"%s"'):format(q), i), q)
+    end
+    -- the request, then its reply (matched by qid)
+    local q = ('"qid":"%d"'):format(id)
+    local k = find(">", q, i)
+    assert.is_number(k)
+    assert.matches('^%["getuserstate",', recs[k].frame)
+    assert.is_number(find("<", q, k + 1))
+    -- drained
+    local again, d2 = conn:trace()
+    assert.same({}, again)
+    assert.equals(0, d2)
+    -- the logout of a close is still there after it
+    conn:close()
+    local tail = conn:trace()
+    assert.is_true(#tail >= 1)
+    assert.equals(">", tail[#tail].dir)
+    assert.matches('^%["logout",', tail[#tail].frame)
+    assert.same({}, (conn:trace()))
+  end)
+
+  it("masks the session id of the login reply", function()
+    local conn = ready_conn { trace = true }
+    local recs = conn:trace()
+    local reply = recs[4].frame
+    assert.equals("<", recs[4].dir)
+    assert.matches('"qid":"2"', reply)
+    assert.matches('"sessionid":"%*%*%*"', reply)
+    conn:close()
+  end)
+
+  it("keeps no trace unless asked", function()
+    local conn = ready_conn()
+    local recs, dropped = conn:trace()
+    assert.same({}, recs)
+    assert.equals(0, dropped)
+    conn:close()
+    assert.same({}, (conn:trace()))
+  end)
+
+  it("traces a failed login, without the password's hash", function()
+    local conn = assert(core.connect { urls = { emu.url }, login = "Peter", password = "nope",
+                                       trace = true })
+    assert.is_table(pump(conn, "closed"))
+    local recs = conn:trace()
+    assert.equals(4, #recs)
+    assert.matches('^%["login",', recs[3].frame)
+    for _, rec in ipairs(recs) do
+      assert.is_nil(rec.frame:find(("%x"):rep(32)))
+    end
     conn:close()
   end)
 end)

@@ -88,7 +88,7 @@ describe("robustness: oktell.core functions and wrong types", function()
         { version = x, name = x, items = { { tag = x, key = x, text = x, items = x } } })
       closeit(check("connect " .. n, core.connect, x))
       for _, f in ipairs { "urls", "url", "login", "password", "timeout", "open_timeout",
-                           "ping", "cafile", "verify", "subscribe" } do
+                           "ping", "cafile", "verify", "subscribe", "trace" } do
         local cfg = { url = "ws://127.0.0.1:1", login = "a", password = "b" }
         cfg[f] = x
         closeit(check("connect." .. f .. " " .. n, core.connect, cfg))
@@ -116,7 +116,7 @@ describe("robustness: oktell.core functions and wrong types", function()
     local em = getmetatable(e).__index
     for _, v in ipairs(VALUES) do
       local n, x = v[1], v[2]
-      for _, m in ipairs { "pollfd", "events", "timeout", "step", "state", "next_event" } do
+      for _, m in ipairs { "pollfd", "events", "timeout", "step", "state", "next_event", "trace" } do
         check("conn:" .. m .. " self " .. n, cm[m], x)
         check("conn:" .. m .. " arg " .. n, cm[m], c, x)
       end

@@ -357,3 +357,18 @@ void okt_conn_close(okt_conn *c, int64_t now)
     }
     follow_session(c, now);
 }
+
+int okt_conn_next_trace(okt_conn *c, int *dir, char **text)
+{
+    return c ? okt_session_next_trace(c->s, dir, text) : 0;
+}
+
+size_t okt_conn_trace_dropped(const okt_conn *c)
+{
+    return c ? okt_session_trace_dropped(c->s) : 0;
+}
+
+okt_trace *okt_conn_take_trace(okt_conn *c)
+{
+    return c ? okt_session_take_trace(c->s) : NULL;
+}

@@ -50,8 +50,16 @@ int okt_conn_next_event(okt_conn *c, okt_event *ev);
  * (as events) at once. */
 void okt_conn_close(okt_conn *c, int64_t now);
 
-/* Addition (H3): the URL a websocketredirect sends the client to (fact
- * sheet §1.3): wss:// and port 443. Malloc'd (caller frees), NULL on OOM. */
+/* The wire trace of cfg.session.trace, across every URL tried and the
+ * redirect: okt_session_next_trace and okt_session_trace_dropped passed
+ * through. okt_conn_take_trace hands it over (to outlive the conn; the
+ * caller frees it with okt_trace_free). */
+int okt_conn_next_trace(okt_conn *c, int *dir, char **text);
+size_t okt_conn_trace_dropped(const okt_conn *c);
+okt_trace *okt_conn_take_trace(okt_conn *c);
+
+/* The URL a websocketredirect sends the client to (fact sheet §1.3):
+ * wss:// and port 443. Malloc'd (caller frees), NULL on OOM. */
 char *okt_conn_redirect_url(const char *url);
 
 #endif

@@ -1,4 +1,4 @@
-/* limits.h - every input bound in one place. Defaults are copied into the
+/* okt_limits.h - every input bound in one place. Defaults are copied into the
  * cfg structs of the objects that enforce them; 0 is never "unlimited". */
 #ifndef OKT_LIMITS_H
 #define OKT_LIMITS_H
@@ -16,6 +16,8 @@
 #define OKT_MAX_XML_DEPTH       64u                   /* element nesting */
 #define OKT_MAX_XML_ITEMS       100000u               /* elements in one doc */
 #define OKT_MAX_JSON_DEPTH      64u                   /* envelope nesting */
+#define OKT_MAX_TRACE           4096u                 /* wire trace records */
+#define OKT_MAX_TRACE_BYTES     (32u * 1024u * 1024u) /* their text together */
 
 #define OKT_DEFAULT_TIMEOUT_MS  20000                 /* per request */
 #define OKT_DEFAULT_PING_MS     15000                 /* keepalive interval */

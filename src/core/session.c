@@ -4,9 +4,14 @@
  * and, when they have a deadline, in a binary min-heap ordered by it, so a
  * reply, a timeout and the next deadline are all O(1)/O(log n). Internal
  * requests (handshake ping, login, subscribe) use the same table and are
- * bounded by the open deadline instead of their own. */
+ * bounded by the open deadline instead of their own.
+ *
+ * Protocol facts (which requests go without userlogin, the default
+ * subscriptions, what a login error means) come from the protocol table
+ * (protocol.h), never from literals here. */
 #include "session.h"
 #include "message.h"
+#include "protocol.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -43,6 +48,8 @@ struct okt_session {
     int timeout_ms, ping_ms, open_ms;
     char **subs;
     size_t nsubs;
+    size_t subs_waiting;  /* subscriptions sent and not yet answered */
+    okt_trace *trace;     /* NULL: tracing off */
 
     int state;
     int redirected;
@@ -66,10 +73,6 @@ struct okt_session {
 
     okt_mp *mp;
 };
-
-static const char *const default_subs[] = {
-    "userstatechanged", "linestatechanged", "tminterfaceconfirm",
-    "tminterfacereserve", "tminterfaceclose", NULL};
 
 void okt_session_cfg_init(okt_session_cfg *cfg)
 {
@@ -459,6 +462,32 @@ static void close_with(okt_session *s, int code, const char *why)
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+#define MAX_SUBS 1024
+
+/* The default subscriptions: each distinct `subscribe` name of the table's
+ * events, in table order (a group name such as "dlgcard" is expanded by
+ * the server, fact sheet §2.5). */
+static int default_subs(okt_session *s)
+{
+    size_t nev;
+    const okt_event_def *ev = okt_proto_events(&nev);
+    s->subs = calloc(nev + 1, sizeof *s->subs);
+    if (!s->subs)
+        return -1;
+    for (size_t i = 0; i < nev; i++) {
+        const char *name = ev[i].subscribe;
+        int seen = !name;
+        for (size_t k = 0; !seen && k < s->nsubs; k++)
+            seen = !strcmp(s->subs[k], name);
+        if (seen)
+            continue;
+        if (!(s->subs[s->nsubs] = strdup(name)))
+            return -1;
+        s->nsubs++;
+    }
+    return 0;
+}
+
 static int valid_utf8_str(const char *str)
 {
     json_t *j = json_string(str);
@@ -496,26 +525,34 @@ okt_session *okt_session_new(const okt_session_cfg *cfg, okt_err *err)
         okt_session_free(s);
         return NULL;
     }
-    const char *const *subs = cfg->subscribe ? cfg->subscribe : default_subs;
-    while (subs[s->nsubs])
-        s->nsubs++;
-    if (s->nsubs > 1024) {
-        okt_session_free(s);
-        okt_err_set(err, OKT_EINVAL, "session: more than 1024 subscriptions");
-        return NULL;
-    }
-    s->subs = calloc(s->nsubs + 1, sizeof *s->subs);
-    if (!s->subs)
-        goto nomem;
-    for (size_t i = 0; i < s->nsubs; i++) {
-        if (!valid_utf8_str(subs[i])) {
+    if (cfg->subscribe) {
+        const char *const *subs = cfg->subscribe;
+        size_t n = 0;
+        while (subs[n])
+            n++;
+        if (n > MAX_SUBS) {
             okt_session_free(s);
-            okt_err_set(err, OKT_EINVAL, "session: event name not UTF-8");
+            okt_err_set(err, OKT_EINVAL, "session: more than %d subscriptions",
+                        MAX_SUBS);
             return NULL;
         }
-        if (!(s->subs[i] = strdup(subs[i])))
+        s->subs = calloc(n + 1, sizeof *s->subs);
+        if (!s->subs)
             goto nomem;
+        for (; s->nsubs < n; s->nsubs++) {
+            if (!valid_utf8_str(subs[s->nsubs])) {
+                okt_session_free(s);
+                okt_err_set(err, OKT_EINVAL, "session: event name not UTF-8");
+                return NULL;
+            }
+            if (!(s->subs[s->nsubs] = strdup(subs[s->nsubs])))
+                goto nomem;
+        }
+    } else if (default_subs(s)) {
+        goto nomem;
     }
+    if (cfg->trace && !(s->trace = okt_trace_new(0, 0)))
+        goto nomem;
     s->mp = okt_mp_new(NULL, err);
     if (!s->mp) {
         okt_session_free(s);
@@ -551,6 +588,7 @@ void okt_session_free(okt_session *s)
     free(s->login);
     json_decref(s->login_reply);
     okt_mp_free(s->mp);
+    okt_trace_free(s->trace);
     OPENSSL_cleanse(s->hash_cs, sizeof s->hash_cs);
     OPENSSL_cleanse(s->hash_ci, sizeof s->hash_ci);
     free(s);
@@ -575,6 +613,18 @@ size_t okt_session_pending_requests(const okt_session *s)
     return n;
 }
 
+/* The request text for method; params borrowed. Requests the table marks
+ * `bare` go without userlogin (fact sheet §2.3). */
+static char *build_request(okt_session *s, const char *method, json_t *params,
+                           size_t *len, okt_err *err)
+{
+    const okt_wire_method *w = okt_proto_wire(method);
+    char qid[24];
+    snprintf(qid, sizeof qid, "%lld", (long long)s->next_id);
+    return okt_msg_request(method, qid, w && w->bare ? NULL : s->login,
+                           params, len, err);
+}
+
 /* Queue a request of any kind; params is stolen. Returns its id or -1. */
 static int64_t send_req(okt_session *s, int kind, const char *method,
                         json_t *params, int timeout_ms, int64_t now,
@@ -587,13 +637,8 @@ static int64_t send_req(okt_session *s, int kind, const char *method,
                            (unsigned)OKT_MAX_PENDING);
     }
     int64_t id = s->next_id;
-    char qid[24];
-    snprintf(qid, sizeof qid, "%lld", (long long)id);
-    /* ping and subscribeevent go without userlogin (fact sheet §2.3) */
-    int bare = !strcmp(method, "ping") || !strcmp(method, "subscribeevent");
     size_t len;
-    char *msg = okt_msg_request(method, qid, bare ? NULL : s->login, params,
-                                &len, err);
+    char *msg = build_request(s, method, params, &len, err);
     json_decref(params);
     if (!msg)
         return -1;
@@ -632,12 +677,8 @@ static int64_t send_req(okt_session *s, int kind, const char *method,
 static int send_oneway(okt_session *s, const char *method, json_t *params,
                        okt_err *err)
 {
-    char qid[24];
-    snprintf(qid, sizeof qid, "%lld", (long long)s->next_id);
-    int bare = !strcmp(method, "ping") || !strcmp(method, "subscribeevent");
     size_t len;
-    char *msg = okt_msg_request(method, qid, bare ? NULL : s->login, params,
-                                &len, err);
+    char *msg = build_request(s, method, params, &len, err);
     json_decref(params);
     if (!msg)
         return -1;
@@ -770,41 +811,41 @@ static void become_ready(okt_session *s, int64_t now)
 static void on_login_reply(okt_session *s, json_t *obj, int64_t now)
 {
     if (okt_msg_failed(obj)) {
+        /* fact sheet §3.3; what each value means is the table's (§8.1) */
         long long code = int_field(json_object_get(obj, "error"));
         const char *em = json_string_value(json_object_get(obj, "errormsg"));
-        if (code == 50093)
-            close_with(s, OKT_ESERVER,
-                       "user already registered (error 50093)");
-        else if (code == 50025)
-            close_with(s, OKT_ELICENSE,
-                       "concurrent-user licence limit reached (error 50025)");
-        else if (em && !strcmp(em, "Wrong login/pass combination"))
-            close_with(s, OKT_EAUTH, "Wrong login/pass combination");
-        else {
-            char m[OKT_ERRMSG_MAX];
-            if (em && *em && code)
-                snprintf(m, sizeof m, "login failed: %s (error %lld)", em,
-                         code);
-            else if (em && *em)
-                snprintf(m, sizeof m, "login failed: %s", em);
-            else
-                snprintf(m, sizeof m, "login failed (error %lld)", code);
-            close_with(s, OKT_ESERVER, m);
-        }
+        int okc = okt_proto_error_code("login", code, em, OKT_ESERVER);
+        char m[OKT_ERRMSG_MAX];
+        if (em && *em && code)
+            snprintf(m, sizeof m, "login refused (%s): \"%s\" (error %lld)",
+                     okt_errname(okc), em, code);
+        else if (em && *em)
+            snprintf(m, sizeof m, "login refused (%s): \"%s\"",
+                     okt_errname(okc), em);
+        else if (code)
+            snprintf(m, sizeof m, "login refused (%s): error %lld",
+                     okt_errname(okc), code);
+        else
+            snprintf(m, sizeof m, "login refused (%s): result 0 without an "
+                     "error value or text", okt_errname(okc));
+        close_with(s, okc, m);
         return;
     }
     s->login_reply = json_incref(obj);
-    if (!s->nsubs) {
-        become_ready(s, now);
-        return;
+    /* As oktell.js does: one subscribeevent per name, all at once; ready
+     * when each is answered (fact sheet §2.5, §4). */
+    for (size_t i = 0; i < s->nsubs; i++) {
+        json_t *p = json_pack("{s:[s]}", "eventmethod", s->subs[i]);
+        okt_err e;
+        if (!p ||
+            send_req(s, K_SUBSCRIBE, "subscribeevent", p, 0, now, &e) < 0) {
+            close_with(s, OKT_ENOMEM, "cannot queue a subscription");
+            return;
+        }
+        s->subs_waiting++;
     }
-    json_t *names = json_array();
-    for (size_t i = 0; names && i < s->nsubs; i++)
-        json_array_append_new(names, json_string(s->subs[i]));
-    json_t *p = names ? json_pack("{s:o}", "eventmethod", names) : NULL;
-    okt_err e;
-    if (!p || send_req(s, K_SUBSCRIBE, "subscribeevent", p, 0, now, &e) < 0)
-        close_with(s, OKT_ENOMEM, "cannot queue the subscription");
+    if (!s->subs_waiting)
+        become_ready(s, now);
 }
 
 static void proto_error(okt_session *s, const okt_err *e)
@@ -856,8 +897,10 @@ static void dispatch(okt_session *s, const char *name, json_t *obj,
             on_login_reply(s, obj, now);
             break;
         case K_SUBSCRIBE:
-            /* oktell.js only logs the result: ready either way */
-            become_ready(s, now);
+            /* any reply counts: oktell.js only logs its result */
+            if (s->subs_waiting && !--s->subs_waiting &&
+                s->state == OKT_S_LOGIN)
+                become_ready(s, now);
             break;
         case K_USER:
             push_simple(s, OKT_EV_REPLY, id, json_incref(obj), 0, NULL);
@@ -897,10 +940,15 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
     json_t *obj;
     okt_err e;
     if (okt_msg_parse(msg, len, &root, &name, &obj, &e)) {
+        okt_trace_add(s->trace, '<', msg, len);
         proto_error(s, &e);
         return 0;
     }
-    if (!strcmp(name, "multipart")) {
+    if (strcmp(name, "multipart") != 0) {
+        okt_trace_add(s->trace, '<', msg, len);
+    } else {
+        /* the envelope carries base64 the mask cannot see into: trace the
+         * message it completes instead */
         char *text;
         size_t tlen;
         int rc = okt_mp_feed(s->mp, obj, now, &text, &tlen, &e);
@@ -911,6 +959,7 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
         }
         if (rc == 0)
             return 0;
+        okt_trace_add(s->trace, '<', text, tlen);
         int bad = okt_msg_parse(text, tlen, &root, &name, &obj, &e);
         free(text);
         if (bad) {
@@ -944,6 +993,11 @@ void okt_session_consume_output(okt_session *s)
 {
     if (!s || !s->out_n)
         return;
+    /* traced when the transport takes it: what was dropped unsent (a
+     * restart, a close) never went out */
+    if (s->trace)
+        okt_trace_add(s->trace, '>', s->out[s->out_head].s,
+                      s->out[s->out_head].len);
     out_free(&s->out[s->out_head]);
     s->out_head = (s->out_head + 1) % s->out_cap;
     s->out_n--;
@@ -1034,6 +1088,25 @@ int64_t okt_session_request(okt_session *s, const char *method,
         return -1;
     return send_req(s, K_USER, method, params,
                     timeout_ms > 0 ? timeout_ms : s->timeout_ms, now, err);
+}
+
+int okt_session_next_trace(okt_session *s, int *dir, char **text)
+{
+    return s ? okt_trace_next(s->trace, dir, text) : 0;
+}
+
+size_t okt_session_trace_dropped(const okt_session *s)
+{
+    return s ? okt_trace_dropped(s->trace) : 0;
+}
+
+okt_trace *okt_session_take_trace(okt_session *s)
+{
+    if (!s)
+        return NULL;
+    okt_trace *t = s->trace;
+    s->trace = NULL;
+    return t;
 }
 
 int okt_session_next_event(okt_session *s, okt_event *ev)

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include "okt.h"
+#include "trace.h"
 
 typedef struct okt_session okt_session;
 
@@ -17,15 +18,21 @@ typedef struct okt_session_cfg {
     int ping_ms;           /* keepalive, OKT_DEFAULT_PING_MS; no traffic for
                               two intervals = dead connection */
     int open_ms;           /* ping reply + login must come within this */
-    const char *const *subscribe; /* event names subscribed after login
-                                     (NULL-terminated); NULL: a default set */
+    const char *const *subscribe; /* names given to subscribeevent after
+                                     login, one request each (NULL-
+                                     terminated; empty: none); NULL: the
+                                     distinct `subscribe` names of the
+                                     protocol table's events */
+    int trace;             /* nonzero: keep a wire trace of every message
+                              sent and received (okt_session_next_trace) */
 } okt_session_cfg;
 
 void okt_session_cfg_init(okt_session_cfg *cfg);
 
 enum okt_session_state {
     OKT_S_HANDSHAKE = 0,  /* transport open, waiting for the ping reply */
-    OKT_S_LOGIN,          /* login sent */
+    OKT_S_LOGIN,          /* login sent; then the subscriptions, until
+                             every one is answered */
     OKT_S_READY,
     OKT_S_REDIRECT,       /* server said websocketredirect: reconnect to
                              the wss:// URL, then okt_session_open again */
@@ -80,16 +87,31 @@ int64_t okt_session_request(okt_session *s, const char *method,
                             okt_err *err);
 int okt_session_next_event(okt_session *s, okt_event *ev);
 
-/* Additions (H3). okt_session_request steals params (may be NULL), like
- * okt_conn_request; it fails OKT_ECLOSED unless READY, OKT_EINVAL beyond
- * OKT_MAX_PENDING. A malformed incoming message is reported as an
- * OKT_EV_ERROR event with id 0 and err OKT_EPROTOCOL. */
+/* okt_session_request steals params (may be NULL), like okt_conn_request;
+ * it fails OKT_ECLOSED unless READY, OKT_EPROTOCOL beyond OKT_MAX_PENDING.
+ * A reply is matched to its request by qid alone, whatever its name; a
+ * message whose qid matches no request this session issued is a server
+ * event, dispatched by its name. A malformed incoming message is reported
+ * as an OKT_EV_ERROR event with id 0 and err OKT_EPROTOCOL. */
 size_t okt_session_pending_events(const okt_session *s);   /* queued */
 size_t okt_session_pending_requests(const okt_session *s); /* user, in flight */
 /* Queue a request nobody waits for (logout): no id, no deadline, its reply
  * is dropped. params stolen. 0, or -1 with err (OKT_ECLOSED unless READY). */
 int okt_session_send(okt_session *s, const char *method, json_t *params,
                      okt_err *err);
+
+/* The wire trace (cfg.trace), oldest first: every whole message handed to
+ * the transport ('>', when okt_session_consume_output takes it) and every
+ * whole text message received ('<'; a multipart message once, reassembled,
+ * not its envelopes), with secret values masked (trace.h). Returns 1 with
+ * *dir ('>' or '<') and *text (malloc'd, the caller frees), 0 when none or
+ * when tracing is off. At most OKT_MAX_TRACE records / OKT_MAX_TRACE_BYTES
+ * are kept; the oldest beyond are dropped and counted. */
+int okt_session_next_trace(okt_session *s, int *dir, char **text);
+size_t okt_session_trace_dropped(const okt_session *s);  /* so far */
+/* Hand the trace over (NULL when off): the session keeps no trace after
+ * this, the caller frees it with okt_trace_free. */
+okt_trace *okt_session_take_trace(okt_session *s);
 
 /* Password hashes of the fact sheet §3.1 (exported for tests): hex is 33
  * bytes. Returns -1 for characters cp1251 cannot hold. */

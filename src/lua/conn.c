@@ -1,11 +1,13 @@
 /* conn.c - core.connect and the "oktell.conn" userdata: a box holding a
  * pointer to an okt_conn (src/core/conn.h). Pull interface only (pollfd,
- * events, timeout, step, next_event); nothing here calls back into Lua. */
+ * events, timeout, step, next_event, trace); nothing here calls back into
+ * Lua. */
 #include "lokt.h"
 #include "conn.h"
 
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MT "oktell.conn"
@@ -15,6 +17,9 @@ typedef struct lconn {
     okt_conn *c;     /* NULL once closed */
     okt_event ev;    /* the event being pushed: owned here so a Lua error
                         while building its table leaks nothing */
+    okt_trace *tr;   /* the wire trace, taken from c at close so that
+                        conn:trace() still gives its tail; freed by __gc */
+    char *text;      /* the trace record being pushed, owned as ev is */
 } lconn;
 
 static lconn *check_box(lua_State *L)
@@ -83,8 +88,24 @@ static const char *opt_string(lua_State *L, int idx, const char *key,
     return s;
 }
 
+/* Boolean field or nil (-> dflt); raises on another type. */
+static int opt_bool(lua_State *L, int idx, const char *key, int dflt,
+                    const char *fname)
+{
+    lua_getfield(L, idx, key);
+    int v = dflt;
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isboolean(L, -1))
+            luaL_error(L, "bad argument #1 to '%s' ('%s' must be a boolean)",
+                       fname, key);
+        v = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
 /* core.connect{urls=, login=, password=, timeout=, open_timeout=, ping=,
- *              cafile=, verify=, subscribe=} -> conn | nil, msg, code */
+ *              cafile=, verify=, subscribe=, trace=} -> conn | nil, msg, code */
 static int l_connect(lua_State *L)
 {
     const char *fn = "connect";
@@ -129,16 +150,9 @@ static int l_connect(lua_State *L)
     int timeout = opt_seconds(L, 1, "timeout", 1, fn);
     int open_timeout = opt_seconds(L, 1, "open_timeout", 1, fn);
     int ping = opt_seconds(L, 1, "ping", 1, fn);
-    int verify = 1;
-    lua_getfield(L, 1, "verify");
-    if (!lua_isnil(L, -1)) {
-        if (!lua_isboolean(L, -1))
-            return luaL_error(L, "bad argument #1 to '%s' ('verify' must be "
-                              "a boolean)", fn);
-        verify = lua_toboolean(L, -1);
-    }
-    lua_pop(L, 1);
-    /* subscribe (addition): a list of event names, default set when nil */
+    int verify = opt_bool(L, 1, "verify", 1, fn);
+    int trace = opt_bool(L, 1, "trace", 0, fn);
+    /* subscribe: the names given to subscribeevent; nil: the default set */
     const char *subs[65];
     int have_subs = 0;
     lua_getfield(L, 1, "subscribe");   /* 4 */
@@ -181,6 +195,7 @@ static int l_connect(lua_State *L)
         cfg.session.ping_ms = ping;
     if (have_subs)
         cfg.session.subscribe = subs;
+    cfg.session.trace = trace;
     cfg.ws.cafile = cafile;
     cfg.ws.verify = verify;
     okt_err err;
@@ -190,17 +205,34 @@ static int l_connect(lua_State *L)
     return 1;
 }
 
-static int l_close(lua_State *L)
+static void close_box(lconn *b)
 {
-    lconn *b = check_box(L);
     if (b->c) {
-        okt_conn_close(b->c, okt_now_ms());
+        okt_conn_close(b->c, okt_now_ms());   /* traces the logout */
+        if (!b->tr)
+            b->tr = okt_conn_take_trace(b->c);
         okt_conn_free(b->c);
         b->c = NULL;
     }
     okt_event_clear(&b->ev);
+    free(b->text);
+    b->text = NULL;
+}
+
+static int l_close(lua_State *L)
+{
+    close_box(check_box(L));
     lua_pushboolean(L, 1);
     return 1;
+}
+
+static int l_gc(lua_State *L)
+{
+    lconn *b = check_box(L);
+    close_box(b);
+    okt_trace_free(b->tr);
+    b->tr = NULL;
+    return 0;
 }
 
 static int l_pollfd(lua_State *L)
@@ -364,6 +396,34 @@ static int l_next_event(lua_State *L)
     return 1;
 }
 
+/* conn:trace() -> {{dir = ">" | "<", frame = text}, ...}, dropped: the
+ * records kept since the last call, oldest first (an empty table when
+ * tracing is off), and how many were dropped so far (OKT_MAX_TRACE). */
+static int l_trace(lua_State *L)
+{
+    lconn *b = check_box(L);
+    lua_newtable(L);
+    lua_Integer n = 0;
+    int dir;
+    free(b->text);
+    b->text = NULL;
+    while (b->c ? okt_conn_next_trace(b->c, &dir, &b->text)
+                : okt_trace_next(b->tr, &dir, &b->text)) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, dir == '>' ? ">" : "<");
+        lua_setfield(L, -2, "dir");
+        lua_pushstring(L, b->text);
+        lua_setfield(L, -2, "frame");
+        lua_rawseti(L, -2, ++n);
+        free(b->text);
+        b->text = NULL;
+    }
+    size_t dropped = b->c ? okt_conn_trace_dropped(b->c)
+                          : okt_trace_dropped(b->tr);
+    lua_pushinteger(L, (lua_Integer)dropped);
+    return 2;
+}
+
 static int l_tostring(lua_State *L)
 {
     lconn *b = check_box(L);
@@ -379,6 +439,7 @@ static const luaL_Reg methods[] = {
     {"state", l_state},
     {"request", l_request},
     {"next_event", l_next_event},
+    {"trace", l_trace},
     {"close", l_close},
     {NULL, NULL},
 };
@@ -386,6 +447,11 @@ static const luaL_Reg methods[] = {
 void lokt_open_conn(lua_State *L)
 {
     lokt_newclass(L, MT, methods, l_close, l_tostring);
+    /* __gc also frees the trace kept after close; __close keeps it */
+    luaL_getmetatable(L, MT);
+    lua_pushcfunction(L, l_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
     lua_pushcfunction(L, l_connect);
     lua_setfield(L, -2, "connect");
 }

@@ -1,9 +1,12 @@
 /* test_conn.c - okt_conn over loopback against scripted servers made of
- * ws.c (okt_ws_accept) in the same thread: login, URL failover, refusal,
- * wrong password, a drop with requests pending, events, polite close. */
+ * ws.c (okt_ws_accept) in the same thread: login, subscriptions, URL
+ * failover, refusal, wrong password, a drop with requests pending, events,
+ * polite close, the wire trace. The servers name replies as a real Oktell
+ * does (<method>result, fact sheet §14.1). */
 #include "test.h"
 #include "conn.h"
 #include "message.h"
+#include "protocol.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,8 +30,11 @@ typedef struct srv {
     const char *login_reply;   /* body of the login reply; NULL: success */
     const char *drop_on;       /* vanish when this method arrives */
     int got_logout, got_login;
-    char subscribed[256];
-    char push_event[256];      /* a message to push once, after subscribe */
+    char subscribed[256];      /* the names subscribed, joined by ',' */
+    int nsubscribe;            /* subscribeevent requests */
+    int bad_subscribe;         /* ones with userlogin or not one name */
+    char push_event[256];      /* a message to push once, after the first
+                                  subscribeevent */
 } srv;
 
 /* port 0: any free port. Returns -1 when the port cannot be bound. */
@@ -115,28 +121,37 @@ static int srv_handle(srv *s, okt_ws *ws, const char *m, size_t len)
         /* md5("123") */
         int ok = pw && !strcmp(pw, "202cb962ac59075b964b07152d234b70");
         if (s->login_reply)
-            srv_send(ws, "login", q, s->login_reply);
+            srv_send(ws, "loginresult", q, s->login_reply);
         else if (!ok)
-            srv_send(ws, "login", q, "{\"result\":0,\"errormsg\":"
+            srv_send(ws, "loginresult", q, "{\"result\":0,\"errormsg\":"
                                      "\"Wrong login/pass combination\"}");
         else
-            srv_send(ws, "login", q, "{\"result\":1,\"userid\":\"u-1\"}");
+            srv_send(ws, "loginresult", q,
+                     "{\"result\":1,\"userid\":\"u-1\"}");
     } else if (!strcmp(name, "subscribeevent")) {
-        char *t = json_dumps(json_object_get(obj, "eventmethod"),
-                             JSON_COMPACT);
-        snprintf(s->subscribed, sizeof s->subscribed, "%s", t ? t : "");
-        free(t);
-        srv_send(ws, "subscribeevent", q, "{\"result\":1}");
-        if (s->push_event[0])
+        json_t *em = json_object_get(obj, "eventmethod");
+        const char *ev = json_string_value(json_array_get(em, 0));
+        if (json_object_get(obj, "userlogin") || json_array_size(em) != 1 ||
+            !ev)
+            s->bad_subscribe++;
+        size_t l = strlen(s->subscribed);
+        snprintf(s->subscribed + l, sizeof s->subscribed - l, "%s%s",
+                 l ? "," : "", ev ? ev : "?");
+        s->nsubscribe++;
+        srv_send(ws, "subscribeeventresult", q, "{}");
+        if (s->push_event[0]) {
             okt_ws_send(ws, s->push_event, strlen(s->push_event), NULL);
+            s->push_event[0] = '\0';
+        }
     } else if (!strcmp(name, "logout")) {
         s->got_logout++;
     } else if (!strcmp(name, "slow")) {
         /* never answered */
     } else {
-        char body[128];
-        snprintf(body, sizeof body, "{\"result\":1,\"echo\":\"%s\"}", name);
-        srv_send(ws, name, q, body);
+        char body[128], rname[96];
+        snprintf(body, sizeof body, "{\"echo\":\"%s\"}", name);
+        snprintf(rname, sizeof rname, "%sresult", name);
+        srv_send(ws, rname, q, body);
     }
     json_decref(root);
     return vanish;
@@ -243,6 +258,7 @@ static int drive(okt_conn *c, srv **ss, int ns, int type, int max_ms)
 }
 
 static const char *mk_cafile;
+static int mk_trace;
 
 static okt_conn *mkconn(const char **urls, size_t n, const char *pw,
                         int open_ms)
@@ -256,6 +272,7 @@ static okt_conn *mkconn(const char **urls, size_t n, const char *pw,
     cfg.session.password = pw;
     if (open_ms)
         cfg.session.open_ms = open_ms;
+    cfg.session.trace = mk_trace;
     okt_err e;
     okt_conn *c = okt_conn_new(&cfg, okt_now_ms(), &e);
     if (!c)
@@ -282,8 +299,10 @@ TEST(login_request_event_close)
 {
     srv s;
     srv_init(&s);
+    /* a real event carries a fresh UUID qid of its own (§2.4) */
     snprintf(s.push_event, sizeof s.push_event,
-             "[\"userstatechanged\",{\"userstateid\":3}]");
+             "[\"userstatechanged\",{\"userstateid\":\"3\",\"qid\":"
+             "\"3c1f4a8e-5b2d-4e6f-9a1b-7c8d9e0f1a2b\"}]");
     char u[64];
     url_of(&s, u, sizeof u);
     const char *urls[] = {u};
@@ -293,9 +312,21 @@ TEST(login_request_event_close)
     CHECK(okt_conn_fd(c) >= 0);
     CHECK(drive(c, ss, 1, OKT_EV_READY, 3000));
     CHECK(okt_conn_state(c) == OKT_S_READY);
-    CHECK_STR(s.subscribed, "[\"userstatechanged\",\"linestatechanged\","
-                            "\"tminterfaceconfirm\",\"tminterfacereserve\","
-                            "\"tminterfaceclose\"]");
+    /* one bare request per distinct subscribe name of the table */
+    char want[256] = "";
+    size_t ndef;
+    const okt_event_def *ed = okt_proto_events(&ndef);
+    int nwant = 0;
+    for (size_t k = 0; k < ndef; k++) {
+        if (!ed[k].subscribe || strstr(want, ed[k].subscribe))
+            continue;
+        size_t l = strlen(want);
+        snprintf(want + l, sizeof want - l, "%s%s", l ? "," : "",
+                 ed[k].subscribe);
+        nwant++;
+    }
+    CHECK_STR(s.subscribed, want);
+    CHECK(s.nsubscribe == nwant && s.bad_subscribe == 0);
     int i = has_type(OKT_EV_READY);
     CHECK(i && !strcmp(json_string_value(
                            json_object_get(evs[i - 1].data, "userid")),
@@ -504,6 +535,72 @@ TEST(redirect_over_tls)
     srv_free(&tls);
 }
 
+/* The wire trace over a real transport: what went out and came in, in
+ * order, masked; the logout of a polite close is its last record; it can
+ * be taken to outlive the conn. */
+TEST(trace_through_conn)
+{
+    srv s;
+    srv_init(&s);
+    char u[64];
+    url_of(&s, u, sizeof u);
+    const char *urls[] = {u};
+    mk_trace = 1;
+    okt_conn *c = mkconn(urls, 1, "123", 0);
+    mk_trace = 0;
+    srv *ss[] = {&s};
+    CHECK(drive(c, ss, 1, OKT_EV_READY, 3000));
+    okt_err e;
+    int64_t id = okt_conn_request(c, "getuserstate", NULL, 0, okt_now_ms(),
+                                  &e);
+    CHECK(drive(c, ss, 1, OKT_EV_REPLY, 3000));
+    ev_reset();
+    okt_conn_close(c, okt_now_ms());
+    ev_reset();
+    okt_trace *tr = okt_conn_take_trace(c);
+    CHECK(tr != NULL);
+    CHECK(okt_conn_take_trace(c) == NULL);
+    okt_conn_free(c);
+    /* ping, pong, login, loginresult, n × (subscribeevent, its reply),
+     * getuserstate, its reply, logout */
+    const char *want[] = {">[\"ping\",", "<[\"pong\",", ">[\"login\",",
+                          "<[\"loginresult\","};
+    int dir;
+    char *t;
+    size_t i = 0, nsub_out = 0, nsub_in = 0;
+    int masked = 0, hash = 0, req = 0, rep = 0, logout_last = 0;
+    char q[24];
+    snprintf(q, sizeof q, "\"qid\":\"%lld\"", (long long)id);
+    while (okt_trace_next(tr, &dir, &t)) {
+        if (i < 4) {
+            CHECK(dir == want[i][0] && strstr(t, want[i] + 1) == t);
+        } else if (strstr(t, "[\"subscribeevent\",") == t) {
+            nsub_out += dir == '>';
+        } else if (strstr(t, "[\"subscribeeventresult\",") == t) {
+            nsub_in += dir == '<';
+        } else if (strstr(t, "[\"getuserstate\",") == t) {
+            req += dir == '>' && strstr(t, q) != NULL;
+        } else if (strstr(t, "[\"getuserstateresult\",") == t) {
+            rep += dir == '<' && strstr(t, q) != NULL;
+        }
+        logout_last = dir == '>' && strstr(t, "[\"logout\",") == t;
+        if (strstr(t, "\"Password\":\"***\",\"password\":\"***\""))
+            masked++;
+        /* md5("123"), both cases */
+        if (strstr(t, "202cb962ac59075b964b07152d234b70"))
+            hash++;
+        free(t);
+        i++;
+    }
+    CHECK(i == 4 + nsub_out + nsub_in + 3);
+    CHECK(nsub_out == (size_t)s.nsubscribe && nsub_in == nsub_out);
+    CHECK(req == 1 && rep == 1 && logout_last);
+    CHECK(masked == 1 && hash == 0);
+    CHECK(okt_trace_dropped(tr) == 0);
+    okt_trace_free(tr);
+    srv_free(&s);
+}
+
 int main(void)
 {
     RUN(redirect_over_tls);
@@ -513,5 +610,6 @@ int main(void)
     RUN(all_refused);
     RUN(wrong_password_and_license);
     RUN(drop_with_requests_pending);
+    RUN(trace_through_conn);
     return TEST_SUMMARY();
 }

@@ -3,6 +3,7 @@
  * queued, checks it, and feeds replies. */
 #include "test.h"
 #include "message.h"
+#include "protocol.h"
 #include "session.h"
 
 #include <stdlib.h>
@@ -49,18 +50,89 @@ static void feedf(okt_session *s, int64_t now, const char *name,
     json_decref(o);
 }
 
-static okt_session *mk(const char *pw, const char *const *subs)
+static okt_session *mk_traced(const char *pw, const char *const *subs,
+                              int trace)
 {
     okt_session_cfg cfg;
     okt_session_cfg_init(&cfg);
     cfg.login = "b300";
     cfg.password = pw;
     cfg.subscribe = subs;
+    cfg.trace = trace;
     okt_err e;
     okt_session *s = okt_session_new(&cfg, &e);
     if (!s)
         fprintf(stderr, "  session_new: %s\n", e.msg);
     return s;
+}
+
+static okt_session *mk(const char *pw, const char *const *subs)
+{
+    return mk_traced(pw, subs, 0);
+}
+
+/* The test's own reading of the table: each distinct `subscribe` name of
+ * okt_proto_events(), in table order, joined by ','. */
+static void table_subs(char *buf, size_t n)
+{
+    size_t nev;
+    const okt_event_def *ev = okt_proto_events(&nev);
+    buf[0] = '\0';
+    for (size_t i = 0; i < nev; i++) {
+        const char *sub = ev[i].subscribe;
+        if (!sub)
+            continue;
+        char key[64];
+        snprintf(key, sizeof key, ",%s,", sub);
+        char have[512];
+        snprintf(have, sizeof have, ",%s,", buf);
+        if (strstr(have, key))
+            continue;
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, "%s%s", l ? "," : "", sub);
+    }
+}
+
+#define MAXSUB 32
+
+/* Take every queued message, each of which must be a bare subscribeevent
+ * for one name: {"eventmethod": [name], "qid": …}. Names go to `names`
+ * (joined by ','), qids to `qids`. Returns how many. */
+static size_t take_subs(okt_session *s, char *names, size_t nn,
+                        char qids[][24])
+{
+    const char *name;
+    json_t *obj, *r;
+    size_t k = 0;
+    names[0] = '\0';
+    while ((r = take(s, &name, &obj)) != NULL) {
+        CHECK_STR(name, "subscribeevent");
+        CHECK(json_object_size(obj) == 2);   /* no userlogin */
+        json_t *em = json_object_get(obj, "eventmethod");
+        CHECK(json_is_array(em) && json_array_size(em) == 1);
+        const char *ev = json_string_value(json_array_get(em, 0));
+        size_t l = strlen(names);
+        snprintf(names + l, nn - l, "%s%s", l ? "," : "", ev ? ev : "?");
+        if (k < MAXSUB)
+            snprintf(qids[k], 24, "%s", okt_msg_qid(obj));
+        k++;
+        json_decref(r);
+    }
+    return k;
+}
+
+/* Answer the subscriptions in reverse order, as replies named the way a
+ * real server names them; READY comes only with the last answer. */
+static void answer_subs(okt_session *s, int64_t now, char qids[][24],
+                        size_t n)
+{
+    okt_event ev;
+    for (size_t i = n; i-- > 0;) {
+        CHECK(okt_session_state(s) == OKT_S_LOGIN);
+        CHECK(okt_session_next_event(s, &ev) == 0);
+        feedf(s, now, "subscribeeventresult", qids[i],
+              i == 1 ? "{\"result\":0}" : "{}");
+    }
 }
 
 /* Handshake up to the login request; returns the login qid (static). */
@@ -118,17 +190,12 @@ static okt_session *ready_session(int64_t now)
 {
     okt_session *s = mk("b300", NULL);
     const char *lq = to_login(s, now);
-    feedf(s, now + 2, "login", lq,
+    feedf(s, now + 2, "loginresult", lq,
           "{\"result\":1,\"userid\":\"u-1\",\"sessionid\":\"s-1\"}");
-    const char *name;
-    json_t *obj;
-    json_t *r = take(s, &name, &obj);
-    CHECK(r && !strcmp(name, "subscribeevent"));
-    if (r) {
-        feedf(s, now + 3, "subscribeevent", okt_msg_qid(obj),
-              "{\"result\":1}");
-        json_decref(r);
-    }
+    char names[512], qids[MAXSUB][24];
+    size_t n = take_subs(s, names, sizeof names, qids);
+    CHECK(n > 0 && n <= MAXSUB);
+    answer_subs(s, now + 3, qids, n);
     okt_event ev;
     CHECK(okt_session_next_event(s, &ev) == 1);
     CHECK(ev.type == OKT_EV_READY);
@@ -190,15 +257,22 @@ TEST(login_success_transcript)
     okt_err e;
     CHECK(okt_session_request(s, "getversion", NULL, 0, T0, &e) == -1);
     CHECK(e.code == OKT_ECLOSED);
-    feedf(s, T0 + 6, "login", "2", "{\"result\":1,\"userid\":\"u-1\"}");
-    t = take_text(s);
-    CHECK_STR(t, "[\"subscribeevent\",{\"eventmethod\":[\"userstatechanged\","
-                 "\"linestatechanged\",\"tminterfaceconfirm\","
-                 "\"tminterfacereserve\",\"tminterfaceclose\"],\"qid\":\"3\"}]");
-    free(t);
+    /* a real server's reply name, and no `result` (fact sheet §14.1) */
+    feedf(s, T0 + 6, "loginresult", "2", "{\"userid\":\"u-1\"}");
+    /* one bare subscribeevent per table name, all at once, qids 3, 4, … */
+    char want_names[512];
+    table_subs(want_names, sizeof want_names);
+    char names[512], qids[MAXSUB][24];
+    size_t n = take_subs(s, names, sizeof names, qids);
+    CHECK_STR(names, want_names);
+    CHECK(n >= 3 && n <= MAXSUB);
+    for (size_t i = 0; i < n && i < MAXSUB; i++) {
+        char q[24];
+        snprintf(q, sizeof q, "%zu", i + 3);
+        CHECK_STR(qids[i], q);
+    }
+    answer_subs(s, T0 + 7, qids, n);
     okt_event ev;
-    CHECK(okt_session_next_event(s, &ev) == 0);   /* not ready before sub */
-    feedf(s, T0 + 7, "subscribeevent", "3", "{\"result\":1}");
     CHECK(okt_session_next_event(s, &ev) == 1);
     CHECK(ev.type == OKT_EV_READY);
     CHECK_STR(json_string_value(json_object_get(ev.data, "userid")), "u-1");
@@ -230,11 +304,51 @@ TEST(login_success_transcript)
     okt_session_free(s);
 }
 
+/* The default subscriptions are the table's subscribe names: the events a
+ * real server sends and the dlgcard group it expands (fact sheet §2.5),
+ * not the Lua API's event names. */
+TEST(default_subscriptions_from_table)
+{
+    char names[512];
+    table_subs(names, sizeof names);
+    char have[520];
+    snprintf(have, sizeof have, ",%s,", names);
+    CHECK(strstr(have, ",userstatechanged,") != NULL);
+    CHECK(strstr(have, ",linestatechanged,") != NULL);
+    CHECK(strstr(have, ",dlgcard,") != NULL);
+    CHECK(strstr(have, "tminterface") == NULL);
+    /* the session sends exactly these */
+    okt_session *s = mk("b300", NULL);
+    const char *lq = to_login(s, T0);
+    feedf(s, T0 + 2, "loginresult", lq, "{\"result\":1}");
+    char got[512], qids[MAXSUB][24];
+    take_subs(s, got, sizeof got, qids);
+    CHECK_STR(got, names);
+    okt_session_free(s);
+}
+
 TEST(custom_and_empty_subscription)
 {
-    const char *none[] = {NULL};
-    okt_session *s = mk("b300", none);
+    const char *two[] = {"userstatechanged", "chat", NULL};
+    okt_session *s = mk("b300", two);
     const char *lq = to_login(s, T0);
+    feedf(s, T0 + 2, "loginresult", lq, "{\"result\":1}");
+    char got[512], qids[MAXSUB][24];
+    CHECK(take_subs(s, got, sizeof got, qids) == 2);
+    CHECK_STR(got, "userstatechanged,chat");
+    feedf(s, T0 + 3, "x", qids[0], "{\"result\":1}");
+    CHECK(okt_session_state(s) == OKT_S_LOGIN);
+    /* the same answer twice counts once */
+    feedf(s, T0 + 3, "x", qids[0], "{\"result\":1}");
+    CHECK(okt_session_state(s) == OKT_S_LOGIN);
+    feedf(s, T0 + 4, "x", qids[1], "{\"result\":0,\"errormsg\":\"no\"}");
+    CHECK(okt_session_state(s) == OKT_S_READY);
+    okt_session_free(s);
+
+    /* an empty list: none, ready at the login reply */
+    const char *none[] = {NULL};
+    s = mk("b300", none);
+    lq = to_login(s, T0);
     feedf(s, T0 + 2, "login", lq, "{\"result\":1}");
     okt_event ev;
     CHECK(okt_session_next_event(s, &ev) == 1 && ev.type == OKT_EV_READY);
@@ -268,26 +382,60 @@ TEST(wrong_password)
     okt_session_free(s);
 }
 
+/* Every login entry of the table's server errors gives its okt code, and
+ * the message names the server's text or value; values the table does not
+ * know are "server" errors, named the same way. */
 TEST(login_error_numbers)
 {
+    size_t n;
+    const okt_server_error *se = okt_proto_server_errors(&n);
+    int tried = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!se[i].request || strcmp(se[i].request, "login"))
+            continue;
+        char body[256], text[128];
+        if (se[i].error) {
+            snprintf(body, sizeof body, "{\"result\":0,\"error\":%lld}",
+                     se[i].error);
+            snprintf(text, sizeof text, "error %lld", se[i].error);
+        } else {
+            snprintf(body, sizeof body, "{\"result\":0,\"errormsg\":\"%s\"}",
+                     se[i].errormsg);
+            snprintf(text, sizeof text, "\"%s\"", se[i].errormsg);
+        }
+        okt_session *s = mk("b300", NULL);
+        const char *lq = to_login(s, T0);
+        feedf(s, T0 + 2, "loginresult", lq, body);
+        expect_closed(s, se[i].code, text);
+        okt_session_free(s);
+        tried++;
+    }
+    CHECK(tried >= 6);
     struct {
         const char *body;
         int code;
         const char *text;
     } c[] = {
-        {"{\"result\":0,\"error\":50025}", OKT_ELICENSE, "licence"},
-        {"{\"result\":0,\"error\":50093}", OKT_ESERVER, "already registered"},
-        {"{\"error\":\"50093\"}", OKT_ESERVER, "already registered"},
-        {"{\"result\":0,\"errormsg\":\"Service not available\"}", OKT_ESERVER,
-         "Service not available"},
-        {"{\"result\":0,\"errormsg\":\"Bad request. Invalid session user\"}",
-         OKT_ESERVER, "Invalid session user"},
-        {"{\"result\":0}", OKT_ESERVER, "login failed"},
+        /* a number sent as a string; no result at all */
+        {"{\"error\":\"50025\"}", OKT_ELICENSE, "(license): error 50025"},
+        /* both: text and value named */
+        {"{\"result\":0,\"error\":50093,\"errormsg\":\"Already\"}",
+         OKT_ESERVER, "\"Already\" (error 50093)"},
+        {"{\"result\":0,\"errormsg\":\"Something new\"}", OKT_ESERVER,
+         "(server): \"Something new\""},
+        {"{\"result\":0,\"error\":4242}", OKT_ESERVER, "error 4242"},
+        /* a known text under an unknown value */
+        {"{\"result\":0,\"error\":1,\"errormsg\":\"Wrong login/pass "
+         "combination\"}", OKT_EAUTH, "(auth): \"Wrong login/pass combination\" "
+         "(error 1)"},
+        /* attachasghost's value means nothing for login */
+        {"{\"result\":0,\"error\":52710}", OKT_ESERVER, "error 52710"},
+        {"{\"result\":0}", OKT_ESERVER, "without an error value or text"},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         okt_session *s = mk("b300", NULL);
         const char *lq = to_login(s, T0);
-        feedf(s, T0 + 2, "login", lq, c[i].body);
+        feedf(s, T0 + 2, "loginresult", lq, c[i].body);
         expect_closed(s, c[i].code, c[i].text);
         okt_session_free(s);
     }
@@ -691,9 +839,312 @@ TEST(login_error_huge_float)
         okt_session *s = mk("b300", NULL);
         const char *lq = to_login(s, T0);
         feedf(s, T0 + 2, "login", lq, bodies[i]);
-        expect_closed(s, OKT_ESERVER, "login failed");
+        expect_closed(s, OKT_ESERVER, "login refused");
         okt_session_free(s);
     }
+}
+
+/* Replies are matched by qid alone, whatever they are called (a real
+ * server says <method>result, §14.1); a message whose qid is no request's
+ * is an event, even with a qid of its own (real events carry a fresh
+ * UUID, §2.4); a reply without `result` is a success (§2.2). */
+TEST(replies_by_qid_only)
+{
+    okt_session *s = ready_session(T0);
+    okt_err e;
+    int64_t id = okt_session_request(s, "getuserstate", NULL, 0, T0 + 4, &e);
+    CHECK(id > 0);
+    free(take_text(s));
+    char q[24];
+    snprintf(q, sizeof q, "%lld", (long long)id);
+    feedf(s, T0 + 5, "userstatechanged",
+          "5f0c7c6e-3b9a-4d7e-9a39-0e7f2b1d6c11",
+          "{\"userlogin\":\"b300\",\"userstateid\":\"1\","
+          "\"userstatestr\":\"usReady\"}");
+    feedf(s, T0 + 6, "getuserstateresult", q,
+          "{\"userlogin\":\"b300\",\"userstateid\":\"7\","
+          "\"userstatestr\":\"usWOphone\",\"oncallcenter\":false}");
+    okt_event ev;
+    CHECK(okt_session_next_event(s, &ev) == 1);
+    CHECK(ev.type == OKT_EV_SERVER && ev.name &&
+          !strcmp(ev.name, "userstatechanged"));
+    CHECK_STR(json_string_value(json_object_get(ev.data, "userstateid")),
+              "1");
+    okt_event_clear(&ev);
+    CHECK(okt_session_next_event(s, &ev) == 1);
+    CHECK(ev.type == OKT_EV_REPLY && ev.id == id);
+    CHECK(ev.data && !okt_msg_failed(ev.data));   /* no result: success */
+    CHECK_STR(json_string_value(json_object_get(ev.data, "userstatestr")),
+              "usWOphone");
+    okt_event_clear(&ev);
+    /* a reply that bears an event's name is still the reply */
+    id = okt_session_request(s, "getuserstate", NULL, 0, T0 + 7, &e);
+    free(take_text(s));
+    snprintf(q, sizeof q, "%lld", (long long)id);
+    feedf(s, T0 + 8, "userstatechanged", q, "{\"userstateid\":\"5\"}");
+    CHECK(okt_session_next_event(s, &ev) == 1);
+    CHECK(ev.type == OKT_EV_REPLY && ev.id == id);
+    okt_event_clear(&ev);
+    CHECK(okt_session_next_event(s, &ev) == 0);
+    okt_session_free(s);
+}
+
+/* Any run of 32 hex digits: an MD5 hex digest. */
+static int has_hex32(const char *t)
+{
+    size_t run = 0;
+    for (; *t; t++) {
+        int hex = (*t >= '0' && *t <= '9') || (*t >= 'a' && *t <= 'f') ||
+                  (*t >= 'A' && *t <= 'F');
+        run = hex ? run + 1 : 0;
+        if (run >= 32)
+            return 1;
+    }
+    return 0;
+}
+
+#define MAXREC 64
+
+typedef struct recs {
+    int dir[MAXREC];
+    char *text[MAXREC];
+    size_t n;
+} recs;
+
+static void drain(okt_session *s, recs *r)
+{
+    int dir;
+    char *t;
+    r->n = 0;
+    while (okt_session_next_trace(s, &dir, &t)) {
+        if (r->n < MAXREC) {
+            r->dir[r->n] = dir;
+            r->text[r->n++] = t;
+        } else {
+            CHECK(0);
+            free(t);
+        }
+    }
+}
+
+static void recs_free(recs *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->text[i]);
+    r->n = 0;
+}
+
+TEST(trace_order_and_masking)
+{
+    const char *pw = "Пароль";
+    char hcs[33], hci[33];
+    okt_err e;
+    okt_password_hash(pw, 0, hcs, &e);
+    okt_password_hash(pw, 1, hci, &e);
+    okt_session *s = mk_traced(pw, NULL, 1);
+    CHECK(okt_session_open(s, T0) == 0);
+    const char *name;
+    json_t *obj;
+    json_decref(take(s, &name, &obj));                          /* > ping */
+    feedf(s, T0 + 1, "pong", "1", "{\"result\":1}");            /* < */
+    json_decref(take(s, &name, &obj));                          /* > login */
+    /* a server copies request fields back (§14.1): a secret may come in */
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"result\":1,\"userid\":\"u-1\",\"Password\":\"%s\","
+             "\"password\":\"%s\",\"sessionid\":\"s-1\","
+             "\"more\":[{\"sessionid\":\"s-2\"}]}", hcs, hci);
+    feedf(s, T0 + 2, "loginresult", "2", body);                 /* < */
+    char names[512], qids[MAXSUB][24];
+    size_t nsub = take_subs(s, names, sizeof names, qids);     /* > each */
+    answer_subs(s, T0 + 3, qids, nsub);                         /* < each */
+    CHECK(okt_session_state(s) == OKT_S_READY);
+    /* a caller's request with secrets nested in its params */
+    json_t *p = json_pack("{s:{s:s},s:[{s:s}]}", "a", "password", "p1",
+                          "list", "Password", "p2");
+    int64_t id = okt_session_request(s, "x", p, 0, T0 + 4, &e);
+    json_decref(take(s, &name, &obj));                          /* > x */
+    char q[24];
+    snprintf(q, sizeof q, "%lld", (long long)id);
+    feedf(s, T0 + 5, "xresult", q, "{}");                       /* < */
+    feedf(s, T0 + 6, "userstatechanged", "9e1b8a52-0000-4000-8000-000000000001",
+          "{\"userstateid\":\"1\"}");                           /* < */
+    /* not JSON, holding a hash: never recorded raw */
+    char bad[128];
+    snprintf(bad, sizeof bad, "[\"login\",{\"Password\":\"%s\"", hcs);
+    okt_session_feed(s, bad, strlen(bad), T0 + 7);              /* < */
+    /* a multipart message: one record, the message it completes */
+    json_t *o = json_pack("{s:s,s:s}", "caption", "Номер телефона",
+                          "sessionid", "s-3");
+    size_t len;
+    char *text = okt_msg_build("getpbxnumbersresult", o, &len, &e);
+    json_decref(o);
+    char **parts;
+    size_t np;
+    CHECK(okt_mp_split(text, len, "m-1", 16, &parts, &np, &e) == 0);
+    CHECK(np > 2);
+    for (size_t i = 0; i < np; i++)
+        okt_session_feed(s, parts[i], strlen(parts[i]), T0 + 8);  /* < once */
+    okt_mp_split_free(parts, np);
+    free(text);
+
+    recs r;
+    drain(s, &r);
+    CHECK(r.n == 2 + 2 + 2 * nsub + 2 + 1 + 1 + 1);
+    CHECK(okt_session_trace_dropped(s) == 0);
+    if (r.n != 2 + 2 + 2 * nsub + 2 + 1 + 1 + 1) {
+        recs_free(&r);
+        okt_session_free(s);
+        return;
+    }
+    size_t i = 0;
+    CHECK(r.dir[i] == '>');
+    CHECK_STR(r.text[i++], "[\"ping\",{\"qid\":\"1\"}]");
+    CHECK(r.dir[i] == '<');
+    CHECK_STR(r.text[i++], "[\"pong\",{\"result\":1,\"qid\":\"1\"}]");
+    CHECK(r.dir[i] == '>');
+    CHECK_STR(r.text[i++], "[\"login\",{\"userlogin\":\"b300\",\"Password\":"
+                           "\"***\",\"password\":\"***\",\"showid\":1,"
+                           "\"qid\":\"2\"}]");
+    CHECK(r.dir[i] == '<');
+    CHECK_STR(r.text[i++], "[\"loginresult\",{\"result\":1,\"userid\":\"u-1\","
+                           "\"Password\":\"***\",\"password\":\"***\","
+                           "\"sessionid\":\"***\",\"more\":[{\"sessionid\":"
+                           "\"***\"}],\"qid\":\"2\"}]");
+    for (size_t k = 0; k < nsub; k++, i++) {
+        CHECK(r.dir[i] == '>');
+        CHECK(strstr(r.text[i], "[\"subscribeevent\",{\"eventmethod\":[") ==
+              r.text[i]);
+    }
+    for (size_t k = 0; k < nsub; k++, i++) {
+        CHECK(r.dir[i] == '<');
+        CHECK(strstr(r.text[i], "[\"subscribeeventresult\",") == r.text[i]);
+    }
+    CHECK(r.dir[i] == '>');
+    char want[160];
+    snprintf(want, sizeof want,
+             "[\"x\",{\"userlogin\":\"b300\",\"a\":{\"password\":\"***\"},"
+             "\"list\":[{\"Password\":\"***\"}],\"qid\":\"%s\"}]", q);
+    CHECK_STR(r.text[i++], want);
+    CHECK(r.dir[i] == '<' && strstr(r.text[i++], "[\"xresult\","));
+    CHECK(r.dir[i] == '<' && strstr(r.text[i++], "[\"userstatechanged\","));
+    CHECK(r.dir[i] == '<');
+    snprintf(want, sizeof want, "<unparsable %zu bytes>", strlen(bad));
+    CHECK_STR(r.text[i++], want);
+    CHECK(r.dir[i] == '<');
+    CHECK_STR(r.text[i++], "[\"getpbxnumbersresult\",{\"caption\":"
+                           "\"Номер телефона\",\"sessionid\":\"***\"}]");
+    for (i = 0; i < r.n; i++) {
+        CHECK(!has_hex32(r.text[i]));
+        CHECK(!strstr(r.text[i], hcs) && !strstr(r.text[i], hci));
+        CHECK(!strstr(r.text[i], pw));
+        CHECK(!strstr(r.text[i], "s-1") && !strstr(r.text[i], "s-3"));
+    }
+    recs_free(&r);
+    CHECK(okt_session_next_trace(s, &(int){0}, &(char *){NULL}) == 0);
+    okt_session_free(s);
+}
+
+TEST(trace_bound_and_drop_count)
+{
+    okt_session *s = mk_traced("b300", (const char *[]){NULL}, 1);
+    const char *lq = to_login(s, T0);
+    feedf(s, T0 + 2, "loginresult", lq, "{}");
+    CHECK(okt_session_state(s) == OKT_S_READY);
+    recs r;
+    drain(s, &r);
+    CHECK(r.n == 5);   /* ping, noise, pong, login, its reply */
+    recs_free(&r);
+    unsigned total = OKT_MAX_TRACE + 10;
+    for (unsigned i = 0; i < total; i++) {
+        char m[64];
+        snprintf(m, sizeof m, "[\"linestatechanged\",{\"n\":%u}]", i);
+        okt_session_feed(s, m, strlen(m), T0 + 3);
+    }
+    CHECK(okt_session_trace_dropped(s) == 10);
+    int dir;
+    char *t;
+    unsigned n = 0, first = 0, last = 0, ordered = 1;
+    while (okt_session_next_trace(s, &dir, &t)) {
+        unsigned v = 0;
+        const char *p = strstr(t, "\"n\":");
+        if (p)
+            v = (unsigned)strtoul(p + 4, NULL, 10);
+        if (n == 0)
+            first = v;
+        else if (v != last + 1)
+            ordered = 0;
+        last = v;
+        n++;
+        free(t);
+    }
+    CHECK(n == OKT_MAX_TRACE);
+    CHECK(first == 10 && last == total - 1 && ordered);
+    /* drained: room again, the count of drops stays */
+    okt_session_feed(s, "x", 1, T0 + 4);
+    CHECK(okt_session_next_trace(s, &dir, &t) == 1);
+    CHECK_STR(t, "<unparsable 1 bytes>");
+    free(t);
+    CHECK(okt_session_trace_dropped(s) == 10);
+    okt_session_free(s);
+}
+
+/* The byte bound, on the trace object itself. */
+TEST(trace_byte_bound)
+{
+    okt_trace *t = okt_trace_new(100, 64);
+    const char *m = "[\"a\",{\"k\":\"012345678901234567\"}]";   /* 32 */
+    CHECK(strlen(m) == 32);
+    okt_trace_add(t, '<', m, strlen(m));
+    okt_trace_add(t, '<', m, strlen(m));
+    CHECK(okt_trace_count(t) == 2 && okt_trace_dropped(t) == 0);
+    okt_trace_add(t, '>', m, strlen(m));
+    CHECK(okt_trace_count(t) == 2 && okt_trace_dropped(t) == 1);
+    /* one record over the whole bound is kept alone */
+    char big[200];
+    snprintf(big, sizeof big, "[\"b\",{\"k\":\"%0120d\"}]", 0);
+    okt_trace_add(t, '>', big, strlen(big));
+    CHECK(okt_trace_count(t) == 1 && okt_trace_dropped(t) == 3);
+    int dir;
+    char *text;
+    CHECK(okt_trace_next(t, &dir, &text) == 1 && dir == '>');
+    CHECK_STR(text, big);
+    free(text);
+    okt_trace_free(t);
+    /* the record bound */
+    t = okt_trace_new(3, 0);
+    for (int i = 0; i < 5; i++)
+        okt_trace_add(t, '<', "[1]", 3);
+    CHECK(okt_trace_count(t) == 3 && okt_trace_dropped(t) == 2);
+    okt_trace_free(t);
+    okt_trace_free(NULL);
+}
+
+TEST(trace_off_and_take)
+{
+    okt_session *s = ready_session(T0);   /* not traced */
+    int dir;
+    char *t;
+    CHECK(okt_session_next_trace(s, &dir, &t) == 0);
+    CHECK(okt_session_trace_dropped(s) == 0);
+    CHECK(okt_session_take_trace(s) == NULL);
+    okt_session_free(s);
+
+    s = mk_traced("b300", NULL, 1);
+    CHECK(okt_session_open(s, T0) == 0);
+    free(take_text(s));
+    okt_trace *tr = okt_session_take_trace(s);
+    CHECK(tr && okt_trace_count(tr) == 1);
+    /* the session traces no more */
+    feedf(s, T0 + 1, "pong", "1", "{}");
+    free(take_text(s));
+    CHECK(okt_trace_count(tr) == 1);
+    CHECK(okt_session_next_trace(s, &dir, &t) == 0);
+    okt_session_free(s);
+    CHECK(okt_trace_next(tr, &dir, &t) == 1 && dir == '>');
+    CHECK_STR(t, "[\"ping\",{\"qid\":\"1\"}]");
+    free(t);
+    okt_trace_free(tr);
 }
 
 int main(void)
@@ -716,5 +1167,11 @@ int main(void)
     RUN(bad_config);
     RUN(closed_before_open);
     RUN(login_error_huge_float);
+    RUN(default_subscriptions_from_table);
+    RUN(replies_by_qid_only);
+    RUN(trace_order_and_masking);
+    RUN(trace_bound_and_drop_count);
+    RUN(trace_byte_bound);
+    RUN(trace_off_and_take);
     return TEST_SUMMARY();
 }
