@@ -35,6 +35,10 @@ static const okt_field r_login[] = {
     {"userid", "userid", S, 0, "R §14.1"},
     {"userlogin", NULL, S, 0, "R §14.1"},
     {"sessionid", NULL, S, OKT_PF_SECRET, "C §3.3"},
+    {"sipuser", NULL, S, 0, "C §3.3"},
+    {"sippass", NULL, S, OKT_PF_SECRET, "C §3.3"},
+    {"sipport", NULL, OKT_PT_ANY, 0, "C §3.3"},
+    {"sipsecure", NULL, B, 0, "C §3.3"},
     END};
 
 static const okt_field p_subscribe[] = {
