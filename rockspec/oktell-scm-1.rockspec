@@ -29,10 +29,12 @@ build = {
    modules = {
       ["oktell.core"] = {
          sources = {
+            "src/core/b64.c",
             "src/core/commapper.c",
             "src/core/conn.c",
             "src/core/message.c",
             "src/core/okt.c",
+            "src/core/protocol.c",
             "src/core/session.c",
             "src/core/states.c",
             "src/core/ws.c",
@@ -43,6 +45,7 @@ build = {
             "src/lua/conn.c",
             "src/lua/core.c",
             "src/lua/emu.c",
+            "src/lua/protocol.c",
             "src/lua/states.c",
             "src/lua/xml.c",
          },
