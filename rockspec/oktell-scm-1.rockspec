@@ -29,6 +29,7 @@ build = {
    modules = {
       ["oktell.core"] = {
          sources = {
+            "src/core/b64.c",
             "src/core/commapper.c",
             "src/core/conn.c",
             "src/core/message.c",

@@ -10,13 +10,19 @@
  * the options are NONET|NOERROR|NOWARNING|IGNORE_ENC, never NOENT, DTDLOAD
  * or HUGE. The typed decoder and the generic parse both read that tree.
  *
+ * Typed messages: each kind is a table of field descriptors (key, Lua key,
+ * type and XML form, required-ness), walked by one decoder and one
+ * encoder; protocol facts (task event ids and names, confirm answers, task
+ * types) come from protocol.h, state codes and names from states.h.
+ *
  * Writing: every document is written by hand into a growing buffer from a
  * generic tree (encode builds the generic tree, then builds the text), so
  * the two writers cannot drift apart. */
 #include "commapper.h"
+#include "b64.h"
+#include "protocol.h"
 #include "states.h"
 
-#include <ctype.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,14 +31,12 @@
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
-#include <openssl/evp.h>
 
-/* Order matters: the decoders and encoders switch on the index. */
+/* Order matters: kinds[] (the descriptors) follows it. */
 const char *const okt_xml_kinds[] = {
     "userinfo",      "userstate",           "linestate", "settaskactive",
     "settaskactiveresult", "confirmresult", "event",     NULL,
 };
-#define KIND_EVENT 6
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
@@ -350,11 +354,6 @@ static void sax_error(void *ctx, xmlErrorPtr e)
 /* ------------------------------------------------------------------ */
 /* Input encodings. */
 
-static int bad(okt_err *err, const char *fmt, const char *arg)
-{
-    return okt_err_set(err, OKT_EBADXML, fmt, arg);
-}
-
 static int put_utf8(char *o, unsigned long c)
 {
     if (c < 0x80) {
@@ -603,26 +602,21 @@ static int parse_int(const char *s, long long *out)
     return 0;
 }
 
-static int parse_bool(const char *s, int *out)
+/* 1 / 0 or true / false (any case); with off2 also 2 (off; settaskactive's
+ * "deactivate"). */
+static int parse_bool(const char *s, int off2, int *out)
 {
     long long v;
-    if (parse_int(s, &v) == 0 && (v == 0 || v == 1)) {
-        *out = (int)v;
-        return 0;
+    if (parse_int(s, &v) == 0) {
+        *out = v == 1;
+        return v == 1 || v == 0 || (off2 && v == 2) ? 0 : -1;
     }
-    if (strcasecmp(s, "true") == 0) {
-        *out = 1;
-        return 0;
-    }
-    if (strcasecmp(s, "false") == 0) {
-        *out = 0;
+    if (strcasecmp(s, "true") == 0 || strcasecmp(s, "false") == 0) {
+        *out = strcasecmp(s, "true") == 0;
         return 0;
     }
     return -1;
 }
-
-/* ------------------------------------------------------------------ */
-/* Typed decode. Each decoder fills obj and returns 0, or -1 with err. */
 
 #define NOMEM(err) okt_err_set(err, OKT_ENOMEM, "out of memory")
 
@@ -637,403 +631,6 @@ static int set(json_t *obj, const char *key, json_t *v, okt_err *err)
 static json_t *jstr(const char *s, size_t len)
 {
     return json_stringn_nocheck(s, len);
-}
-
-static int set_str(json_t *obj, const char *key, const node *f, okt_err *err)
-{
-    size_t len;
-    const char *s = fstr(f, &len);
-    return set(obj, key, jstr(s, len), err);
-}
-
-/* Copy an optional string field. */
-static int opt_str(json_t *obj, const node *n, const char *key, okt_err *err)
-{
-    const node *f = field(n, key);
-    return f ? set_str(obj, key, f, err) : 0;
-}
-
-static int req_str(json_t *obj, const node *n, const char *key,
-                   const char *kind, okt_err *err)
-{
-    const node *f = field(n, key);
-    if (!f)
-        return okt_err_set(err, OKT_EBADXML, "%s: missing required '%s'",
-                           kind, key);
-    return set_str(obj, key, f, err);
-}
-
-static int get_int(const node *f, const char *key, long long *v, okt_err *err)
-{
-    size_t len;
-    const char *s = fstr(f, &len);
-    if (parse_int(s, v) != 0)
-        return okt_err_set(err, OKT_EBADXML, "'%s' is not a number", key);
-    return 0;
-}
-
-static int get_bool(const node *f, const char *key, int *v, okt_err *err)
-{
-    size_t len;
-    const char *s = fstr(f, &len);
-    if (parse_bool(s, v) != 0)
-        return okt_err_set(err, OKT_EBADXML, "'%s' is not 0 or 1", key);
-    return 0;
-}
-
-static int opt_bool(json_t *obj, const node *n, const char *key, okt_err *err)
-{
-    const node *f = field(n, key);
-    int b;
-    if (!f)
-        return 0;
-    if (get_bool(f, key, &b, err) != 0)
-        return -1;
-    return set(obj, key, json_boolean(b), err);
-}
-
-static int dec_userinfo(const node *d, json_t *o, okt_err *err)
-{
-    const node *f;
-    long long v;
-    if (req_str(o, d, "id", "userinfo", err))
-        return -1;
-    if ((f = field(d, "type"))) {
-        if (get_int(f, "type", &v, err) || set(o, "type", json_integer(v), err))
-            return -1;
-        const char *tn = attrval(f, "name");
-        if (tn && set(o, "type_name", json_string_nocheck(tn), err))
-            return -1;
-        if (!tn && v == 1 && set(o, "type_name", json_string("utUser"), err))
-            return -1;
-    }
-    if (opt_str(o, d, "name", err) || opt_bool(o, d, "isoperator", err))
-        return -1;
-    if ((f = field(d, "group"))) {
-        json_t *g = json_object();
-        if (set(o, "group", g, err))
-            return -1;
-        const char *id = attrval(f, "value"), *nm = attrval(f, "name");
-        if (id && set(g, "id", json_string_nocheck(id), err))
-            return -1;
-        if (nm && set(g, "name", json_string_nocheck(nm), err))
-            return -1;
-    }
-    if (req_str(o, d, "login", "userinfo", err) ||
-        opt_str(o, d, "password", err))
-        return -1;
-    if ((f = field(d, "role"))) {
-        json_t *r = json_object();
-        if (set(o, "role", r, err))
-            return -1;
-        const char *id = attrval(f, "value");
-        if (id && set(r, "id", json_string_nocheck(id), err))
-            return -1;
-        if ((f->tag == T_CDATA || f->text) &&
-            set(r, "name", jstr(f->text ? f->text : "", f->textlen), err))
-            return -1;
-    }
-    if (opt_str(o, d, "callerid", err) || opt_str(o, d, "info", err))
-        return -1;
-    /* Rights: the role's property_set inside the properties collection. */
-    json_t *rights = NULL, *titles = NULL;
-    for (const node *c = d->first; c; c = c->next) {
-        if (c->tag != T_COLL)
-            continue;
-        if (!rights) {
-            rights = json_object();
-            titles = json_object();
-            if (set(o, "rights", rights, err) ||
-                set(o, "right_titles", titles, err))
-                return -1;
-        }
-        for (const node *s = c->first; s; s = s->next) {
-            const char *sn = s->tag == T_SET ? attrval(s, "name") : NULL;
-            if (!sn || strcmp(sn, "role") != 0)
-                continue;
-            for (const node *r = s->first; r; r = r->next) {
-                const char *k;
-                if ((r->tag != T_SIMPLE && r->tag != T_CDATA) ||
-                    !(k = attrval(r, "key")))
-                    continue;
-                /* Lenient: newer servers may use other values; only an
-                 * explicit 0/false/empty denies. */
-                const char *val = attrval(r, "value");
-                int on = !val || !(val[0] == '\0' || strcmp(val, "0") == 0 ||
-                                   strcasecmp(val, "false") == 0);
-                if (set(rights, k, json_boolean(on), err))
-                    return -1;
-                if (r->tag == T_CDATA &&
-                    set(titles, k, jstr(r->text ? r->text : "", r->textlen),
-                        err))
-                    return -1;
-            }
-        }
-    }
-    return 0;
-}
-
-/* state field of userstate / linestate. */
-static int dec_state(const node *d, json_t *o, int line, okt_err *err)
-{
-    const char *kind = line ? "linestate" : "userstate";
-    const node *f = field(d, "state");
-    long long code;
-    if (!f)
-        return okt_err_set(err, OKT_EBADXML, "%s: missing required 'state'",
-                           kind);
-    if (!getattr(f, "value") && !f->text && attrval(f, "name")) {
-        /* Only the enum name is given: take it. */
-        int c = line ? okt_linestate_code(attrval(f, "name"))
-                     : okt_userstate_code(attrval(f, "name"));
-        if (c < 0)
-            return okt_err_set(err, OKT_EBADXML, "%s: unknown state '%.60s'",
-                               kind, attrval(f, "name"));
-        code = c;
-    } else if (get_int(f, "state", &code, err)) {
-        return -1;
-    }
-    const char *nm = line ? okt_linestate_name(code) : okt_userstate_name(code);
-    if (!nm)
-        return okt_err_set(err, OKT_EBADXML, "%s: unknown state code %lld",
-                           kind, code);
-    if (set(o, "state", json_string(nm), err) ||
-        set(o, "code", json_integer(code), err))
-        return -1;
-    if (line)
-        return 0;
-    return opt_bool(o, d, "redirect", err) || opt_str(o, d, "description", err)
-               ? -1
-               : 0;
-}
-
-static int dec_settaskactive(const node *d, json_t *o, okt_err *err)
-{
-    const node *f = field(d, "tasktype");
-    size_t len;
-    if (!f)
-        return bad(err, "settaskactive: missing required '%s'", "tasktype");
-    const char *t = fstr(f, &len);
-    if (strcasecmp(t, "call") != 0 && strcasecmp(t, "text") != 0)
-        return okt_err_set(err, OKT_EBADXML,
-                           "settaskactive: tasktype '%.40s' is not call/text",
-                           t);
-    if (set(o, "tasktype", json_string(tolower((unsigned char)t[0]) == 'c'
-                                           ? "call" : "text"), err))
-        return -1;
-    if (req_str(o, d, "idtask", "settaskactive", err))
-        return -1;
-    if (!(f = field(d, "active")))
-        return bad(err, "settaskactive: missing required '%s'", "active");
-    long long v;
-    const char *s = fstr(f, &len);
-    int on;
-    if (parse_int(s, &v) == 0 && (v == 1 || v == 2 || v == 0))
-        on = v == 1;
-    else if (parse_bool(s, &on) != 0)
-        return bad(err, "settaskactive: 'active' is %s", "not 1 or 2");
-    return set(o, "active", json_boolean(on), err);
-}
-
-static int dec_settaskresult(const node *d, json_t *o, okt_err *err)
-{
-    const node *f = field(d, "success");
-    int b;
-    if (!f)
-        return bad(err, "settaskactiveresult: missing required '%s'",
-                   "success");
-    if (get_bool(f, "success", &b, err) || set(o, "success", json_boolean(b), err))
-        return -1;
-    return opt_str(o, d, "errormessage", err);
-}
-
-static const char *const confirm_words[] = {"ok", "skip", "delete"};
-
-static int dec_confirmresult(const node *d, json_t *o, okt_err *err)
-{
-    const node *f = field(d, "result");
-    size_t len;
-    long long v;
-    if (!f)
-        return bad(err, "confirmresult: missing required '%s'", "result");
-    const char *s = fstr(f, &len);
-    int r = -1;
-    if (parse_int(s, &v) == 0 && v >= 0 && v <= 2)
-        r = (int)v;
-    for (int i = 0; r < 0 && i < 3; i++)
-        if (strcasecmp(s, confirm_words[i]) == 0)
-            r = i;
-    if (r < 0)
-        return okt_err_set(err, OKT_EBADXML,
-                           "confirmresult: result '%.40s' is not 0/1/2", s);
-    return set(o, "result", json_string(confirm_words[r]), err);
-}
-
-static const struct {
-    int id;
-    const char *name;
-} events[] = {
-    {121, "tminterfaceconfirm"},
-    {122, "tminterfacereserve"},
-    {123, "tminterfaceclose"},
-};
-
-static const char *event_name(long long id)
-{
-    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
-        if (events[i].id == id)
-            return events[i].name;
-    return NULL;
-}
-
-static int event_id(const char *name)
-{
-    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
-        if (strcasecmp(events[i].name, name) == 0)
-            return events[i].id;
-    return -1;
-}
-
-/* base64 (OpenSSL EVP, whitespace tolerated) -> malloc'd bytes. */
-static unsigned char *b64_decode(const char *s, size_t len, size_t *outlen)
-{
-    if (len > INT_MAX)
-        return NULL;
-    unsigned char *out = malloc(len / 4 * 3 + 80);
-    EVP_ENCODE_CTX *c = EVP_ENCODE_CTX_new();
-    int n1 = 0, n2 = 0;
-    if (!out || !c)
-        goto fail;
-    EVP_DecodeInit(c);
-    if (EVP_DecodeUpdate(c, out, &n1, (const unsigned char *)s, (int)len) < 0)
-        goto fail;
-    if (EVP_DecodeFinal(c, out + n1, &n2) < 0)
-        goto fail;
-    EVP_ENCODE_CTX_free(c);
-    *outlen = (size_t)n1 + (size_t)n2;
-    return out;
-fail:
-    EVP_ENCODE_CTX_free(c);
-    free(out);
-    return NULL;
-}
-
-static char *b64_encode(const char *s, size_t len)
-{
-    if (len > INT_MAX / 2)
-        return NULL;
-    char *out = malloc((len + 2) / 3 * 4 + 1);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s,
-                        (int)len);
-    return out;
-}
-
-static int dec_event(const node *d, json_t *o, okt_err *err)
-{
-    const node *e = child(d, T_EVENT);
-    long long id;
-    const node *f;
-    const char *ids = attrval(e, "id");
-    if (!ids)
-        return bad(err, "event: missing required '%s'", "id");
-    if (parse_int(ids, &id) != 0)
-        return bad(err, "event: 'id' is %s", "not a number");
-    const char *nm = event_name(id);
-    if (!nm)
-        return okt_err_set(err, OKT_EBADXML, "event: unknown event id %lld",
-                           id);
-    if (set(o, "id", json_integer(id), err) ||
-        set(o, "name", json_string(nm), err))
-        return -1;
-    if (req_str(o, e, "idtask", "event", err))
-        return -1;
-    static const char *const strs[] = {"idproject", "taskname", "taskcode",
-                                       "idlist", "number"};
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-        if (opt_str(o, e, strs[i], err))
-            return -1;
-    if ((f = field(e, "idinlist"))) {
-        size_t len;
-        const char *s = fstr(f, &len);
-        if (!all_space(s, len)) {
-            if (get_int(f, "idinlist", &id, err) ||
-                set(o, "idinlist", json_integer(id), err))
-                return -1;
-        }
-    }
-    if ((f = field(e, "textb64"))) {
-        size_t len, tlen;
-        const char *s = fstr(f, &len);
-        if (set(o, "textb64", jstr(s, len), err))
-            return -1;
-        unsigned char *t = b64_decode(s, len, &tlen);
-        if (!t)
-            return bad(err, "event: textb64 is %s", "not valid base64");
-        json_t *js = json_stringn((const char *)t, tlen);
-        free(t);
-        if (!js)
-            return bad(err, "event: textb64 does %s", "not decode to UTF-8");
-        if (set(o, "text", js, err))
-            return -1;
-    }
-    return 0;
-}
-
-int okt_xml_decode(const char *s, size_t len, json_t **value,
-                   const char **kind, okt_err *err)
-{
-    pstate st;
-    *value = NULL;
-    if (kind)
-        *kind = NULL;
-    if (parse_tree(s, len, &st, err) != 0)
-        return -1;
-    const node *d = child(st.root, T_DATA);
-    const char *k = NULL;
-    json_t *o = NULL;
-    int rc = -1;
-    if (!d) {
-        okt_err_set(err, OKT_EBADXML, "no <data> element");
-        goto out;
-    }
-    /* The data name gives the kind; events come in an unnamed <data>. */
-    const char *dn = attrval(d, "name");
-    int ki = -1;
-    for (int i = 0; dn && okt_xml_kinds[i]; i++)
-        if (i != KIND_EVENT && strcmp(okt_xml_kinds[i], dn) == 0)
-            ki = i;
-    if (ki < 0 && child(d, T_EVENT))
-        ki = KIND_EVENT;
-    if (ki < 0) {
-        okt_err_set(err, OKT_EBADXML, "unknown data name '%.60s'",
-                    dn ? dn : "");
-        goto out;
-    }
-    k = okt_xml_kinds[ki];
-    if (!(o = json_object())) {
-        NOMEM(err);
-        goto out;
-    }
-    switch (ki) {
-    case 0: rc = dec_userinfo(d, o, err); break;
-    case 1: rc = dec_state(d, o, 0, err); break;
-    case 2: rc = dec_state(d, o, 1, err); break;
-    case 3: rc = dec_settaskactive(d, o, err); break;
-    case 4: rc = dec_settaskresult(d, o, err); break;
-    case 5: rc = dec_confirmresult(d, o, err); break;
-    default: rc = dec_event(d, o, err); break;
-    }
-out:
-    afree(&st.ar);
-    if (rc != 0) {
-        json_decref(o);
-        return -1;
-    }
-    *value = o;
-    if (kind)
-        *kind = k;
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1502,23 +1099,381 @@ int okt_xml_build(const json_t *doc, int utf16, char **out, size_t *outlen,
 }
 
 /* ------------------------------------------------------------------ */
-/* Typed encode: value -> generic tree -> okt_xml_build. */
+/* Typed messages: the descriptors, then the decoder and the encoder that
+ * walk them. */
 
+/* What a field holds in Lua and how it sits in the XML. */
+enum ftype {
+    F_STR,    /* string: value="s" (F_CDATA: the CDATA); decode takes either */
+    F_INT,    /* integer: value="n" */
+    F_FLAG,   /* boolean: value="1" / "0" (F_OFF2: "1" / "2") */
+    F_WORD,   /* one of the words of arg: value="word" (F_INDEX: its index) */
+    F_STATE,  /* a state of the enum arg: lua its name, lua2 its code;
+                 value="code" name="refname" */
+    F_CODE,   /* integer with a name: value="n" name="name" (lua2); arg
+                 lists the known pairs, so either alone gives the other */
+    F_PAIR,   /* {id, name}: value="id" name="name" (F_CDATA: name in CDATA) */
+    F_RIGHTS, /* lua {right = bool} and lua2 {right = title}: the properties
+                 of <property_set name=arg> (which also carries the id of the
+                 field named arg) in a <property_collection name=key> */
+    F_EVENT,  /* the <event> element's id="n" (lua) and name="" (lua2), by
+                 the protocol table */
+    F_B64,    /* base64 in CDATA (lua) and the UTF-8 text it holds (lua2) */
+};
+
+#define F_REQ   0x01  /* decode fails without it; encode needs it */
+#define F_CDATA 0x02  /* written as property_cdata */
+#define F_INDEX 0x04  /* F_WORD: decode also takes the index */
+#define F_OFF2  0x08  /* F_FLAG: off is 2 (settaskactive); decode takes 0 */
+#define F_BLANK 0x10  /* decode: a blank value counts as absent */
+
+typedef struct fdesc {
+    const char *key;   /* key="" of the property (see F_RIGHTS, F_EVENT) */
+    const char *lua;   /* key in the Lua table */
+    int type;          /* enum ftype */
+    int flags;         /* F_* */
+    const char *lua2;  /* second Lua key of a two-key type */
+    const void *arg;   /* F_WORD words, F_STATE enum, F_CODE names,
+                          F_RIGHTS set name */
+} fdesc;
+
+typedef struct kdesc {
+    const char *data;     /* <data name="">; NULL: an unnamed <data> holding
+                             an <event>, which then holds the fields */
+    const char *set;      /* <property_set name=""> around the fields */
+    const fdesc *fields;  /* terminated by {NULL} */
+} kdesc;
+
+typedef struct enumdef {
+    const char *what;     /* "user" / "line", for messages */
+    int (*code)(const char *name);
+    const okt_state_def *(*def)(long long code);
+} enumdef;
+
+static const enumdef user_states = {"user", okt_userstate_code,
+                                    okt_userstate_def};
+static const enumdef line_states = {"line", okt_linestate_code,
+                                    okt_linestate_def};
+
+typedef struct code_name {
+    long long code;
+    const char *name;
+} code_name;
+
+/* User types: the reference shows only this one. */
+static const code_name user_types[] = {{1, "utUser"}, {0, NULL}};
+
+#define END {NULL, NULL, 0, 0, NULL, NULL}
+
+static const fdesc f_userinfo[] = {
+    {"id", "id", F_STR, F_REQ, NULL, NULL},
+    {"type", "type", F_CODE, 0, "type_name", user_types},
+    {"name", "name", F_STR, F_CDATA, NULL, NULL},
+    {"isoperator", "isoperator", F_FLAG, 0, NULL, NULL},
+    {"group", "group", F_PAIR, 0, NULL, NULL},
+    {"login", "login", F_STR, F_REQ | F_CDATA, NULL, NULL},
+    {"password", "password", F_STR, F_CDATA, NULL, NULL},
+    {"role", "role", F_PAIR, F_CDATA, NULL, NULL},
+    {"callerid", "callerid", F_STR, 0, NULL, NULL},
+    {"info", "info", F_STR, F_CDATA, NULL, NULL},
+    {"properties", "rights", F_RIGHTS, 0, "right_titles", "role"},
+    END};
+static const fdesc f_userstate[] = {
+    {"state", "state", F_STATE, F_REQ, "code", &user_states},
+    {"description", "description", F_STR, F_CDATA, NULL, NULL},
+    {"redirect", "redirect", F_FLAG, 0, NULL, NULL},
+    END};
+static const fdesc f_linestate[] = {
+    {"state", "state", F_STATE, F_REQ, "code", &line_states},
+    END};
+static const fdesc f_settaskactive[] = {
+    {"tasktype", "tasktype", F_WORD, F_REQ, NULL, okt_proto_task_types},
+    {"idtask", "idtask", F_STR, F_REQ, NULL, NULL},
+    {"active", "active", F_FLAG, F_REQ | F_OFF2, NULL, NULL},
+    END};
+static const fdesc f_settaskactiveresult[] = {
+    {"success", "success", F_FLAG, F_REQ, NULL, NULL},
+    {"errormessage", "errormessage", F_STR, F_CDATA, NULL, NULL},
+    END};
+static const fdesc f_confirmresult[] = {
+    {"result", "result", F_WORD, F_REQ | F_INDEX, NULL,
+     okt_proto_confirm_words},
+    END};
+static const fdesc f_event[] = {
+    {"id", "id", F_EVENT, F_REQ, "name", NULL},
+    {"idtask", "idtask", F_STR, F_REQ, NULL, NULL},
+    {"idproject", "idproject", F_STR, 0, NULL, NULL},
+    {"taskname", "taskname", F_STR, F_CDATA, NULL, NULL},
+    {"taskcode", "taskcode", F_STR, 0, NULL, NULL},
+    {"idlist", "idlist", F_STR, 0, NULL, NULL},
+    {"idinlist", "idinlist", F_INT, F_BLANK, NULL, NULL},
+    {"number", "number", F_STR, 0, NULL, NULL},
+    {"textb64", "textb64", F_B64, F_CDATA, "text", NULL},
+    END};
+
+/* In the order of okt_xml_kinds. */
+static const kdesc kinds[] = {
+    {"userinfo", NULL, f_userinfo},
+    {"userstate", "currentstateinfo", f_userstate},
+    {"linestate", "currentlinestateinfo", f_linestate},
+    {"settaskactive", "params", f_settaskactive},
+    {"settaskactiveresult", "settaskactiveresult", f_settaskactiveresult},
+    {"confirmresult", "confirmresult", f_confirmresult},
+    {NULL, NULL, f_event},
+};
+_Static_assert(sizeof kinds / sizeof kinds[0] ==
+                   sizeof okt_xml_kinds / sizeof okt_xml_kinds[0] - 1,
+               "one descriptor per kind");
+
+#define BADXML(err, ...) okt_err_set(err, OKT_EBADXML, __VA_ARGS__)
 #define EINVAL_(err, ...) okt_err_set(err, OKT_EINVAL, __VA_ARGS__)
 
-/* Append an item {tag, key, value?, name?, text?} to arr. */
-static json_t *add_item(json_t *arr, const char *tag, const char *key,
-                        okt_err *err)
+static int nwords(const char *const *w)
 {
-    json_t *it = json_object();
-    if (!it || json_object_set_new(it, "tag", json_string(tag)) ||
-        (key && json_object_set_new(it, "key", json_string(key))) ||
-        json_array_append_new(arr, it)) {
-        NOMEM(err);
-        return NULL;
-    }
-    return it;
+    int n = 0;
+    while (w[n])
+        n++;
+    return n;
 }
+
+/* The words of an F_WORD field, for messages: call/text (or ok/skip/delete
+ * or 0-2). */
+static const char *choices(const fdesc *fd, char *buf, size_t size)
+{
+    const char *const *w = fd->arg;
+    size_t o = 0;
+    for (int i = 0; w[i] && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? "/" : "", w[i]);
+    if ((fd->flags & F_INDEX) && o < size)
+        snprintf(buf + o, size - o, " or 0-%d", nwords(w) - 1);
+    return buf;
+}
+
+static const char *name_of_code(const code_name *t, long long code)
+{
+    for (; t->name; t++)
+        if (t->code == code)
+            return t->name;
+    return NULL;
+}
+
+/* The task events are those of the protocol table with a reference id. */
+static const okt_event_def *event_by_id(long long id)
+{
+    return id > 0 && id <= INT_MAX ? okt_proto_event_by_id((int)id) : NULL;
+}
+
+static const okt_event_def *event_by_name(const char *name)
+{
+    size_t n;
+    const okt_event_def *e = okt_proto_events(&n);
+    for (size_t i = 0; i < n; i++)
+        if (e[i].id && strcasecmp(e[i].lua, name) == 0)
+            return &e[i];
+    return NULL;
+}
+
+/* ---- decoding ---- */
+
+static int dec_rights(const fdesc *fd, const node *base, json_t *o,
+                      okt_err *err)
+{
+    json_t *rights = NULL, *titles = NULL;
+    for (const node *c = base->first; c; c = c->next) {
+        /* Any collection name: only the set's name is checked. */
+        if (c->tag != T_COLL)
+            continue;
+        if (!rights && (set(o, fd->lua, rights = json_object(), err) ||
+                        set(o, fd->lua2, titles = json_object(), err)))
+            return -1;
+        for (const node *s = c->first; s; s = s->next) {
+            const char *sn = s->tag == T_SET ? attrval(s, "name") : NULL;
+            if (!sn || strcmp(sn, fd->arg) != 0)
+                continue;
+            for (const node *r = s->first; r; r = r->next) {
+                const char *k, *val;
+                if ((r->tag != T_SIMPLE && r->tag != T_CDATA) ||
+                    !(k = attrval(r, "key")))
+                    continue;
+                /* Lenient: newer servers may use other values; only an
+                 * explicit 0/false/empty denies. */
+                val = attrval(r, "value");
+                int on = !val || !(val[0] == '\0' || strcmp(val, "0") == 0 ||
+                                   strcasecmp(val, "false") == 0);
+                if (set(rights, k, json_boolean(on), err) ||
+                    (r->tag == T_CDATA &&
+                     set(titles, k, jstr(r->text ? r->text : "", r->textlen),
+                         err)))
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* One field of kind, looked up under base (the <data> or the <event>). */
+static int dec_field(const fdesc *fd, const char *kind, const node *base,
+                     json_t *o, okt_err *err)
+{
+    if (fd->type == F_RIGHTS)
+        return dec_rights(fd, base, o, err);
+    const node *f = NULL;
+    const char *s = NULL, *nm;
+    size_t len = 0;
+    long long v;
+    int b;
+    if (fd->type == F_EVENT) {
+        if ((s = attrval(base, fd->key)))
+            len = strlen(s);
+    } else if ((f = field(base, fd->key))) {
+        s = fstr(f, &len);
+    }
+    if (!s || ((fd->flags & F_BLANK) && all_space(s, len)))
+        return fd->flags & F_REQ ? BADXML(err, "%s: missing required '%s'",
+                                          kind, fd->key)
+                                 : 0;
+    switch (fd->type) {
+    case F_STR:
+        return set(o, fd->lua, jstr(s, len), err);
+    case F_FLAG:
+        if (parse_bool(s, fd->flags & F_OFF2, &b))
+            return BADXML(err, "%s: '%s' is not %s", kind, fd->key,
+                          fd->flags & F_OFF2 ? "1 or 2" : "0 or 1");
+        return set(o, fd->lua, json_boolean(b), err);
+    case F_WORD: {
+        const char *const *w = fd->arg;
+        int i = -1, n = nwords(w);
+        if ((fd->flags & F_INDEX) && parse_int(s, &v) == 0 && v >= 0 && v < n)
+            i = (int)v;
+        for (int j = 0; i < 0 && j < n; j++)
+            if (strcasecmp(s, w[j]) == 0)
+                i = j;
+        char buf[128];
+        if (i < 0)
+            return BADXML(err, "%s: %s '%.40s' is not %s", kind, fd->key, s,
+                          choices(fd, buf, sizeof buf));
+        return set(o, fd->lua, json_string(w[i]), err);
+    }
+    case F_STATE: {
+        const enumdef *e = fd->arg;
+        nm = attrval(f, "name");
+        if (!getattr(f, "value") && !f->text && nm) {
+            /* Only the enum name is given: take it. */
+            if ((v = e->code(nm)) < 0)
+                return BADXML(err, "%s: unknown state '%.60s'", kind, nm);
+        } else if (parse_int(s, &v)) {
+            return BADXML(err, "%s: '%s' is not a number", kind, fd->key);
+        }
+        const okt_state_def *sd = e->def(v);
+        if (!sd)
+            return BADXML(err, "%s: unknown state code %lld", kind, v);
+        return set(o, fd->lua, json_string(sd->name), err) ||
+                       set(o, fd->lua2, json_integer(v), err)
+                   ? -1
+                   : 0;
+    }
+    case F_PAIR: {
+        json_t *p = json_object();
+        const char *id = attrval(f, "value");
+        if (set(o, fd->lua, p, err) ||
+            (id && set(p, "id", json_string_nocheck(id), err)))
+            return -1;
+        if (!(fd->flags & F_CDATA))
+            return (nm = attrval(f, "name"))
+                       ? set(p, "name", json_string_nocheck(nm), err)
+                       : 0;
+        return f->tag == T_CDATA || f->text
+                   ? set(p, "name", jstr(f->text ? f->text : "", f->textlen),
+                         err)
+                   : 0;
+    }
+    case F_B64: {
+        okt_err berr;
+        size_t n;
+        if (set(o, fd->lua, jstr(s, len), err))
+            return -1;
+        unsigned char *t = okt_b64_decode(s, len, &n, &berr);
+        if (!t)
+            return berr.code == OKT_ENOMEM
+                       ? NOMEM(err)
+                       : BADXML(err, "%s: %s is not valid base64", kind,
+                                fd->key);
+        json_t *js = json_stringn((const char *)t, n);
+        free(t);
+        if (!js)
+            return BADXML(err, "%s: %s does not decode to UTF-8", kind,
+                          fd->key);
+        return set(o, fd->lua2, js, err);
+    }
+    }
+    /* F_INT, F_CODE, F_EVENT: an integer first */
+    if (parse_int(s, &v))
+        return BADXML(err, "%s: '%s' is not a number", kind, fd->key);
+    if (fd->type == F_EVENT) {
+        const okt_event_def *e = event_by_id(v);
+        if (!e)
+            return BADXML(err, "%s: unknown event id %lld", kind, v);
+        return set(o, fd->lua, json_integer(v), err) ||
+                       set(o, fd->lua2, json_string(e->lua), err)
+                   ? -1
+                   : 0;
+    }
+    if (set(o, fd->lua, json_integer(v), err))
+        return -1;
+    if (fd->type == F_CODE &&
+        ((nm = attrval(f, "name")) || (nm = name_of_code(fd->arg, v))))
+        return set(o, fd->lua2, json_string_nocheck(nm), err);
+    return 0;
+}
+
+int okt_xml_decode(const char *s, size_t len, json_t **value,
+                   const char **kind, okt_err *err)
+{
+    pstate st;
+    *value = NULL;
+    if (kind)
+        *kind = NULL;
+    if (parse_tree(s, len, &st, err) != 0)
+        return -1;
+    const node *d = child(st.root, T_DATA), *base = d;
+    const char *dn = d ? attrval(d, "name") : NULL;
+    json_t *o = NULL;
+    int k = -1, rc = -1;
+    if (!d) {
+        BADXML(err, "no <data> element");
+        goto out;
+    }
+    /* The data name gives the kind; events come in an unnamed <data>. */
+    for (int i = 0; dn && k < 0 && okt_xml_kinds[i]; i++)
+        if (kinds[i].data && strcmp(kinds[i].data, dn) == 0)
+            k = i;
+    for (int i = 0; k < 0 && okt_xml_kinds[i]; i++)
+        if (!kinds[i].data && (base = child(d, T_EVENT)))
+            k = i;
+    if (k < 0) {
+        BADXML(err, "unknown data name '%.60s'", dn ? dn : "");
+        goto out;
+    }
+    if (!(o = json_object())) {
+        NOMEM(err);
+        goto out;
+    }
+    rc = 0;
+    for (const fdesc *fd = kinds[k].fields; fd->key && rc == 0; fd++)
+        rc = dec_field(fd, okt_xml_kinds[k], base, o, err);
+out:
+    afree(&st.ar);
+    if (rc != 0) {
+        json_decref(o);
+        return -1;
+    }
+    *value = o;
+    if (kind)
+        *kind = okt_xml_kinds[k];
+    return 0;
+}
+
+/* ---- encoding ---- */
 
 static int put(json_t *it, const char *k, json_t *v, okt_err *err)
 {
@@ -1527,183 +1482,124 @@ static int put(json_t *it, const char *k, json_t *v, okt_err *err)
     return 0;
 }
 
-/* A field value as text: strings; integers written in decimal. */
-static int text_of(const json_t *v, const char *key, char *buf, size_t bufsz,
-                   const char **s, size_t *n, okt_err *err)
+/* Append an item {tag, key?} to arr. */
+static json_t *add_item(json_t *arr, const char *tag, const char *key,
+                        okt_err *err)
 {
-    if (json_is_string(v) || json_is_integer(v) ||
-        real_integral(v)) {
-        scalar_text(v, buf, bufsz, s, n);
-        return 0;
-    }
-    return EINVAL_(err, "field '%s' must be a string", key);
-}
-
-/* Optional string field -> property_simple value= or property_cdata. */
-static int enc_str(json_t *arr, const json_t *v, const char *key, int cdata,
-                   int required, okt_err *err)
-{
-    const json_t *f = json_object_get(v, key);
-    char buf[32];
-    const char *s;
-    size_t n;
-    if (!f || json_is_null(f)) {
-        if (required)
-            return EINVAL_(err, "missing field '%s'", key);
-        return 0;
-    }
-    if (text_of(f, key, buf, sizeof buf, &s, &n, err))
-        return -1;
-    json_t *it = add_item(arr, cdata ? "property_cdata" : "property_simple",
-                          key, err);
-    if (!it)
-        return -1;
-    return put(it, cdata ? "text" : "value", json_stringn(s, n), err);
-}
-
-/* Boolean field (true/false or 1/0); returns 0 absent, 1 set, -1 error. */
-static int get_flag(const json_t *v, const char *key, int *out, okt_err *err)
-{
-    const json_t *f = json_object_get(v, key);
-    if (!f || json_is_null(f))
-        return 0;
-    if (json_is_boolean(f)) {
-        *out = json_is_true(f);
-        return 1;
-    }
-    if (json_is_integer(f) && (json_integer_value(f) == 0 ||
-                               json_integer_value(f) == 1)) {
-        *out = (int)json_integer_value(f);
-        return 1;
-    }
-    return EINVAL_(err, "field '%s' must be a boolean", key);
-}
-
-static int enc_flag(json_t *arr, const json_t *v, const char *key,
-                    int required, okt_err *err)
-{
-    int b;
-    int r = get_flag(v, key, &b, err);
-    if (r < 0)
-        return -1;
-    if (r == 0)
-        return required ? EINVAL_(err, "missing field '%s'", key) : 0;
-    json_t *it = add_item(arr, "property_simple", key, err);
-    return it ? put(it, "value", json_string(b ? "1" : "0"), err) : -1;
-}
-
-static int get_int_field(const json_t *f, long long *out)
-{
-    if (json_is_integer(f)) {
-        *out = (long long)json_integer_value(f);
-        return 0;
-    }
-    if (real_integral(f)) {
-        *out = (long long)json_real_value(f);
-        return 0;
-    }
-    return -1;
-}
-
-static json_t *new_set(json_t *arr, const char *tag, const char *name,
-                       okt_err *err)
-{
-    json_t *it = add_item(arr, tag, NULL, err);
-    json_t *items = json_array();
-    if (!it || !items || put(it, "name", json_string(name), err) ||
-        put(it, "items", items, err)) {
-        if (it && !items)
-            NOMEM(err);
+    json_t *it = json_object();
+    if (json_array_append_new(arr, it) ||
+        json_object_set_new(it, "tag", json_string(tag)) ||
+        (key && json_object_set_new(it, "key", json_string(key)))) {
+        NOMEM(err);
         return NULL;
     }
-    return items;
+    return it;
 }
 
-static int enc_userinfo(const json_t *v, json_t *items, okt_err *err)
+/* Append an element {tag, name?, items} to arr; *items gets its list. */
+static json_t *add_box(json_t *arr, const char *tag, const char *name,
+                       json_t **items, okt_err *err)
 {
-    const json_t *f;
-    json_t *it;
-    if (enc_str(items, v, "id", 0, 1, err))
+    json_t *it = add_item(arr, tag, NULL, err);
+    if (!it || (name && put(it, "name", json_string(name), err)) ||
+        put(it, "items", *items = json_array(), err))
+        return NULL;
+    return it;
+}
+
+/* Text of an attribute or CDATA; s NULL: absent. */
+typedef struct span {
+    const char *s;
+    size_t n;
+} span;
+
+static span sp(const char *s)
+{
+    return (span){s, s ? strlen(s) : 0};
+}
+
+static span jsp(const json_t *v)
+{
+    return (span){json_string_value(v), json_string_length(v)};
+}
+
+static span decimal(char buf[32], long long n)
+{
+    return (span){buf, (size_t)snprintf(buf, 32, "%lld", n)};
+}
+
+static int put_span(json_t *it, const char *k, span v, okt_err *err)
+{
+    return v.s ? put(it, k, json_stringn_nocheck(v.s, v.n), err) : 0;
+}
+
+/* Append <property_simple key value name /> or, with text,
+ * <property_cdata key value name>text</property_cdata> (all UTF-8: from
+ * jansson strings or our own ASCII). */
+static int emit(json_t *arr, const char *key, span val, span name, span text,
+                okt_err *err)
+{
+    json_t *it = add_item(arr, text.s ? "property_cdata" : "property_simple",
+                          key, err);
+    if (!it || put_span(it, "value", val, err) ||
+        put_span(it, "name", name, err) || put_span(it, "text", text, err))
         return -1;
-    const json_t *type = json_object_get(v, "type");
-    const json_t *tname = json_object_get(v, "type_name");
-    if (tname && !json_is_string(tname))
-        return EINVAL_(err, "field 'type_name' must be a string");
-    if (type || tname) {
-        long long t = 1;
-        if (type && get_int_field(type, &t))
-            return EINVAL_(err, "field 'type' must be an integer");
-        if (!type && strcmp(json_string_value(tname), "utUser") != 0)
-            return EINVAL_(err, "field 'type_name' needs 'type'");
-        if (!(it = add_item(items, "property_simple", "type", err)) ||
-            put(it, "value", json_integer(t), err))
-            return -1;
-        if (tname && put(it, "name", json_copy((json_t *)tname), err))
-            return -1;
-        if (!tname && t == 1 && put(it, "name", json_string("utUser"), err))
-            return -1;
+    return 0;
+}
+
+/* The value of key in v; NULL when absent or null. */
+static const json_t *get(const json_t *v, const char *key)
+{
+    const json_t *f = key ? json_object_get(v, key) : NULL;
+    return json_is_null(f) ? NULL : f;
+}
+
+static int int_of(const json_t *f, long long *out)
+{
+    if (json_is_integer(f))
+        *out = (long long)json_integer_value(f);
+    else if (real_integral(f))
+        *out = (long long)json_real_value(f);
+    else
+        return -1;
+    return 0;
+}
+
+/* true / false, or the integers of the wire: 1 on, 0 (off2: 2) off. */
+static int flag_of(const json_t *f, int off2, int *on)
+{
+    if (json_is_boolean(f)) {
+        *on = json_is_true(f);
+        return 0;
     }
-    if (enc_str(items, v, "name", 1, 0, err) ||
-        enc_flag(items, v, "isoperator", 0, err))
-        return -1;
-    /* {id, name} pairs: group as a simple value+name, role as cdata. */
-    static const char *const pairs[] = {"group", "login", "password", "role"};
-    for (int i = 0; i < 4; i++) {
-        const char *k = pairs[i];
-        if (i == 1 || i == 2) {
-            if (enc_str(items, v, k, 1, i == 1, err))
-                return -1;
-            continue;
-        }
-        f = json_object_get(v, k);
-        if (!f || json_is_null(f))
-            continue;
-        if (!json_is_object(f))
-            return EINVAL_(err, "field '%s' must be a table {id, name}", k);
-        const json_t *id = json_object_get(f, "id");
-        const json_t *nm = json_object_get(f, "name");
-        if ((id && !json_is_string(id)) || (nm && !json_is_string(nm)))
-            return EINVAL_(err, "field '%s' id and name must be strings", k);
-        /* a role without a name stays a simple value, or it would come
-         * back with name "" */
-        if (!(it = add_item(items, i == 0 || !nm ? "property_simple"
-                                                 : "property_cdata",
-                            k, err)))
-            return -1;
-        if (id && put(it, "value", json_copy((json_t *)id), err))
-            return -1;
-        if (nm && put(it, i == 0 ? "name" : "text", json_copy((json_t *)nm), err))
-            return -1;
-    }
-    if (enc_str(items, v, "callerid", 0, 0, err) ||
-        enc_str(items, v, "info", 1, 0, err))
-        return -1;
-    const json_t *rights = json_object_get(v, "rights");
-    const json_t *titles = json_object_get(v, "right_titles");
-    if (rights && json_is_array(rights) && json_array_size(rights) == 0)
+    json_int_t v = json_is_integer(f) ? json_integer_value(f) : -1;
+    *on = v == 1;
+    return v == 1 || v == (off2 ? 2 : 0) ? 0 : -1;
+}
+
+static int enc_rights(const fdesc *fd, const json_t *v, const json_t *rights,
+                      const json_t *titles, json_t *arr, okt_err *err)
+{
+    /* An empty table may come as an empty array. */
+    if (json_is_array(rights) && json_array_size(rights) == 0)
         rights = NULL;
-    if (titles && json_is_array(titles) && json_array_size(titles) == 0)
-        titles = NULL; /* an empty Lua table */
+    if (json_is_array(titles) && json_array_size(titles) == 0)
+        titles = NULL;
     if (titles && !json_is_object(titles))
-        return EINVAL_(err, "field 'right_titles' must be a table");
+        return EINVAL_(err, "field '%s' must be a table", fd->lua2);
     if (!rights)
         return 0;
     if (!json_is_object(rights))
-        return EINVAL_(err, "field 'rights' must be a table");
-    json_t *coll = add_item(items, "property_collection", NULL, err);
-    json_t *citems = json_array();
-    if (!coll || !citems || put(coll, "name", json_string("properties"), err) ||
+        return EINVAL_(err, "field '%s' must be a table", fd->lua);
+    json_t *coll, *set, *citems, *sitems;
+    if (!(coll = add_box(arr, "property_collection", fd->key, &citems, err)) ||
         put(coll, "count", json_string("1"), err) ||
-        put(coll, "items", citems, err))
-        return citems ? -1 : NOMEM(err);
-    json_t *set = add_item(citems, "property_set", NULL, err);
-    json_t *sitems = json_array();
-    if (!set || !sitems || put(set, "name", json_string("role"), err) ||
-        put(set, "items", sitems, err))
-        return sitems ? -1 : NOMEM(err);
-    f = json_object_get(v, "role");
-    if (f && json_is_object(f) && json_is_string(json_object_get(f, "id")) &&
-        put(set, "id", json_copy(json_object_get(f, "id")), err))
+        !(set = add_box(citems, "property_set", fd->arg, &sitems, err)))
+        return -1;
+    const json_t *owner = get(v, fd->arg);
+    const json_t *id = json_is_object(owner) ? json_object_get(owner, "id")
+                                             : NULL;
+    if (json_is_string(id) && put(set, "id", json_copy((json_t *)id), err))
         return -1;
     /* Sorted, so equal tables give equal documents. */
     size_t n = json_object_size(rights), k = 0;
@@ -1714,215 +1610,179 @@ static int enc_userinfo(const json_t *v, json_t *items, okt_err *err)
     const json_t *rv;
     json_object_foreach((json_t *)rights, key, rv) keys[k++] = key;
     qsort(keys, n, sizeof *keys, cmp_attr);
-    int rc = 0;
+    int rc = 0, on;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        int b;
-        if (get_flag(rights, keys[i], &b, err) != 1) {
-            rc = EINVAL_(err, "rights.%.40s must be a boolean", keys[i]);
-            break;
-        }
         const json_t *t = titles ? json_object_get(titles, keys[i]) : NULL;
-        if (t && !json_is_string(t)) {
-            rc = EINVAL_(err, "right_titles.%.40s must be a string", keys[i]);
-            break;
-        }
-        if (!(it = add_item(sitems, t ? "property_cdata" : "property_simple",
-                            keys[i], err)) ||
-            put(it, "value", json_string(b ? "1" : "0"), err) ||
-            (t && put(it, "text", json_copy((json_t *)t), err)))
-            rc = -1;
+        if (flag_of(json_object_get(rights, keys[i]), 0, &on))
+            rc = EINVAL_(err, "%s.%.40s must be a boolean", fd->lua, keys[i]);
+        else if (t && !json_is_string(t))
+            rc = EINVAL_(err, "%s.%.40s must be a string", fd->lua2, keys[i]);
+        else
+            rc = emit(sitems, keys[i], sp(on ? "1" : "0"), sp(NULL),
+                      t ? jsp(t) : sp(NULL), err);
     }
     free(keys);
     return rc;
 }
 
-/* state by name and/or code; both given must agree. */
-static int enc_state(const json_t *v, json_t *items, int line, okt_err *err)
+/* One field from v into arr (box: the element holding arr, or NULL). */
+static int enc_field(const fdesc *fd, const json_t *v, json_t *box,
+                     json_t *arr, okt_err *err)
 {
-    const json_t *st = json_object_get(v, "state");
-    const json_t *cd = json_object_get(v, "code");
-    long long code = -1;
-    if (st && json_is_null(st))
-        st = NULL;
-    if (cd && json_is_null(cd))
-        cd = NULL;
-    if (!st && !cd)
-        return EINVAL_(err, "missing field 'state' (or 'code')");
-    if (st) {
-        if (json_is_string(st)) {
-            code = line ? okt_linestate_code(json_string_value(st))
-                        : okt_userstate_code(json_string_value(st));
-            if (code < 0)
-                return EINVAL_(err, "unknown %s state '%.40s'",
-                               line ? "line" : "user", json_string_value(st));
-        } else if (get_int_field(st, &code)) {
-            return EINVAL_(err, "field 'state' must be a state name");
-        }
+    const json_t *a = get(v, fd->lua), *b = get(v, fd->lua2);
+    if (fd->type == F_RIGHTS)
+        return enc_rights(fd, v, a, b, arr, err);
+    if (!a && !b) {
+        if (!(fd->flags & F_REQ))
+            return 0;
+        return fd->lua2 ? EINVAL_(err, "missing field '%s' (or '%s')",
+                                  fd->lua, fd->lua2)
+                        : EINVAL_(err, "missing field '%s'", fd->lua);
     }
-    if (cd) {
-        long long c;
-        if (get_int_field(cd, &c))
-            return EINVAL_(err, "field 'code' must be an integer");
-        if (st && c != code)
-            return EINVAL_(err, "'state' and 'code' disagree");
-        code = c;
-    }
-    const char *ref = line ? okt_linestate_refname(code)
-                           : okt_userstate_refname(code);
-    if (!ref)
-        return EINVAL_(err, "unknown %s state code %lld",
-                       line ? "line" : "user", code);
-    json_t *set = new_set(items, "property_set",
-                          line ? "currentlinestateinfo" : "currentstateinfo",
-                          err);
-    json_t *it;
-    if (!set || !(it = add_item(set, "property_simple", "state", err)) ||
-        put(it, "value", json_integer(code), err) ||
-        put(it, "name", json_string(ref), err))
-        return -1;
-    if (line)
-        return 0;
-    return enc_str(set, v, "description", 1, 0, err) ||
-                   enc_flag(set, v, "redirect", 0, err)
-               ? -1
-               : 0;
-}
-
-static int enc_settaskactive(const json_t *v, json_t *items, okt_err *err)
-{
-    json_t *set = new_set(items, "property_set", "params", err);
-    if (!set)
-        return -1;
-    const json_t *tt = json_object_get(v, "tasktype");
-    const char *t = json_string_value(tt);
-    if (!t || (strcmp(t, "call") != 0 && strcmp(t, "text") != 0))
-        return EINVAL_(err, "field 'tasktype' must be \"call\" or \"text\"");
-    json_t *it = add_item(set, "property_simple", "tasktype", err);
-    if (!it || put(it, "value", json_string(t), err) ||
-        enc_str(set, v, "idtask", 0, 1, err))
-        return -1;
-    const json_t *a = json_object_get(v, "active");
+    span val = sp(NULL), name = sp(NULL), text = sp(NULL);
+    char num[32];
+    long long n = 0;
     int on;
-    if (json_is_integer(a) && (json_integer_value(a) == 1 ||
-                               json_integer_value(a) == 2))
-        on = json_integer_value(a) == 1;
-    else if (json_is_boolean(a))
-        on = json_is_true(a);
-    else
-        return EINVAL_(err, "field 'active' must be a boolean");
-    it = add_item(set, "property_simple", "active", err);
-    return it ? put(it, "value", json_string(on ? "1" : "2"), err) : -1;
-}
-
-static int enc_settaskresult(const json_t *v, json_t *items, okt_err *err)
-{
-    json_t *set = new_set(items, "property_set", "settaskactiveresult", err);
-    if (!set || enc_flag(set, v, "success", 1, err) ||
-        enc_str(set, v, "errormessage", 1, 0, err))
-        return -1;
-    return 0;
-}
-
-static int enc_confirmresult(const json_t *v, json_t *items, okt_err *err)
-{
-    const json_t *r = json_object_get(v, "result");
-    int code = -1;
-    if (json_is_string(r)) {
-        for (int i = 0; i < 3; i++)
-            if (strcmp(json_string_value(r), confirm_words[i]) == 0)
-                code = i;
-    } else if (json_is_integer(r) && json_integer_value(r) >= 0 &&
-               json_integer_value(r) <= 2) {
-        code = (int)json_integer_value(r);
-    }
-    if (code < 0)
-        return EINVAL_(err, "field 'result' must be \"ok\", \"skip\", "
-                            "\"delete\" or 0/1/2");
-    json_t *set = new_set(items, "property_set", "confirmresult", err);
-    json_t *it;
-    if (!set || !(it = add_item(set, "property_simple", "result", err)))
-        return -1;
-    return put(it, "value", json_integer(code), err);
-}
-
-static int enc_event(const json_t *v, json_t *items, okt_err *err)
-{
-    const json_t *idv = json_object_get(v, "id");
-    const json_t *nmv = json_object_get(v, "name");
-    long long id = -1;
-    if (idv && !json_is_null(idv) && get_int_field(idv, &id))
-        return EINVAL_(err, "field 'id' must be an integer");
-    if (nmv && !json_is_null(nmv)) {
-        if (!json_is_string(nmv))
-            return EINVAL_(err, "field 'name' must be a string");
-        int n = event_id(json_string_value(nmv));
+    switch (fd->type) {
+    case F_STR:
+        if (!json_is_string(a) && !json_is_integer(a) && !real_integral(a))
+            return EINVAL_(err, "field '%s' must be a string", fd->lua);
+        scalar_text(a, num, sizeof num, &val.s, &val.n);
+        if (fd->flags & F_CDATA)
+            text = val, val = sp(NULL);
+        break;
+    case F_INT:
+        if (int_of(a, &n))
+            return EINVAL_(err, "field '%s' must be an integer", fd->lua);
+        val = decimal(num, n);
+        break;
+    case F_FLAG:
+        if (flag_of(a, fd->flags & F_OFF2, &on))
+            return EINVAL_(err, "field '%s' must be a boolean", fd->lua);
+        val = sp(on ? "1" : fd->flags & F_OFF2 ? "2" : "0");
+        break;
+    case F_WORD: {
+        const char *const *w = fd->arg;
+        int nw = nwords(w);
+        n = -1;
+        for (int j = 0; json_is_string(a) && j < nw; j++)
+            if (strcmp(json_string_value(a), w[j]) == 0)
+                n = j;
+        if ((fd->flags & F_INDEX) && json_is_integer(a) &&
+            json_integer_value(a) >= 0 && json_integer_value(a) < nw)
+            n = json_integer_value(a);
+        char buf[128];
         if (n < 0)
+            return EINVAL_(err, "field '%s' must be %s", fd->lua,
+                           choices(fd, buf, sizeof buf));
+        val = fd->flags & F_INDEX ? decimal(num, n) : sp(w[n]);
+        break;
+    }
+    case F_STATE: {
+        const enumdef *e = fd->arg;
+        long long c = 0;
+        n = -1;
+        if (json_is_string(a) && (n = e->code(json_string_value(a))) < 0)
+            return EINVAL_(err, "unknown %s state '%.40s'", e->what,
+                           json_string_value(a));
+        if (a && !json_is_string(a) && int_of(a, &n))
+            return EINVAL_(err, "field '%s' must be a state name", fd->lua);
+        if (b && int_of(b, &c))
+            return EINVAL_(err, "field '%s' must be an integer", fd->lua2);
+        if (a && b && c != n)
+            return EINVAL_(err, "'%s' and '%s' disagree", fd->lua, fd->lua2);
+        if (b)
+            n = c;
+        const okt_state_def *sd = e->def(n);
+        if (!sd)
+            return EINVAL_(err, "unknown %s state code %lld", e->what, n);
+        name = sp(sd->refname);
+        val = decimal(num, n);
+        break;
+    }
+    case F_CODE: {
+        const code_name *c = fd->arg;
+        if (b && !json_is_string(b))
+            return EINVAL_(err, "field '%s' must be a string", fd->lua2);
+        if (a && int_of(a, &n))
+            return EINVAL_(err, "field '%s' must be an integer", fd->lua);
+        /* The name alone must be a known one; the code alone gets its
+         * known name. */
+        while (c->name && (a ? c->code != n
+                             : strcmp(c->name, json_string_value(b)) != 0))
+            c++;
+        if (!a && !c->name)
+            return EINVAL_(err, "field '%s' needs '%s'", fd->lua2, fd->lua);
+        n = a ? n : c->code;
+        name = b ? jsp(b) : sp(c->name);
+        val = decimal(num, n);
+        break;
+    }
+    case F_PAIR: {
+        if (!json_is_object(a))
+            return EINVAL_(err, "field '%s' must be a table {id, name}",
+                           fd->lua);
+        const json_t *id = json_object_get(a, "id");
+        const json_t *nm = json_object_get(a, "name");
+        if ((id && !json_is_string(id)) || (nm && !json_is_string(nm)))
+            return EINVAL_(err, "field '%s' id and name must be strings",
+                           fd->lua);
+        val = jsp(id);
+        /* (with no name, a CDATA-form pair is written simple, so it does
+         * not come back with name "") */
+        *(fd->flags & F_CDATA ? &text : &name) = jsp(nm);
+        break;
+    }
+    case F_EVENT: {
+        const okt_event_def *e = NULL, *e2 = NULL;
+        if (a && int_of(a, &n))
+            return EINVAL_(err, "field '%s' must be an integer", fd->lua);
+        if (a && !(e = event_by_id(n)))
+            return EINVAL_(err, "unknown event id %lld", n);
+        if (b && !json_is_string(b))
+            return EINVAL_(err, "field '%s' must be a string", fd->lua2);
+        if (b && !(e2 = event_by_name(json_string_value(b))))
             return EINVAL_(err, "unknown event name '%.40s'",
-                           json_string_value(nmv));
-        if (id >= 0 && id != n)
-            return EINVAL_(err, "'id' and 'name' disagree");
-        id = n;
+                           json_string_value(b));
+        if (e && e2 && e != e2)
+            return EINVAL_(err, "'%s' and '%s' disagree", fd->lua, fd->lua2);
+        e = e ? e : e2;
+        return put(box, fd->key, json_integer(e->id), err) ||
+                       put(box, "name", json_string(e->lua), err)
+                   ? -1
+                   : 0;
     }
-    if (!event_name(id))
-        return EINVAL_(err, id < 0 ? "missing field 'id' (or 'name')"
-                                   : "unknown event id");
-    json_t *ev = add_item(items, "event", NULL, err);
-    json_t *ei = json_array();
-    if (!ev || !ei || put(ev, "id", json_integer(id), err) ||
-        put(ev, "name", json_string(event_name(id)), err) ||
-        put(ev, "items", ei, err))
-        return ei ? -1 : NOMEM(err);
-    if (enc_str(ei, v, "idtask", 0, 1, err) ||
-        enc_str(ei, v, "idproject", 0, 0, err) ||
-        enc_str(ei, v, "taskname", 1, 0, err) ||
-        enc_str(ei, v, "taskcode", 0, 0, err) ||
-        enc_str(ei, v, "idlist", 0, 0, err))
-        return -1;
-    const json_t *il = json_object_get(v, "idinlist");
-    if (il && !json_is_null(il)) {
-        long long n;
-        if (get_int_field(il, &n))
-            return EINVAL_(err, "field 'idinlist' must be an integer");
-        json_t *it = add_item(ei, "property_simple", "idinlist", err);
-        if (!it || put(it, "value", json_integer(n), err))
-            return -1;
-    }
-    if (enc_str(ei, v, "number", 0, 0, err))
-        return -1;
-    const json_t *b64 = json_object_get(v, "textb64");
-    const json_t *text = json_object_get(v, "text");
-    if (b64 && json_is_null(b64))
-        b64 = NULL;
-    if (text && json_is_null(text))
-        text = NULL;
-    if ((b64 && !json_is_string(b64)) || (text && !json_is_string(text)))
-        return EINVAL_(err, "fields 'textb64' and 'text' must be strings");
-    char *made = NULL;
-    if (b64) {
-        size_t n;
-        unsigned char *t = b64_decode(json_string_value(b64),
-                                      json_string_length(b64), &n);
+    case F_B64: {
+        okt_err berr;
+        size_t len;
+        if ((a && !json_is_string(a)) || (b && !json_is_string(b)))
+            return EINVAL_(err, "fields '%s' and '%s' must be strings",
+                           fd->lua, fd->lua2);
+        if (!a) { /* made from the text */
+            char *t = okt_b64_encode(json_string_value(b),
+                                     json_string_length(b), &len, err);
+            int rc = t ? emit(arr, fd->key, val, name, (span){t, len}, err)
+                       : -1;
+            free(t);
+            return rc;
+        }
+        unsigned char *t = okt_b64_decode(json_string_value(a),
+                                          json_string_length(a), &len, &berr);
         if (!t)
-            return EINVAL_(err, "field 'textb64' is not valid base64");
-        int same = !text || (n == json_string_length(text) &&
-                             memcmp(t, json_string_value(text), n) == 0);
+            return berr.code == OKT_ENOMEM
+                       ? NOMEM(err)
+                       : EINVAL_(err, "field '%s' is not valid base64",
+                                 fd->lua);
+        int same = !b || (len == json_string_length(b) &&
+                          memcmp(t, json_string_value(b), len) == 0);
         free(t);
         if (!same)
-            return EINVAL_(err, "'textb64' and 'text' disagree");
-    } else if (text) {
-        made = b64_encode(json_string_value(text), json_string_length(text));
-        if (!made)
-            return NOMEM(err);
+            return EINVAL_(err, "'%s' and '%s' disagree", fd->lua, fd->lua2);
+        text = jsp(a);
+        break;
     }
-    if (b64 || made) {
-        json_t *it = add_item(ei, "property_cdata", "textb64", err);
-        int rc = !it || put(it, "text", made ? json_string(made)
-                                             : json_copy((json_t *)b64), err);
-        free(made);
-        if (rc)
-            return -1;
     }
-    return 0;
+    return emit(arr, fd->key, val, name, text, err);
 }
 
 int okt_xml_encode(const char *kind, const json_t *value, int utf16,
@@ -1939,31 +1799,21 @@ int okt_xml_encode(const char *kind, const json_t *value, int utf16,
         return EINVAL_(err, "unknown kind '%.40s'", kind ? kind : "(null)");
     if (!json_is_object(value))
         return EINVAL_(err, "value must be a table");
-    json_t *doc = json_object();
-    json_t *items = json_array();
+    const kdesc *kd = &kinds[k];
+    json_t *doc = json_object(), *items = NULL, *arr, *box = NULL;
+    /* The fields sit in the <event>, in the kind's set, or in <data>. */
+    const char *boxtag = !kd->data ? "event" : kd->set ? "property_set" : NULL;
     int rc = -1;
-    if (!doc || !items || json_object_set(doc, "items", items)) {
-        json_decref(items);
-        NOMEM(err);
+    if (put(doc, "items", items = json_array(), err) ||
+        (kd->data && put(doc, "name", json_string(kd->data), err)))
         goto out;
-    }
-    json_decref(items); /* doc holds it now */
-    if (k != KIND_EVENT &&
-        json_object_set_new(doc, "name", json_string(kind))) {
-        NOMEM(err);
+    arr = items;
+    if (boxtag && !(box = add_box(items, boxtag, kd->set, &arr, err)))
         goto out;
-    }
-    switch (k) {
-    case 0: rc = enc_userinfo(value, items, err); break;
-    case 1: rc = enc_state(value, items, 0, err); break;
-    case 2: rc = enc_state(value, items, 1, err); break;
-    case 3: rc = enc_settaskactive(value, items, err); break;
-    case 4: rc = enc_settaskresult(value, items, err); break;
-    case 5: rc = enc_confirmresult(value, items, err); break;
-    default: rc = enc_event(value, items, err); break;
-    }
-    if (rc == 0)
-        rc = okt_xml_build(doc, utf16, out, outlen, err);
+    for (const fdesc *fd = kd->fields; fd->key; fd++)
+        if (enc_field(fd, value, box, arr, err))
+            goto out;
+    rc = okt_xml_build(doc, utf16, out, outlen, err);
 out:
     json_decref(doc);
     return rc;

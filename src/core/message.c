@@ -1,12 +1,12 @@
 /* message.c - the Oktell JSON envelope and multipart (fact sheet §2). */
 #include "message.h"
+#include "b64.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 /* jansson's own depth bound is a compile-time 2048 and it recurses; a
  * linear pre-scan keeps both the stack and the Lua side (which recurses
@@ -342,30 +342,6 @@ static long long num_field(const json_t *v)
 
 #define MP_ID_MAX 256
 
-static unsigned char *b64_decode(const char *in, size_t inlen, size_t *outlen)
-{
-    if (inlen > (size_t)0x7ffffff0)
-        return NULL;
-    unsigned char *out = malloc(inlen / 4 * 3 + 4);
-    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-    int n1 = 0, n2 = 0;
-    if (!out || !ctx)
-        goto fail;
-    EVP_DecodeInit(ctx);
-    if (EVP_DecodeUpdate(ctx, out, &n1, (const unsigned char *)in,
-                         (int)inlen) < 0)
-        goto fail;
-    if (EVP_DecodeFinal(ctx, out + n1, &n2) < 0)
-        goto fail;
-    EVP_ENCODE_CTX_free(ctx);
-    *outlen = (size_t)n1 + (size_t)n2;
-    return out;
-fail:
-    EVP_ENCODE_CTX_free(ctx);
-    free(out);
-    return NULL;
-}
-
 int okt_mp_feed(okt_mp *mp, const json_t *obj, int64_t now, char **text,
                 size_t *len, okt_err *err)
 {
@@ -420,11 +396,14 @@ int okt_mp_feed(okt_mp *mp, const json_t *obj, int64_t now, char **text,
     }
 
     size_t dlen;
-    unsigned char *dec = b64_decode(json_string_value(jc),
-                                    json_string_length(jc), &dlen);
+    okt_err berr;
+    unsigned char *dec = okt_b64_decode(json_string_value(jc),
+                                        json_string_length(jc), &dlen, &berr);
     if (!dec) {
         if (found)
             set_remove(mp, si);
+        if (berr.code == OKT_ENOMEM)
+            return okt_err_set(err, OKT_ENOMEM, "out of memory");
         return okt_err_set(err, OKT_EPROTOCOL, "multipart: bad base64");
     }
     size_t have = found ? mp->sets[si].bytes : 0;
@@ -545,8 +524,6 @@ int okt_mp_split(const char *text, size_t len, const char *message_id,
     if (len > OKT_MAX_MP_BYTES)
         return okt_err_set(err, OKT_EINVAL,
                            "multipart split: text over OKT_MAX_MP_BYTES");
-    if (part_bytes > (size_t)0x30000000)
-        part_bytes = 0x30000000;
     size_t count = 0, pos = 0;
     do {
         size_t cut = next_cut(text, len, pos, part_bytes);
@@ -562,39 +539,39 @@ int okt_mp_split(const char *text, size_t len, const char *message_id,
     } while (pos < len);
 
     char **out = calloc(count, sizeof *out);
-    char *b64 = malloc((part_bytes + 2) / 3 * 4 + 1);
     json_t *o = json_object();
-    if (!out || !b64 || !o)
+    if (!out || !o)
         goto nomem;
     pos = 0;
     for (size_t i = 0; i < count; i++) {
-        size_t cut = next_cut(text, len, pos, part_bytes);
-        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)text + pos,
-                        (int)(cut - pos));
-        if (json_object_set_new(o, "message-id", json_string(message_id)) ||
+        size_t cut = next_cut(text, len, pos, part_bytes), blen;
+        char *b64 = okt_b64_encode(text + pos, cut - pos, &blen, err);
+        if (!b64 ||
+            json_object_set_new(o, "message-id", json_string(message_id)) ||
             json_object_set_new(o, "packetcount",
                                 json_integer((json_int_t)count)) ||
             json_object_set_new(o, "packetnumber",
                                 json_integer((json_int_t)i)) ||
-            json_object_set_new(o, "content", json_string(b64)))
+            json_object_set_new(o, "content",
+                                json_stringn_nocheck(b64, blen))) {
+            free(b64);
             goto nomem;
+        }
+        free(b64);
         out[i] = okt_msg_build("multipart", o, NULL, err);
         if (!out[i]) {
             json_decref(o);
-            free(b64);
             okt_mp_split_free(out, count);
             return -1;
         }
         pos = cut;
     }
     json_decref(o);
-    free(b64);
     *msgs = out;
     *n = count;
     return 0;
 nomem:
     json_decref(o);
-    free(b64);
     okt_mp_split_free(out, count);
     return okt_err_set(err, OKT_ENOMEM, "multipart split: out of memory");
 }
