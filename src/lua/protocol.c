@@ -19,9 +19,10 @@
 #include "lokt.h"
 #include "protocol.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "b64.h"
 
 static const char *const ptypes[] = {
     [OKT_PT_STRING] = "string",       [OKT_PT_INT] = "int",
@@ -257,27 +258,17 @@ static int l_error_code(lua_State *L)
  * task events carry their text as base64 (textb64). */
 static int l_b64decode(lua_State *L)
 {
-    size_t n;
+    size_t n, m;
     const char *s = luaL_checklstring(L, 1, &n);
-    if (n % 4 || n > OKT_MAX_WS_MSG) {
-        okt_err e;
-        okt_err_set(&e, OKT_EPROTOCOL, "base64: bad length %zu", n);
+    okt_err e;
+    unsigned char *out = okt_b64_decode(s, n, &m, &e);
+    if (!out) {
+        if (e.code == OKT_EINVAL)
+            e.code = OKT_EPROTOCOL;
         return lokt_pusherr(L, &e);
     }
-    luaL_Buffer b;
-    unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, n / 4 * 3 + 1);
-    int m = n ? EVP_DecodeBlock(out, (const unsigned char *)s, (int)n) : 0;
-    if (m < 0) {
-        okt_err e;
-        okt_err_set(&e, OKT_EPROTOCOL, "base64: bad input");
-        return lokt_pusherr(L, &e);
-    }
-    /* EVP_DecodeBlock counts the padding as zero bytes */
-    if (n && s[n - 1] == '=')
-        m--;
-    if (n > 1 && s[n - 2] == '=')
-        m--;
-    luaL_pushresultsize(&b, (size_t)m);
+    lua_pushlstring(L, (const char *)out, m);
+    free(out);
     return 1;
 }
 
