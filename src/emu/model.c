@@ -844,31 +844,32 @@ static void echo(const req *r, json_t *obj, const char *key)
         json_object_set(obj, key, (json_t *)v);
 }
 
-/* The reply's name: the table's, or by the <method>result rule (§14.1)
- * for a name the table does not know. Caller frees. */
-static char *reply_name(const req *r)
+/* The name of the reply to a request the table does not know, by the
+ * <method>result rule (§14.1). Caller frees. */
+static char *unknown_reply_name(const char *request)
 {
-    if (r->w)
-        return strdup(r->w->reply);
-    size_t n = strlen(r->name);
+    size_t n = strlen(request);
     char *s = malloc(n + sizeof "result");
     if (!s)
         return NULL;
     for (size_t i = 0; i < n; i++)
-        s[i] = (char)tolower((unsigned char)r->name[i]);
+        s[i] = (char)tolower((unsigned char)request[i]);
     memcpy(s + n, "result", sizeof "result");
     return s;
 }
 
-/* Reply to the request; obj is stolen (NULL: {}). `result: 1` unless the
- * object has one or the table says a real server leaves it out. */
+/* Reply to the request, named by the table; obj is stolen (NULL: {}).
+ * `result: 1` unless the object has one or the table says a real server
+ * leaves it out. */
 static int reply(req *r, json_t *obj)
 {
+    char *owned = r->w ? NULL : unknown_reply_name(r->name);
+    const char *name = r->w ? r->w->reply : owned;
     if (!obj)
         obj = json_object();
-    char *name = obj ? reply_name(r) : NULL;
-    if (!name) {
+    if (!obj || !name) {
         json_decref(obj);
+        free(owned);
         return -1;
     }
     if (!json_object_get(obj, "result") && !(r->w && r->w->no_result))
@@ -878,7 +879,7 @@ static int reply(req *r, json_t *obj)
     echo(r, obj, "userlogin");
     echo(r, obj, "userid");
     int rc = send_msg(r->out, r->sess, name, obj);
-    free(name);
+    free(owned);
     return rc;
 }
 
