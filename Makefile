@@ -1,4 +1,5 @@
-# oktell-lua build. `make` builds build/oktell/core.so; `make test` runs the
+# oktell-lua build. `make` builds build/oktell/core.so (the client) and
+# build/oktell/emucore.so (the server emulator); `make test` runs the
 # C tests and the busted specs; `make check` repeats both under ASan+UBSan;
 # `make demo` runs the example call flow against the embedded emulator.
 # Package flags are expanded lazily (=, not :=) so that a fresh machine
@@ -19,11 +20,20 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN) $(SAN_FLAGS) \
              -Isrc/core -Isrc/emu -Isrc/lua $(PKG_CFLAGS) $(CFLAGS)
 LIBS     = $(PKG_LIBS) -lwslay -lpthread
 
-CORE_SRC := $(wildcard src/core/*.c) $(wildcard src/emu/*.c)
+# The client core (liboktell.a, oktell.core) and the emulator (liboktell-emu.a,
+# oktell.emucore) are separate, so the client loads no server code. The
+# emulator uses the core (WebSocket, messages, states, protocol table) and
+# the binding's JSON helpers (src/lua/aux.c).
+CORE_SRC := $(wildcard src/core/*.c)
+EMU_SRC  := $(wildcard src/emu/*.c)
 BIND_SRC := $(wildcard src/lua/*.c)
-HDRS     := $(wildcard src/core/*.h src/emu/*.h src/lua/*.h)
+EBIND_SRC := $(wildcard src/lua-emu/*.c) src/lua/aux.c
+HDRS     := $(wildcard src/core/*.h src/emu/*.h src/lua/*.h src/lua-emu/*.h)
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+EMU_OBJ  := $(EMU_SRC:%.c=$(B)/obj/%.o)
 BIND_OBJ := $(BIND_SRC:%.c=$(B)/obj/%.o)
+EBIND_OBJ := $(EBIND_SRC:%.c=$(B)/obj/%.o)
+LIBS_ALL  = $(B)/liboktell-emu.a $(B)/liboktell.a
 CTESTS   := $(patsubst tests/c/%.c,$(B)/tests/%,$(wildcard tests/c/test_*.c))
 FUZZERS  := $(patsubst tests/c/%.c,%,$(filter-out tests/c/fuzz_replay.c,$(wildcard tests/c/fuzz_*.c)))
 # Each fuzz target also runs its committed corpus as an ordinary test.
@@ -33,7 +43,7 @@ BENCH_C  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(B)/?.so;;'
 
 .PHONY: all deps test test-c test-lua check demo fuzz bench lint clean emu rockspec
-all: deps $(B)/oktell/core.so
+all: deps $(B)/oktell/core.so $(B)/oktell/emucore.so
 
 deps:
 	@sh tools/deps.sh
@@ -46,22 +56,32 @@ $(B)/liboktell.a: $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(B)/liboktell-emu.a: $(EMU_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(B)/oktell/core.so: $(BIND_OBJ) $(B)/liboktell.a
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(SAN_FLAGS) -o $@ $(BIND_OBJ) $(B)/liboktell.a $(LIBS)
 
-$(B)/tests/%: tests/c/%.c tests/c/test.h $(B)/liboktell.a
+$(B)/oktell/emucore.so: $(EBIND_OBJ) $(LIBS_ALL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/c -o $@ $< $(B)/liboktell.a $(LIBS)
+	$(CC) -shared $(SAN_FLAGS) -o $@ $(EBIND_OBJ) $(LIBS_ALL) $(LIBS)
 
-$(B)/tests/test_corpus_%: tests/c/%.c tests/c/fuzz_replay.c $(B)/liboktell.a
+# Tests and benchmarks link both archives: the linker takes from the emulator
+# archive only what a test uses.
+$(B)/tests/%: tests/c/%.c tests/c/test.h $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/c -o $@ $< $(LIBS_ALL) $(LIBS)
+
+$(B)/tests/test_corpus_%: tests/c/%.c tests/c/fuzz_replay.c $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-unused-function -DCORPUS='"tests/fuzz/corpus/$*"' -o $@ $< \
-	    tests/c/fuzz_replay.c $(B)/liboktell.a $(LIBS)
+	    tests/c/fuzz_replay.c $(LIBS_ALL) $(LIBS)
 
-$(B)/bench/%: bench/%.c $(B)/liboktell.a
+$(B)/bench/%: bench/%.c $(LIBS_ALL)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/liboktell.a $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS_ALL) $(LIBS)
 
 # The test entry point: C tests, then specs; last line "N passed, N failed".
 test: all $(CTESTS)
@@ -78,7 +98,7 @@ test-lua: all
 check: deps
 	$(MAKE) B=build/san OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN_FLAGS='-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all' \
-	    build/san/oktell/core.so $(patsubst $(B)/%,build/san/%,$(CTESTS))
+	    build/san/oktell/core.so build/san/oktell/emucore.so $(patsubst $(B)/%,build/san/%,$(CTESTS))
 	@B=build/san LUA=$(LUA) SAN=1 sh tests/run.sh
 
 demo: all
@@ -87,14 +107,16 @@ demo: all
 emu: all
 	@$(LUAENV) $(LUA) bin/oktell-emu
 
-# libFuzzer targets, each run for FUZZ_SECONDS on its corpus.
+# libFuzzer targets, each run for FUZZ_SECONDS on its corpus; fuzz_model
+# also gets the emulator's sources.
 FUZZ_SECONDS ?= 10
 fuzz: deps
 	@mkdir -p build/fuzz
 	@set -e; for f in $(FUZZERS); do \
+	  case $$f in fuzz_model) extra="$(EMU_SRC)";; *) extra="";; esac; \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -Isrc/core -Isrc/emu $(PKG_CFLAGS) -o build/fuzz/$$f tests/c/$$f.c \
-	    $(CORE_SRC) $(LIBS); \
+	    $(CORE_SRC) $$extra $(LIBS); \
 	  mkdir -p tests/fuzz/corpus/$$f build/fuzz/corpus-$$f; \
 	  echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
 	  rc=0; build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \

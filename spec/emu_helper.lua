@@ -1,17 +1,23 @@
 -- spec/emu_helper.lua: a small blocking wire client for the emulator specs,
 -- over the core connection (require("oktell.core").connect): it speaks the
 -- method and event names of docs/PROTOCOL.md directly, without the client
--- library's own behaviour (auto-answering 121, re-login, ...).
+-- library's own behaviour (auto-answering prompts, re-login, ...).
 --
 --   local E = require "emu_helper"
 --   local c = E.connect(emu, "Peter", "123")   -- logged in, or error
---   local r = c:call("getuserstate")           -- reply data (result 1 or 0)
+--   local r = c:call("getuserstate")           -- reply data (a refusal too)
 --   local ev = c:event("userstatechanged")      -- first queued/arriving event of that name
---   c:no_event("tminterfaceclose", 0.2)         -- true when none arrives in 0.2 s
+--   c:no_event("dlgcard_closeall", 0.2)         -- true when none arrives in 0.2 s
 --   c:close()
+--
+-- It subscribes to the wire events the emulator sends (SUBSCRIBE) unless
+-- `extra` names its own `subscribe` list.
 local core = require "oktell.core"
 
 local E = {}
+
+-- The state events and the prompts' group (fact sheet §2.5).
+E.SUBSCRIBE = {"userstatechanged", "linestatechanged", "dlgcard"}
 
 local Client = {}
 Client.__index = Client
@@ -53,7 +59,8 @@ end
 --- E.connect(emu, login, password [, extra]) -> client (raises on failure);
 --- E.try_connect(...) -> client | nil, message, code
 function E.try_connect(emu, login, password, extra)
-  local o = {urls = {emu.url}, login = login or "Peter", password = password or "123", timeout = 3}
+  local o = {urls = {emu.url}, login = login or "Peter", password = password or "123", timeout = 3,
+             subscribe = E.SUBSCRIBE}
   for k, v in pairs(extra or {}) do o[k] = v end
   local conn, msg, code = core.connect(o)
   if not conn then return nil, msg, code end

@@ -5,10 +5,13 @@
 set -eu
 cd "$(dirname "$0")/.."
 spec=rockspec/oktell-scm-1.rockspec
-gen() {
-    echo '      ["oktell.core"] = {'
+# One C module: its name, then its sources.
+cmod() {
+    name=$1
+    shift
+    echo "      [\"$name\"] = {"
     echo '         sources = {'
-    for f in src/core/*.c src/emu/*.c src/lua/*.c; do echo "            \"$f\","; done
+    for f in "$@"; do echo "            \"$f\","; done
     echo '         },'
     echo '         defines = { "_GNU_SOURCE" },'
     echo '         incdirs = { "src/core", "src/emu", "src/lua", "$(LIBXML2_INCDIR)/libxml2",'
@@ -16,6 +19,12 @@ gen() {
     echo '         libdirs = { "$(LIBXML2_LIBDIR)", "$(JANSSON_LIBDIR)", "$(WSLAY_LIBDIR)", "$(OPENSSL_LIBDIR)" },'
     echo '         libraries = { "xml2", "jansson", "wslay", "ssl", "crypto", "pthread" },'
     echo '      },'
+}
+gen() {
+    # the client: no emulator code (as the Makefile builds it)
+    cmod oktell.core src/core/*.c src/lua/*.c
+    # the emulator: its own module over the same core
+    cmod oktell.emucore src/core/*.c src/emu/*.c src/lua/aux.c src/lua-emu/*.c
     echo '      oktell = "lua/oktell.lua",'
     for f in lua/oktell/*.lua; do
         m=$(basename "$f" .lua)

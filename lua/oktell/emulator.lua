@@ -1,6 +1,8 @@
 -- oktell.emulator: the Oktell server emulator (API.md §5). It runs in its own
--- thread inside this process (src/emu), so it keeps answering while the
--- caller blocks. Rules: docs/EMULATOR.md; wire: docs/PROTOCOL.md.
+-- thread inside this process (src/emu, loaded as the C module
+-- oktell.emucore, apart from the client's oktell.core), so it keeps
+-- answering while the caller blocks. Rules: docs/EMULATOR.md; wire:
+-- docs/PROTOCOL.md.
 --
 --   local emu = emulator.start{host =, port =, licenses =, users =, tasks =,
 --                              max_message =}  -- largest WebSocket message accepted
@@ -19,7 +21,7 @@
 -- Misuse (wrong argument types, an unknown user, task or state name) raises;
 -- a call the rules refuse returns nil, message, code ("not_settable"); any
 -- call on a stopped emulator returns nil, "emulator stopped", "closed".
-local core = require "oktell.core"
+local emucore = require "oktell.emucore"
 
 local M = {}
 
@@ -73,7 +75,7 @@ function M.start(opts)
   end
   opt(1, "start", opts.users, "table")
   opt(1, "start", opts.tasks, "table")
-  local h, msg, code = core.emu_start(opts)
+  local h, msg, code = emucore.start(opts)
   if not h then
     if code == "invalid" then argerror(1, "start", msg) end
     return nil, msg, code

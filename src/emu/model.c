@@ -1,17 +1,24 @@
 /* model.c - the emulated Oktell server's rules (docs/EMULATOR.md) as a plain
  * state machine. The server thread (server.c) feeds it whole messages and
- * control calls and sends what it outputs; tests drive it directly. */
+ * control calls and sends what it outputs; tests drive it directly.
+ *
+ * The wire shapes come from the protocol table (protocol.h): request and
+ * reply names, parameter types, whether a reply carries `result`, and the
+ * names of the events it sends; docs/PROTOCOL.md lists them. */
 #include "model.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "message.h"
+#include "protocol.h"
 #include "session.h"
 #include "states.h"
 
@@ -79,23 +86,36 @@ static const char *const default_rights[][2] = {
 #define ZERO_GUID "00000000-0000-0000-0000-000000000000"
 #define LOCK_TEXT "Задачу монопольно редактирует "
 
-/* Server error numbers of replies (docs/PROTOCOL.md). */
-#define E_BADREQ 1106       /* malformed message or parameter */
-#define E_UNKNOWN 1104      /* unknown method */
-#define E_NOAUTH 1201       /* request before login */
-#define E_UNKSTATE 4001
-#define E_NOTSET 4002
-#define E_NOREDIR 4003
-#define E_LICENSE 4010
+/* The events the emulator sends, as bits of msess.subs. Their wire names
+ * are the protocol table's (ev_wire); subscriptions to other names are
+ * accepted and ignored. */
+enum { EV_USERSTATE, EV_LINESTATE, EV_CONFIRM, EV_RESERVE, EV_CLOSE, NEVENTS };
 
-/* Events a session can subscribe to. Bits of msess.subs; names the
- * emulator never sends are accepted and ignored. */
-enum { EV_USERSTATE, EV_LINESTATE, EV_CONFIRM, EV_RESERVE, EV_CLOSE };
-static const char *const event_names[] = {
-    "userstatechanged", "linestatechanged", "tminterfaceconfirm",
-    "tminterfacereserve", "tminterfaceclose",
-};
-#define NEVENTS (sizeof event_names / sizeof event_names[0])
+/* The table's entry of an event: the Lua API's name for the state events,
+ * the reference's id (121/122/123) for the prompts. */
+static const okt_event_def *ev_def(int ev)
+{
+    switch (ev) {
+    case EV_USERSTATE:
+        return okt_proto_event("userstate");
+    case EV_LINESTATE:
+        return okt_proto_event("linestate");
+    case EV_CONFIRM:
+        return okt_proto_event_by_id(121);
+    case EV_RESERVE:
+        return okt_proto_event_by_id(122);
+    default:
+        return okt_proto_event_by_id(123);
+    }
+}
+
+/* The name the emulator sends an event under: the first of its wire names
+ * (dlgcard_closeall for 123). */
+static const char *ev_wire(int ev)
+{
+    const okt_event_def *d = ev_def(ev);
+    return d && d->wire ? d->wire[0] : NULL;
+}
 
 /* What holds the user besides their own choice. */
 enum {
@@ -114,7 +134,7 @@ typedef struct muser {
     int isoperator, has_line, line;
     /* state */
     int st;                         /* chosen / server-set user state */
-    char *description;
+    char *reasonmsg;                /* lunchreasonmsg given with the state */
     int redirect, inside, ccmanual, lunchreason; /* lunchreason -1: none */
     int external, task;             /* external CRM reservation, TK_* */
     int otask;                      /* task index of the offer */
@@ -324,33 +344,52 @@ static int held(const muser *u)
     return u->external || u->task != TK_NONE;
 }
 
-/* The getuserstate fields (fact sheet §5.1). */
+/* The state fields of getuserstateresult, setuserstateresult and
+ * userstatechanged: the nine of a real server's frames (fact sheet §14.1:
+ * the code as a string twice, its us* name, the user, three flags), the two
+ * flags oktell.js also reads (§5.1), and the break reason and message only
+ * when set. */
 static json_t *state_json(const muser *u)
 {
     int st = eff_state(u);
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "userstateid", json_integer(st));
-    json_object_set_new(o, "oncallcenter", json_boolean(u->inside));
-    json_object_set_new(o, "onlunch", json_boolean(u->st == OKT_US_LUNCH));
-    json_object_set_new(o, "onccmanual", json_boolean(u->ccmanual));
-    json_object_set_new(o, "onredirect", json_boolean(u->redirect));
-    json_object_set_new(o, "ontask", json_boolean(held(u)));
-    json_object_set_new(o, "externaltask", json_boolean(u->external));
-    if (u->description)
-        json_object_set_new(o, "description", json_string(u->description));
-    if (u->lunchreason >= 0)
+    const char *ref = okt_userstate_refname(st);
+    char code[16];
+    snprintf(code, sizeof code, "%d", st);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "userstateid",
+        code, "userstate", code, "userstatestr", ref ? ref : "", "userlogin",
+        u->login, "userid", u->id, "oncallcenter", u->inside, "onlunch",
+        u->st == OKT_US_LUNCH, "onredirect", u->redirect, "onccmanual",
+        u->ccmanual, "ontask", held(u));
+    if (o && u->lunchreason >= 0)
         json_object_set_new(o, "lunchreasonid", json_integer(u->lunchreason));
+    if (o && u->reasonmsg)
+        json_object_set_new(o, "lunchreasonmsg", json_string(u->reasonmsg));
     return o;
 }
 
+/* The line state as oktell.js reads it: its ls* name (§6.1). */
 static json_t *line_json(const muser *u)
 {
-    int ls = wire_line(u);
-    const char *ref = okt_linestate_refname(ls);
-    return json_pack("{s:s, s:i}", "linestatestr", ref ? ref : "lsUndefined",
-                     "linestateid", ls);
+    const char *ref = okt_linestate_refname(wire_line(u));
+    return json_pack("{s:s}", "linestatestr", ref ? ref : "lsUndefined");
+}
+
+/* A fresh lower-case v4 UUID from the CSPRNG: the qid of an event, as a
+ * real server gives each event its own (§2.4), never a client's. */
+static int new_uuid(char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return -1;
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);   /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);   /* RFC 4122 variant */
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+             b[10], b[11], b[12], b[13], b[14], b[15]);
+    return 0;
 }
 
 /* ---- reactions: touch users, then emit what changed ---------------- */
@@ -366,14 +405,28 @@ static void touch(okt_model *m, int ui)
     m->touched[m->ntouched++] = ui;
 }
 
+/* Event ev with payload obj to every session of user ui that subscribed
+ * to it. Each message gets a qid of its own and names the user (§2.4). */
 static int send_to_user(okt_model *m, okt_out *out, int ui, int ev,
                         const json_t *obj)
 {
     const muser *u = &m->users[ui];
+    const char *name = ev_wire(ev);
+    if (!name)
+        return 0;   /* not in the table: nothing to send it as */
     for (int s = u->first_sess; s >= 0; s = m->sess[s].next) {
         if (!(m->sess[s].subs & (1u << ev)))
             continue;
-        if (send_msg(out, s, event_names[ev], json_deep_copy(obj)))
+        char qid[37];
+        json_t *o = json_deep_copy(obj);
+        if (!o || new_uuid(qid) ||
+            json_object_set_new(o, "qid", json_string(qid)) ||
+            json_object_set_new(o, "userlogin", json_string(u->login)) ||
+            json_object_set_new(o, "userid", json_string(u->id))) {
+            json_decref(o);
+            return -1;
+        }
+        if (send_msg(out, s, name, o))
             return -1;
     }
     return 0;
@@ -386,8 +439,10 @@ static int prompt(okt_model *m, int ui, int ev)
     muser *u = &m->users[ui];
     const mtask *t = &m->tasks[u->otask];
     json_t *o;
+    /* Payloads of dlgcard_* are not on record (§7): ours carry the
+     * reference's event fields, without its id (the name says it). */
     if (ev == EV_CLOSE) {
-        o = json_pack("{s:i, s:s}", "id", 123, "idtask", t->id);
+        o = json_pack("{s:s}", "idtask", t->id);
     } else {
         const char *text = u->otext ? u->otext : "";
         size_t n = strlen(text);
@@ -396,8 +451,8 @@ static int prompt(okt_model *m, int ui, int ev)
             return -1;
         EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)text,
                         (int)n);
-        o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id",
-                      ev == EV_CONFIRM ? 121 : 122, "idtask", t->id,
+        o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}",
+                      "idtask", t->id,
                       "idproject", t->idproject, "taskname", t->name,
                       "taskcode", t->code, "idlist", t->idlist, "idinlist",
                       (json_int_t)u->oidinlist, "number",
@@ -462,7 +517,7 @@ static void free_user(muser *u)
     char **f[] = {&u->id, &u->login, &u->password, &u->name, &u->callerid,
                   &u->info, &u->number, &u->group_id, &u->group_name,
                   &u->role_id, &u->role_name, &u->lineid,
-                  &u->redirect_number, &u->sessionid, &u->description,
+                  &u->redirect_number, &u->sessionid, &u->reasonmsg,
                   &u->onumber, &u->otext};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         free(*f[i]);
@@ -774,81 +829,206 @@ typedef struct req {
     okt_model *m;
     okt_out *out;
     int sess;
-    const char *method;
+    const okt_wire_method *w;   /* the table's entry; NULL: unknown */
+    const char *name;           /* the request's name as it came */
     const json_t *params;
     const json_t *qid;
 } req;
 
-/* Reply to the request; obj is stolen (NULL: {}). */
+/* Copy the request's own field key into the reply, unless the handler set
+ * it: a real server's replies carry them back (§14.1). */
+static void echo(const req *r, json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(r->params, key);
+    if (v && !json_object_get(obj, key))
+        json_object_set(obj, key, (json_t *)v);
+}
+
+/* The name of the reply to a request the table does not know, by the
+ * <method>result rule (§14.1). Caller frees. */
+static char *unknown_reply_name(const char *request)
+{
+    size_t n = strlen(request);
+    char *s = malloc(n + sizeof "result");
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)tolower((unsigned char)request[i]);
+    memcpy(s + n, "result", sizeof "result");
+    return s;
+}
+
+/* Reply to the request, named by the table; obj is stolen (NULL: {}).
+ * `result: 1` unless the object has one or the table says a real server
+ * leaves it out. */
 static int reply(req *r, json_t *obj)
 {
+    char *owned = r->w ? NULL : unknown_reply_name(r->name);
+    const char *name = r->w ? r->w->reply : owned;
     if (!obj)
         obj = json_object();
-    if (!obj)
+    if (!obj || !name) {
+        json_decref(obj);
+        free(owned);
         return -1;
-    if (!json_object_get(obj, "result"))
+    }
+    if (!json_object_get(obj, "result") && !(r->w && r->w->no_result))
         json_object_set_new(obj, "result", json_integer(1));
     if (r->qid)
         json_object_set(obj, "qid", (json_t *)r->qid);
-    return send_msg(r->out, r->sess,
-                    strcmp(r->method, "ping") == 0 ? "pong" : r->method, obj);
+    echo(r, obj, "userlogin");
+    echo(r, obj, "userid");
+    int rc = send_msg(r->out, r->sess, name, obj);
+    free(owned);
+    return rc;
 }
 
-static int reply_err(req *r, int code, const char *msg)
+/* A refusal: `result: 0` and a text; there are no error numbers but the
+ * login values of §8.1. */
+static int reply_err(req *r, const char *msg)
 {
-    json_t *o = json_pack("{s:i, s:i, s:s}", "result", 0, "error", code,
-                          "errormsg", msg);
+    json_t *o = json_pack("{s:i, s:s}", "result", 0, "errormsg", msg);
     return o ? reply(r, o) : -1;
 }
 
-/* A parameter of a type: 1 present, 0 absent, -1 wrong type (replied). */
-static int p_bool(req *r, const char *key, int *v, int *rc)
+/* Refuse with the errormsg the table's server errors give this request
+ * for what the refusal means, so the text is exactly the one oktell.js
+ * matches (§8.1). */
+static int reply_server_err(req *r, const char *meaning)
+{
+    for (const okt_server_error *e = okt_proto_server_errors(NULL);
+         e->meaning; e++)
+        if (e->errormsg && e->request && !strcmp(e->request, r->w->request) &&
+            !strcmp(e->meaning, meaning))
+            return reply_err(r, e->errormsg);
+    return reply_err(r, meaning);
+}
+
+/* ---- parameters: checked against the method's okt_field list ------- */
+
+static const json_t *param(const req *r, const char *key)
 {
     const json_t *j = json_object_get(r->params, key);
-    if (!j || json_is_null(j))
+    return json_is_null(j) ? NULL : j;
+}
+
+/* OKT_PT_INT: an integer, or a string of decimal digits (real servers
+ * send codes both ways, §14.1). 1 and *v, or 0. */
+static int as_int(const json_t *j, long long *v)
+{
+    if (json_is_integer(j)) {
+        *v = json_integer_value(j);
+        return 1;
+    }
+    if (!json_is_string(j))
         return 0;
-    if (json_is_boolean(j))
+    const char *s = json_string_value(j), *p = s;
+    if (*p == '-')
+        p++;
+    if (!*p || strspn(p, "0123456789") != strlen(p))
+        return 0;
+    errno = 0;
+    long long x = strtoll(s, NULL, 10);
+    if (errno)
+        return 0;
+    *v = x;
+    return 1;
+}
+
+/* OKT_PT_BOOL: true / false, or the numbers 0 / 1. */
+static int as_bool(const json_t *j, int *v)
+{
+    if (json_is_boolean(j)) {
         *v = json_is_true(j);
-    else if (json_is_integer(j) &&
-             (json_integer_value(j) == 0 || json_integer_value(j) == 1))
+        return 1;
+    }
+    if (json_is_integer(j) &&
+        (json_integer_value(j) == 0 || json_integer_value(j) == 1)) {
         *v = (int)json_integer_value(j);
-    else {
-        char msg[96];
-        snprintf(msg, sizeof msg, "Bad parameter '%s': boolean expected", key);
-        *rc = reply_err(r, E_BADREQ, msg);
-        return -1;
+        return 1;
     }
-    return 1;
+    return 0;
 }
 
-static int p_int(req *r, const char *key, long long *v, int *rc)
+/* What a value of this type must be, for the refusal text; NULL: j fits. */
+static const char *type_mismatch(int type, const json_t *j)
 {
-    const json_t *j = json_object_get(r->params, key);
-    if (!j || json_is_null(j))
-        return 0;
-    if (!json_is_integer(j)) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "Bad parameter '%s': integer expected", key);
-        *rc = reply_err(r, E_BADREQ, msg);
-        return -1;
+    long long i;
+    int b;
+    switch (type) {
+    case OKT_PT_STRING:
+        return json_is_string(j) ? NULL : "string";
+    case OKT_PT_INT:
+        return as_int(j, &i) ? NULL : "integer";
+    case OKT_PT_BOOL:
+        return as_bool(j, &b) ? NULL : "boolean";
+    case OKT_PT_USERSTATE:
+        return as_int(j, &i) ? NULL : "user state code";
+    case OKT_PT_LINESTATE:
+        if (json_is_string(j) && okt_linestate_code(json_string_value(j)) >= 0)
+            return NULL;
+        return as_int(j, &i) && okt_linestate_def(i) ? NULL : "line state";
+    case OKT_PT_OBJECT:
+        return json_is_object(j) ? NULL : "object";
+    case OKT_PT_ARRAY:
+        return json_is_array(j) ? NULL : "list";
+    case OKT_PT_STRINGS:
+        if (json_is_string(j))
+            return NULL;   /* one name instead of a list: tolerated */
+        if (!json_is_array(j))
+            return "list of strings";
+        for (size_t k = 0; k < json_array_size(j); k++)
+            if (!json_is_string(json_array_get(j, k)))
+                return "list of strings";
+        return NULL;
+    default:
+        return NULL;
     }
-    *v = json_integer_value(j);
-    return 1;
 }
 
-static int p_str(req *r, const char *key, const char **v, int *rc)
+/* Check every parameter of the table's list: 0 all fit, 1 refused (the
+ * reply is out), -1 out of memory. */
+static int check_params(req *r)
 {
-    const json_t *j = json_object_get(r->params, key);
-    if (!j || json_is_null(j))
-        return 0;
-    if (!json_is_string(j)) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "Bad parameter '%s': string expected", key);
-        *rc = reply_err(r, E_BADREQ, msg);
-        return -1;
+    char msg[160];
+    for (const okt_field *f = r->w->params; f->wire; f++) {
+        const json_t *j = param(r, f->wire);
+        if (!j) {
+            if (!(f->flags & OKT_PF_REQUIRED))
+                continue;
+            snprintf(msg, sizeof msg, "Parameter '%s' is required", f->wire);
+            return reply_err(r, msg) ? -1 : 1;
+        }
+        const char *want = type_mismatch(f->type, j);
+        long long code;
+        if (!want && f->type == OKT_PT_USERSTATE && as_int(j, &code) &&
+            !okt_userstate_def(code))
+            return reply_err(r, "Unknown user state") ? -1 : 1;
+        if (want) {
+            snprintf(msg, sizeof msg, "Bad parameter '%s': %s expected",
+                     f->wire, want);
+            return reply_err(r, msg) ? -1 : 1;
+        }
     }
-    *v = json_string_value(j);
-    return 1;
+    return 0;
+}
+
+/* Getters of checked parameters: 1 present (value set), 0 absent. */
+static int p_int(const req *r, const char *key, long long *v)
+{
+    const json_t *j = param(r, key);
+    return j && as_int(j, v);
+}
+
+static int p_bool(const req *r, const char *key, int *v)
+{
+    const json_t *j = param(r, key);
+    return j && as_bool(j, v);
+}
+
+static const char *p_str(const req *r, const char *key)
+{
+    return json_string_value(param(r, key));
 }
 
 static int find_user(const okt_model *m, const char *login)
@@ -875,23 +1055,31 @@ static long count_inside(const okt_model *m)
     return n;
 }
 
-static int do_login(req *r)
+static muser *me(req *r)
+{
+    return &r->m->users[r->m->sess[r->sess].user];
+}
+
+/* ---- handlers ------------------------------------------------------- */
+
+static int h_ping(req *r)
+{
+    return reply(r, NULL);
+}
+
+static int h_login(req *r)
 {
     okt_model *m = r->m;
-    int rc = 0;
-    const char *login = NULL, *pw = NULL, *pwl = NULL, *sid = NULL;
-    if (p_str(r, "userlogin", &login, &rc) < 0 ||
-        p_str(r, "Password", &pw, &rc) < 0 ||
-        p_str(r, "password", &pwl, &rc) < 0 ||
-        p_str(r, "sessionid", &sid, &rc) < 0)
-        return rc;
+    const char *login = p_str(r, "userlogin");
+    const char *pw = p_str(r, "Password"), *pwl = p_str(r, "password");
+    const char *sid = p_str(r, "sessionid");
     int ui = find_user(m, login);
     muser *u = ui >= 0 ? &m->users[ui] : NULL;
     if (!pw && !pwl && sid) {
         if (!u)
-            return reply_err(r, 0, "Bad request. Invalid session user");
+            return reply_server_err(r, "the sessionid belongs to another user");
         if (!streq(u->sessionid, sid))
-            return reply_err(r, 0, "Bad request. Session does not exist");
+            return reply_server_err(r, "unknown sessionid");
     } else {
         char h[33], hl[33];
         int ok = 0;
@@ -901,11 +1089,8 @@ static int do_login(req *r)
             ok = pw ? strcasecmp(pw, h) == 0
                     : pwl && strcasecmp(pwl, hl) == 0;
         }
-        if (!ok) {
-            json_t *o = json_pack("{s:i, s:s}", "result", 0, "errormsg",
-                                  "Wrong login/pass combination");
-            return o ? reply(r, o) : -1;
-        }
+        if (!ok)
+            return reply_server_err(r, "bad credentials");
     }
     /* A second login on the same transport replaces the first. */
     unbind(m, r->sess);
@@ -932,100 +1117,71 @@ static int do_login(req *r)
                               u->sessionid));
 }
 
-static const char *const group_dynamic[] = {"executemethod", "cancelmethod",
-                                            NULL};
-static const char *const group_waitabort[] = {"executemethodwaitaborted",
-                                              NULL};
-static const char *const group_chat[] = {
-    "chatmessageviewed", "chatmessage", "chatmemberremoved",
-    "chatmemberadded", "chatnamechanged", "chatcreated", NULL};
-static const char *const group_dlgcard[] = {
-    "dlgcard_showreserve", "dlgcard_showconfirm", "dlgcard_showformstop",
-    "dlgcard_showformdialog", "dlgcard_closeall", "dlgcard_closereserve",
-    "dlgcard_closeformreturnvalues", "dlgcard_closeformreturncomment", NULL};
-static const struct {
-    const char *name;
-    const char *const *members;
-} groups[] = {{"dynamic", group_dynamic},
-              {"dynamicwaitabort", group_waitabort},
-              {"chat", group_chat},
-              {"dlgcard", group_dlgcard}};
+/* oktell.js waits for the server to close (§3.5); the CRM link's server
+ * answers first (§14.2), so both. */
+static int h_logout(req *r)
+{
+    unbind(r->m, r->sess);
+    if (reply(r, NULL))
+        return -1;
+    return out_push(r->out, r->sess, OKT_OUT_CLOSE, NULL, 0);
+}
 
 static unsigned event_bit(const char *name)
 {
-    for (size_t i = 0; i < NEVENTS; i++)
-        if (strcasecmp(event_names[i], name) == 0)
-            return 1u << i;
+    for (int ev = 0; ev < NEVENTS; ev++)
+        if (ev_wire(ev) && strcasecmp(ev_wire(ev), name) == 0)
+            return 1u << ev;
     return 0;
 }
 
-static int do_subscribe(req *r)
+static int h_subscribe(req *r)
 {
-    const json_t *ev = json_object_get(r->params, "eventmethod");
-    if (json_is_string(ev)) {
-        /* tolerated: a single name instead of a list */
-    } else if (!json_is_array(ev)) {
-        return reply_err(r, E_BADREQ,
-                         "Bad parameter 'eventmethod': list expected");
-    }
+    const json_t *ev = param(r, "eventmethod");
     unsigned bits = 0;
     size_t n = json_is_array(ev) ? json_array_size(ev) : 1;
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_is_array(ev) ? json_array_get(ev, i) : ev;
-        if (!json_is_string(e))
-            return reply_err(r, E_BADREQ,
-                             "Bad parameter 'eventmethod': names expected");
         const char *name = json_string_value(e);
         bits |= event_bit(name);
-        /* Group names expand to their members (fact sheet §2.5); none of
-         * them is an event the emulator sends, so they add no bit. */
-        for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
-            if (strcasecmp(groups[g].name, name) == 0)
-                for (const char *const *p = groups[g].members; *p; p++)
-                    bits |= event_bit(*p);
+        /* A group name stands for its members (§2.5): the client marks
+         * them subscribed without sending them. */
+        const okt_event_group *g = okt_proto_group(name);
+        for (const char *const *p = g ? g->members : NULL; p && *p; p++)
+            bits |= event_bit(*p);
     }
     r->m->sess[r->sess].subs |= bits;
     return reply(r, NULL);
 }
 
-static muser *me(req *r)
-{
-    return &r->m->users[r->m->sess[r->sess].user];
-}
+/* What one setuserstate asks for (any part may be absent). */
+typedef struct state_ask {
+    int has_uid, has_cc, cc, has_redir, redir, has_man, man, has_lr;
+    long long uid, lr;
+    const char *msg;   /* lunchreasonmsg; NULL: absent */
+} state_ask;
 
-static int do_setuserstate(req *r)
+/* Apply a state request as a whole (EMULATOR.md): the call-center first,
+ * then the state, then redirect; any refused part refuses it all. NULL, or
+ * the refusal's text. */
+static const char *apply_state(req *r, const state_ask *q)
 {
     okt_model *m = r->m;
     int ui = m->sess[r->sess].user;
     muser *u = me(r);
-    int rc = 0, cc = 0, redir = 0, man = 0;
-    long long uid = 0, lr = 0;
-    const char *desc = NULL;
-    int has_uid = p_int(r, "userstateid", &uid, &rc);
-    int has_cc = has_uid < 0 ? -1 : p_bool(r, "oncallcenter", &cc, &rc);
-    int has_redir = has_cc < 0 ? -1 : p_bool(r, "onredirect", &redir, &rc);
-    int has_man = has_redir < 0 ? -1 : p_bool(r, "onccmanual", &man, &rc);
-    int has_lr = has_man < 0 ? -1 : p_int(r, "lunchreasonid", &lr, &rc);
-    int has_desc = has_lr < 0 ? -1 : p_str(r, "description", &desc, &rc);
-    if (has_desc == 0)
-        has_desc = p_str(r, "lunchreasonmsg", &desc, &rc);
-    if (has_desc < 0)
-        return rc;
-    /* Work on copies; commit only if every part is accepted. Order as
-     * EMULATOR.md: call-center first, then state, then redirect. */
+    /* Work on copies; commit only if every part is accepted. */
     int inside = u->inside, external = u->external, st = u->st;
     int evict = -1;
-    if (has_cc && cc && !inside) {
+    if (q->has_cc && q->cc && !inside) {
         if (count_inside(m) >= m->licenses) {
             for (size_t i = 0; i < m->nusers && evict < 0; i++)
                 if (m->users[i].inside && m->users[i].nsess == 0)
                     evict = (int)i;
             if (evict < 0)
-                return reply_err(r, E_LICENSE,
-                                 "No free call-center licence");
+                return "No free call-center licence";
         }
         inside = 1;
-    } else if (has_cc && !cc && inside) {
+    } else if (q->has_cc && !q->cc && inside) {
         inside = 0;
         if (external) {
             external = 0;
@@ -1036,25 +1192,25 @@ static int do_setuserstate(req *r)
             st = OKT_US_READY;
     }
     int busy = external || u->task != TK_NONE;
-    if (has_uid) {
+    if (q->has_uid) {
+        long long uid = q->uid;
         if (!okt_userstate_def(uid))
-            return reply_err(r, E_UNKSTATE, "Unknown user state");
+            return "Unknown user state";
         if (uid == st && (busy || uid == OKT_US_FULLBUSY)) {
             /* asking for the state already held changes nothing */
         } else if (!okt_userstate_settable(uid)) {
-            return reply_err(r, E_NOTSET, "The state cannot be set");
+            return "The state cannot be set";
         } else if (!line_works(u)) {
-            return reply_err(r, E_NOTSET, "The line does not work");
+            return "The line does not work";
         } else if (busy) {
-            return reply_err(r, E_NOTSET, "The user is busy in a call or task");
+            return "The user is busy in a call or task";
         } else if (uid == OKT_US_LUNCH && !inside) {
-            return reply_err(r, E_NOTSET,
-                             "A break needs the user inside the call-center");
+            return "A break needs the user inside the call-center";
         }
         st = (int)uid;
     }
-    if (has_redir && redir && !u->redirect_number)
-        return reply_err(r, E_NOREDIR, "No redirect number");
+    if (q->has_redir && q->redir && !u->redirect_number)
+        return "No redirect number";
     /* commit */
     touch(m, ui);
     if (evict >= 0) {
@@ -1065,28 +1221,61 @@ static int do_setuserstate(req *r)
             e->st = OKT_US_READY;
         e->external = 0;
     }
-    if (has_uid && st != u->st) {
-        set_str(&u->description, NULL);
-        if (st != OKT_US_LUNCH)
-            u->lunchreason = -1;
-    }
+    if (q->has_uid && st != u->st)
+        set_str(&u->reasonmsg, NULL);
     u->inside = inside;
     u->external = external;
     if (st != OKT_US_LUNCH)
         u->lunchreason = -1;
     u->st = st;
-    if (has_desc)
-        set_str(&u->description, desc && desc[0] ? desc : NULL);
-    if (has_lr && st == OKT_US_LUNCH)
-        u->lunchreason = (int)lr;
-    if (has_redir)
-        u->redirect = redir;
-    if (has_man)
-        u->ccmanual = man;
-    return reply(r, state_json(u));
+    if (q->msg)
+        set_str(&u->reasonmsg, q->msg[0] ? q->msg : NULL);
+    if (q->has_lr && st == OKT_US_LUNCH)
+        u->lunchreason = (int)q->lr;
+    if (q->has_redir)
+        u->redirect = q->redir;
+    if (q->has_man)
+        u->ccmanual = q->man;
+    return NULL;
 }
 
-static int do_external(req *r, int which)
+static int h_setuserstate(req *r)
+{
+    state_ask q = {0};
+    q.has_uid = p_int(r, "userstateid", &q.uid);
+    q.has_cc = p_bool(r, "oncallcenter", &q.cc);
+    q.has_redir = p_bool(r, "onredirect", &q.redir);
+    q.has_man = p_bool(r, "onccmanual", &q.man);
+    q.has_lr = p_int(r, "lunchreasonid", &q.lr);
+    q.msg = p_str(r, "lunchreasonmsg");
+    const char *refused = apply_state(r, &q);
+    if (refused)
+        return reply_err(r, refused);
+    /* oktell.js reads the new state from this reply (§5.3) */
+    return reply(r, state_json(me(r)));
+}
+
+/* entercallcenter / exitcallcenter (§14.2): setuserstate {oncallcenter}. */
+static int callcenter(req *r, int enter)
+{
+    state_ask q = {0};
+    q.has_cc = 1;
+    q.cc = enter;
+    const char *refused = apply_state(r, &q);
+    return refused ? reply_err(r, refused) : reply(r, NULL);
+}
+
+static int h_entercallcenter(req *r)
+{
+    return callcenter(r, 1);
+}
+
+static int h_exitcallcenter(req *r)
+{
+    return callcenter(r, 0);
+}
+
+static int external(req *r, int which)
 {
     okt_model *m = r->m;
     int ui = m->sess[r->sess].user;
@@ -1126,26 +1315,32 @@ static int do_external(req *r, int which)
     return reply(r, json_pack("{s:b}", "success", ok));
 }
 
-static int do_settaskactive(req *r)
+static int h_setbusy(req *r)
+{
+    return external(r, 0);
+}
+
+static int h_setfree(req *r)
+{
+    return external(r, 1);
+}
+
+static int h_checkbusy(req *r)
+{
+    return external(r, 2);
+}
+
+static int h_settaskactive(req *r)
 {
     okt_model *m = r->m;
-    int rc = 0;
-    const char *type = NULL, *id = NULL;
+    const char *type = p_str(r, "tasktype"), *id = p_str(r, "idtask");
     long long active = 0;
-    if (p_str(r, "tasktype", &type, &rc) < 0 ||
-        p_str(r, "idtask", &id, &rc) < 0)
-        return rc;
-    const json_t *a = json_object_get(r->params, "active");
-    if (json_is_boolean(a))
-        active = json_is_true(a) ? 1 : 2;
-    else if (p_int(r, "active", &active, &rc) < 0)
-        return rc;
-    if (!type || !id || (active != 1 && active != 2))
-        return reply_err(r, E_BADREQ,
-                         "tasktype, idtask and active (1 or 2) are required");
+    p_int(r, "active", &active);
+    if (active != 1 && active != 2)
+        return reply_err(r, "Bad parameter 'active': 1 or 2 expected");
     int ti = find_task(m, id);
     if (ti < 0 || strcasecmp(m->tasks[ti].type, type) != 0)
-        return reply(r, json_pack("{s:b, s:s}", "success", 0, "errormessage",
+        return reply(r, json_pack("{s:b, s:s}", "success", 0, "errormsg",
                                   "Задача не найдена"));
     mtask *t = &m->tasks[ti];
     if (t->locked_by) {
@@ -1154,7 +1349,7 @@ static int do_settaskactive(req *r)
         if (!msg)
             return -1;
         snprintf(msg, n, "%s%s", LOCK_TEXT, t->locked_by);
-        json_t *o = json_pack("{s:b, s:s}", "success", 0, "errormessage", msg);
+        json_t *o = json_pack("{s:b, s:s}", "success", 0, "errormsg", msg);
         free(msg);
         return reply(r, o);
     }
@@ -1162,35 +1357,35 @@ static int do_settaskactive(req *r)
     return reply(r, json_pack("{s:b}", "success", 1));
 }
 
-static int parse_confirm(const json_t *j)
+static int h_setconfirmusage(req *r)
 {
-    static const char *const words[] = {"ok", "skip", "delete"};
-    if (json_is_integer(j) && json_integer_value(j) >= 0 &&
-        json_integer_value(j) <= 2)
-        return (int)json_integer_value(j);
-    if (json_is_string(j)) {
-        const char *s = json_string_value(j);
-        for (int i = 0; i < 3; i++)
-            if (strcasecmp(s, words[i]) == 0)
-                return i;
-        if (s[0] >= '0' && s[0] <= '2' && !s[1])
-            return s[0] - '0';
-    }
+    int use = 0;
+    p_bool(r, "use", &use);
+    r->m->sess[r->sess].confirm_usage = use;
+    return reply(r, NULL);
+}
+
+/* An answer of TM_SetConfirmResult: its word (any case) or its index as a
+ * string; -1 otherwise. */
+static int parse_confirm(const char *s)
+{
+    for (int i = 0; okt_proto_confirm_words[i]; i++)
+        if (strcasecmp(s, okt_proto_confirm_words[i]) == 0)
+            return i;
+    if (s[0] >= '0' && s[0] <= '2' && !s[1])
+        return s[0] - '0';
     return -1;
 }
 
-static int do_confirmresult(req *r)
+static int h_setconfirmresult(req *r)
 {
     okt_model *m = r->m;
     int ui = m->sess[r->sess].user;
     muser *u = me(r);
-    const json_t *j = json_object_get(r->params, "confirmresult");
-    if (!j)
-        j = json_object_get(r->params, "result");
-    int res = parse_confirm(j);
+    int res = parse_confirm(p_str(r, "confirmresult"));
     if (res < 0)
-        return reply_err(r, E_BADREQ,
-                         "Bad parameter 'confirmresult': ok, skip or delete");
+        return reply_err(
+            r, "Bad parameter 'confirmresult': ok, skip or delete expected");
     if (u->task != TK_CONFIRM)
         return reply(r, json_pack("{s:b}", "success", 0));
     touch(m, ui);
@@ -1209,25 +1404,69 @@ static int do_confirmresult(req *r)
     return reply(r, json_pack("{s:b}", "success", 1));
 }
 
-static json_t *userinfo_json(const muser *u)
+static int h_getversion(req *r)
 {
+    /* dated >= 150416: oktell.js then uses every feature it has (§9) */
+    json_t *o = json_pack("{s:{s:i, s:s, s:i}, s:{}}", "version", "dated",
+                          161116, "build", "2.11.1.161116", "webserverport",
+                          80, "alloweddbstoredprocs");
+    json_t *ext = json_array();
+    if (!o || !ext) {
+        json_decref(o);
+        json_decref(ext);
+        return -1;
+    }
+    /* Our extensions are the requests the table has no source for. */
+    for (const okt_wire_method *w = okt_proto_wire_methods(NULL); w->request;
+         w++)
+        if (!w->source)
+            json_array_append_new(ext, json_string(w->request));
+    json_object_set_new(o, OKT_PROTO_EXT_FIELD, ext);
+    return reply(r, o);
+}
+
+static int h_getmyuserinfo(req *r)
+{
+    const muser *u = me(r);
+    return reply(r, json_pack(
+        "{s:s, s:s, s:b, s:s, s:s, s:b}", "mainpbxnumber",
+        u->has_line ? u->number : "", "username", u->name, "hasline",
+        u->has_line, "lineid", u->has_line ? u->lineid : ZERO_GUID,
+        "linenumber", u->has_line ? u->number : "", "isoperator",
+        u->isoperator));
+}
+
+/* The reference's userinfo, flat; never the password. */
+static int h_fullinfo(req *r)
+{
+    const muser *u = me(r);
     json_t *rights = json_object(), *titles = json_object();
     for (size_t i = 0; rights && titles && i < NRIGHTS; i++) {
         json_object_set_new(rights, default_rights[i][0], json_true());
         json_object_set_new(titles, default_rights[i][0],
                             json_string(default_rights[i][1]));
     }
-    return json_pack("{s:s, s:i, s:s, s:s, s:b, s:{s:s, s:s}, s:s, "
-                     "s:{s:s, s:s}, s:s, s:s, s:o, s:o}",
-                     "id", u->id, "type", 1, "type_name", "utUser", "name",
-                     u->name, "isoperator", u->isoperator, "group", "id",
-                     u->group_id, "name", u->group_name, "login", u->login,
-                     "role", "id", u->role_id, "name", u->role_name,
-                     "callerid", u->callerid, "info", u->info, "rights",
-                     rights, "right_titles", titles);
+    if (!rights || !titles) {
+        json_decref(rights);
+        json_decref(titles);
+        return -1;
+    }
+    return reply(r, json_pack(
+        "{s:s, s:i, s:s, s:s, s:b, s:{s:s, s:s}, s:s, s:{s:s, s:s}, s:s, "
+        "s:s, s:o, s:o}",
+        "id", u->id, "type", 1, "type_name", "utUser", "name", u->name,
+        "isoperator", u->isoperator, "group", "id", u->group_id, "name",
+        u->group_name, "login", u->login, "role", "id", u->role_id, "name",
+        u->role_name, "callerid", u->callerid, "info", u->info, "rights",
+        rights, "right_titles", titles));
 }
 
-static int do_lineinfo(req *r)
+static int h_getuserstate(req *r)
+{
+    return reply(r, state_json(me(r)));
+}
+
+static int h_lineinfo(req *r)
 {
     muser *u = me(r);
     json_t *ab = json_object();
@@ -1246,6 +1485,7 @@ static int do_lineinfo(req *r)
         json_decref(ab);
         return -1;
     }
+    /* abonent must be present for oktell.js to set the phone state */
     json_object_set_new(o, "abonent", ab);
     json_object_set_new(o, "chainid", json_string(ZERO_GUID));
     json_object_set_new(o, "isflashing", json_false());
@@ -1253,138 +1493,131 @@ static int do_lineinfo(req *r)
     return reply(r, o);
 }
 
-static int do_info(req *r)
+static int h_lunchtypes(req *r)
+{
+    return reply(r, json_pack("{s:[{s:i, s:s}, {s:i, s:s}]}", "items", "id",
+                              1, "name", "Обед", "id", 2, "name", "Перерыв"));
+}
+
+static int h_queue(req *r)
 {
     okt_model *m = r->m;
-    muser *u = me(r);
-    const char *meth = r->method;
-    if (!strcmp(meth, "getversion"))
-        return reply(r, json_pack("{s:{s:i, s:s, s:i}, s:{}}", "version",
-                                  "dated", 161116, "build", "2.11.1.161116",
-                                  "webserverport", 80,
-                                  "alloweddbstoredprocs"));
-    if (!strcmp(meth, "getmyuserinfo"))
-        return reply(r, json_pack(
-            "{s:s, s:s, s:b, s:s, s:s, s:b, s:s, s:s}", "mainpbxnumber",
-            u->has_line ? u->number : "", "username", u->name, "hasline",
-            u->has_line, "lineid", u->has_line ? u->lineid : ZERO_GUID,
-            "linenumber", u->has_line ? u->number : "", "isoperator",
-            u->isoperator, "userid", u->id, "login", u->login));
-    if (!strcmp(meth, "getcurrentuserfullinfo")) {
-        json_t *ui = userinfo_json(u);
-        return ui ? reply(r, json_pack("{s:o}", "userinfo", ui)) : -1;
-    }
-    if (!strcmp(meth, "getuserstate"))
-        return reply(r, state_json(u));
-    if (!strcmp(meth, "cc_getlunchtypes"))
-        return reply(r, json_pack("{s:[{s:i, s:s}, {s:i, s:s}]}", "items",
-                                  "id", 1, "name", "Обед", "id", 2, "name",
-                                  "Перерыв"));
-    if (!strcmp(meth, "getcurrentqueue")) {
-        json_t *q = json_array();
-        for (size_t i = 0; q && i < m->nqueue; i++)
-            json_array_append_new(q, json_pack("{s:s}", "number",
-                                               m->queue[i]));
-        return q ? reply(r, json_pack("{s:o}", "queue", q)) : -1;
-    }
-    if (!strcmp(meth, "getredirectrules")) {
-        json_t *rules = json_array();
-        if (rules && u->redirect_number) {
-            /* oktell.js finds its rule by md5hex(lower(id) + lower(id)). */
-            char key[80], hex[33];
-            size_t n = strlen(u->id);
-            if (n > 36)
-                n = 36;
-            for (size_t i = 0; i < n; i++)
-                key[i] = key[n + i] = (char)tolower((unsigned char)u->id[i]);
-            md5hex((const unsigned char *)key, 2 * n, hex);
-            json_array_append_new(rules,
-                                  json_pack("{s:s, s:s, s:b}", "id", hex,
-                                            "destinationnumber",
-                                            u->redirect_number, "isenabled",
-                                            1));
-        }
-        return rules ? reply(r, json_pack("{s:o}", "redirectrules", rules))
-                     : -1;
-    }
-    if (!strcmp(meth, "getpbxnumbers")) {
-        json_t *a = json_array();
-        for (size_t i = 0; a && i < m->nusers; i++) {
-            const muser *x = &m->users[i];
-            if (x->has_line)
-                json_array_append_new(
-                    a, json_pack("{s:s, s:s, s:i, s:s, s:s}", "id", x->id,
-                                 "number", x->number, "state",
-                                 eff_state(x),
-                                 "caption", x->name, "userid", x->id));
-        }
-        return a ? reply(r, json_pack("{s:o}", "numbers", a)) : -1;
-    }
-    if (!strcmp(meth, "getallusernumbers")) {
-        json_t *a = json_array();
-        for (size_t i = 0; a && i < m->nusers; i++) {
-            const muser *x = &m->users[i];
-            json_array_append_new(
-                a, json_pack("{s:s, s:s, s:s, s:[s], s:b}", "id", x->id,
-                             "name", x->name, "main",
-                             x->has_line ? x->number : "", "nums",
-                             x->has_line ? x->number : "", "sub", 0));
-        }
-        return a ? reply(r, json_pack("{s:o}", "users", a)) : -1;
-    }
-    if (!strcmp(meth, "getalluserphotolink"))
-        return reply(r, json_pack("{s:[]}", "links"));
-    return 1;   /* not an info method */
+    json_t *q = json_array();
+    for (size_t i = 0; q && i < m->nqueue; i++)
+        json_array_append_new(q, json_pack("{s:s}", "number", m->queue[i]));
+    return q ? reply(r, json_pack("{s:o}", "queue", q)) : -1;
 }
+
+static int h_redirectrules(req *r)
+{
+    const muser *u = me(r);
+    json_t *rules = json_array();
+    if (rules && u->redirect_number) {
+        /* oktell.js finds its rule by md5hex(lower(id) + lower(id)). */
+        char key[80], hex[33];
+        size_t n = strlen(u->id);
+        if (n > 36)
+            n = 36;
+        for (size_t i = 0; i < n; i++)
+            key[i] = key[n + i] = (char)tolower((unsigned char)u->id[i]);
+        md5hex((const unsigned char *)key, 2 * n, hex);
+        json_array_append_new(rules,
+                              json_pack("{s:s, s:s, s:b}", "id", hex,
+                                        "destinationnumber",
+                                        u->redirect_number, "isenabled", 1));
+    }
+    return rules ? reply(r, json_pack("{s:o}", "redirectrules", rules)) : -1;
+}
+
+static int h_pbxnumbers(req *r)
+{
+    okt_model *m = r->m;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < m->nusers; i++) {
+        const muser *x = &m->users[i];
+        int st = eff_state(x);
+        const char *ref = okt_userstate_refname(st);
+        /* the item fields of a real server's getpbxnumbersresult (§14.1) */
+        if (x->has_line)
+            json_array_append_new(
+                a, json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", x->id,
+                             "number", x->number, "caption", x->name,
+                             "state", st, "statestr", ref ? ref : ""));
+    }
+    json_t *o = a ? json_pack("{s:o}", "numbers", a) : NULL;
+    if (!o)
+        return -1;
+    echo(r, o, "mode");   /* copied back, as a real server does (§14.1) */
+    return reply(r, o);
+}
+
+static int h_allusernumbers(req *r)
+{
+    okt_model *m = r->m;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < m->nusers; i++) {
+        const muser *x = &m->users[i];
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:s, s:[s], s:b}", "id", x->id, "name",
+                         x->name, "main", x->has_line ? x->number : "",
+                         "nums", x->has_line ? x->number : "", "sub", 0));
+    }
+    return a ? reply(r, json_pack("{s:o}", "users", a)) : -1;
+}
+
+static int h_photolinks(req *r)
+{
+    return reply(r, json_pack("{s:[]}", "links"));
+}
+
+/* One handler per request of the protocol table, found by the table's
+ * request name. anon: served before login. */
+static const struct handler {
+    const char *request;
+    int (*fn)(req *r);
+    int anon;
+} handlers[] = {
+    {"ping", h_ping, 1},
+    {"login", h_login, 1},
+    {"logout", h_logout, 1},
+    {"subscribeevent", h_subscribe, 0},
+    {"getversion", h_getversion, 0},
+    {"getmyuserinfo", h_getmyuserinfo, 0},
+    {"getcurrentuserfullinfo", h_fullinfo, 0},
+    {"getuserstate", h_getuserstate, 0},
+    {"setuserstate", h_setuserstate, 0},
+    {"entercallcenter", h_entercallcenter, 0},
+    {"exitcallcenter", h_exitcallcenter, 0},
+    {"getextendedlineinfo", h_lineinfo, 0},
+    {"cc_setbusyinexternaltask", h_setbusy, 0},
+    {"cc_setfreeinexternaltask", h_setfree, 0},
+    {"cc_checkbusyinexternaltask", h_checkbusy, 0},
+    {"tm_settaskactive", h_settaskactive, 0},
+    {"tm_setconfirmusage", h_setconfirmusage, 0},
+    {"tm_setconfirmresult", h_setconfirmresult, 0},
+    {"getcurrentqueue", h_queue, 0},
+    {"cc_getlunchtypes", h_lunchtypes, 0},
+    {"getredirectrules", h_redirectrules, 0},
+    {"getpbxnumbers", h_pbxnumbers, 0},
+    {"getallusernumbers", h_allusernumbers, 0},
+    {"getalluserphotolink", h_photolinks, 0},
+};
+#define NHANDLERS (sizeof handlers / sizeof handlers[0])
 
 static int dispatch(req *r)
 {
-    okt_model *m = r->m;
-    const char *meth = r->method;
-    if (!strcmp(meth, "ping"))
-        return reply(r, NULL);
-    if (!strcmp(meth, "login"))
-        return do_login(r);
-    if (m->sess[r->sess].user < 0) {
-        if (!strcmp(meth, "logout"))
-            return out_push(r->out, r->sess, OKT_OUT_CLOSE, NULL, 0);
-        return reply_err(r, E_NOAUTH, "Not logged in");
-    }
-    if (!strcmp(meth, "logout")) {
-        /* oktell.js waits for the server to close (fact sheet §3.5). */
-        unbind(m, r->sess);
-        return out_push(r->out, r->sess, OKT_OUT_CLOSE, NULL, 0);
-    }
-    if (!strcmp(meth, "subscribeevent"))
-        return do_subscribe(r);
-    if (!strcmp(meth, "setuserstate"))
-        return do_setuserstate(r);
-    if (!strcmp(meth, "getextendedlineinfo"))
-        return do_lineinfo(r);
-    if (!strcmp(meth, "cc_setbusyinexternaltask"))
-        return do_external(r, 0);
-    if (!strcmp(meth, "cc_setfreeinexternaltask"))
-        return do_external(r, 1);
-    if (!strcmp(meth, "cc_checkbusyinexternaltask"))
-        return do_external(r, 2);
-    if (!strcmp(meth, "tm_settaskactive"))
-        return do_settaskactive(r);
-    if (!strcmp(meth, "tm_setconfirmresult"))
-        return do_confirmresult(r);
-    if (!strcmp(meth, "tm_setconfirmusage")) {
-        int rc = 0, use = 0;
-        int has = p_bool(r, "use", &use, &rc);
-        if (has < 0)
-            return rc;
-        if (!has)
-            return reply_err(r, E_BADREQ, "Parameter 'use' is required");
-        m->sess[r->sess].confirm_usage = use;
-        return reply(r, NULL);
-    }
-    int rc = do_info(r);
-    if (rc != 1)
-        return rc;
-    return reply_err(r, E_UNKNOWN, "Unknown method");
+    const struct handler *h = NULL;
+    for (size_t i = 0; r->w && !h && i < NHANDLERS; i++)
+        if (!strcmp(handlers[i].request, r->w->request))
+            h = &handlers[i];
+    if (!h)
+        return reply_err(r, "Unknown method");
+    if (!h->anon && r->m->sess[r->sess].user < 0)
+        return reply_err(r, "Not logged in");
+    int rc = check_params(r);
+    if (rc)
+        return rc < 0 ? -1 : 0;
+    return h->fn(r);
 }
 
 int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
@@ -1396,22 +1629,16 @@ int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
     const char *name = NULL;
     okt_err perr;
     if (okt_msg_parse(text, len, &root, &name, &params, &perr) != 0) {
-        /* perr names the fault, never quoting the input (a login, maybe) */
+        /* No method to name the reply after, nor a qid to echo. perr names
+         * the fault, never quoting the input (a login, maybe). */
         char msg[OKT_ERRMSG_MAX + 16];
         snprintf(msg, sizeof msg, "Bad request: %s", perr.msg);
-        json_t *o = json_pack("{s:i, s:i, s:s}", "result", 0, "error",
-                              E_BADREQ, "errormsg", msg);
+        json_t *o = json_pack("{s:i, s:s}", "result", 0, "errormsg", msg);
         return o ? send_msg(out, sess, "error", o) : -1;
     }
-    /* Method names are lowercase on the wire; accept any case. */
-    char method[64];
-    size_t n = strlen(name);
-    if (n >= sizeof method)
-        n = sizeof method - 1;
-    for (size_t i = 0; i < n; i++)
-        method[i] = (char)tolower((unsigned char)name[i]);
-    method[n] = '\0';
-    req r = {m, out, sess, method, params, json_object_get(params, "qid")};
+    /* Method names are lowercase on the wire; the table matches any case. */
+    req r = {m, out, sess, okt_proto_wire(name), name, params,
+             json_object_get(params, "qid")};
     int rc = dispatch(&r);
     if (finish_reaction(m, out))
         rc = -1;

@@ -1,4 +1,5 @@
-/* lokt.h - shared helpers of the oktell.core binding (src/lua).
+/* lokt.h - shared helpers of the oktell.core binding (src/lua), also used
+ * by the emulator's oktell.emucore (src/lua-emu).
  * The binding holds no protocol logic: check arguments, make one core call,
  * push the result. Runtime failures are pushed as nil, message, code. */
 #ifndef LOKT_H
@@ -37,7 +38,6 @@ void lokt_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
 void lokt_open_states(lua_State *L);
 void lokt_open_xml(lua_State *L);
 void lokt_open_conn(lua_State *L);
-void lokt_open_emu(lua_State *L);
 void lokt_open_protocol(lua_State *L);
 
 #endif

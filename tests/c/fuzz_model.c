@@ -11,7 +11,7 @@
 #define LOGIN "[\"login\",{\"userlogin\":\"Peter\",\"Password\":" \
               "\"202cb962ac59075b964b07152d234b70\",\"qid\":\"l\"}]"
 #define SUB "[\"subscribeevent\",{\"eventmethod\":[\"userstatechanged\"," \
-            "\"linestatechanged\",\"tminterfaceconfirm\"],\"qid\":\"s\"}]"
+            "\"linestatechanged\",\"dlgcard\"],\"qid\":\"s\"}]"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,7 +1,11 @@
-/* emu.c - core.emu_start(cfg) and the "oktell.emulator" userdata: a box
- * holding a pointer to a running okt_emu (src/emu/emu.h). Close (stop(),
- * __gc, __close) stops and joins the emulator's thread; it is bounded since
- * the thread is woken through its eventfd. */
+/* emucore.c - luaopen_oktell_emucore: the emulator's own Lua module,
+ * emucore.start(cfg), and the "oktell.emulator" userdata: a box holding a
+ * pointer to a running okt_emu (src/emu/emu.h). Close (stop(), __gc,
+ * __close) stops and joins the emulator's thread; it is bounded since the
+ * thread is woken through its eventfd.
+ *
+ * A module of its own so that the client's oktell.core carries no server
+ * code; it shares the JSON helpers of src/lua/aux.c (lokt.h). */
 #include "lokt.h"
 #include "emu.h"
 
@@ -26,7 +30,7 @@ static int push_closed(lua_State *L)
     return 3;
 }
 
-/* core.emu_start(cfg) -> emulator | nil, msg, code ("invalid" for a bad
+/* emucore.start(cfg) -> emulator | nil, msg, code ("invalid" for a bad
  * config: lua/oktell/emulator.lua raises it as misuse) */
 static int l_emu_start(lua_State *L)
 {
@@ -138,9 +142,11 @@ static const luaL_Reg methods[] = {
     {NULL, NULL},
 };
 
-void lokt_open_emu(lua_State *L)
+int luaopen_oktell_emucore(lua_State *L)
 {
     lokt_newclass(L, MT, methods, l_stop, l_tostring);
+    lua_newtable(L);
     lua_pushcfunction(L, l_emu_start);
-    lua_setfield(L, -2, "emu_start");
+    lua_setfield(L, -2, "start");
+    return 1;
 }
