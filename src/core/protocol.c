@@ -54,13 +54,15 @@ static const okt_field r_getversion[] = {
     {OKT_PROTO_EXT_FIELD, NULL, OKT_PT_STRINGS, 0, NULL},
     END};
 
+/* The reference's userinfo has no place for the line fields: they are
+ * checked, not handed out. */
 static const okt_field r_myuserinfo[] = {
     {"username", "name", S, 0, "C §4"},
     {"isoperator", "isoperator", B, 0, "C §4"},
-    {"mainpbxnumber", "number", S, 0, "C §4"},
-    {"hasline", "hasline", B, 0, "C §4"},
-    {"lineid", "lineid", S, 0, "C §4"},
-    {"linenumber", "linenumber", S, 0, "C §4"},
+    {"mainpbxnumber", NULL, S, 0, "C §4"},
+    {"hasline", NULL, B, 0, "C §4"},
+    {"lineid", NULL, S, 0, "C §4"},
+    {"linenumber", NULL, S, 0, "C §4"},
     END};
 
 /* The reference's userinfo beyond what getmyuserinfo gives: our

@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 
 #include "message.h"
+#include "b64.h"
 #include "protocol.h"
 #include "session.h"
 #include "states.h"
@@ -446,11 +447,9 @@ static int prompt(okt_model *m, int ui, int ev)
     } else {
         const char *text = u->otext ? u->otext : "";
         size_t n = strlen(text);
-        char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+        char *b64 = okt_b64_encode(text, n, NULL, NULL);
         if (!b64)
             return -1;
-        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)text,
-                        (int)n);
         o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}",
                       "idtask", t->id,
                       "idproject", t->idproject, "taskname", t->name,
