@@ -170,3 +170,29 @@ describe("the client built from the table", function()
     assert.truthy(err:find("tasktype", 1, true))
   end)
 end)
+
+describe("a description that names a break reason", function()
+  it("goes as lunchreasonid, as oktell.js sends it, and reads back as the name", function()
+    local emu = emulator.start { port = 0 }
+    local frames = {}
+    local client = assert(oktell.connect { url = emu.url, login = "Peter", password = "123",
+      trace = function(dir, frame) frames[#frames + 1] = { dir, frame } end })
+    assert.is_true(client:callcenter_enter())
+    assert.is_true(client:set_user_state { state = "lunch", description = "Перерыв" })
+    local st = assert(client:user_state())
+    assert.same({ state = "lunch", code = 2, redirect = false, description = "Перерыв" }, st)
+    assert.is_true(client:set_user_state { state = "lunch", description = "у врача" })
+    assert.equals("у врача", client:user_state().description)
+    local by_id, by_text = false, false
+    for _, f in ipairs(frames) do
+      if f[1] == ">" and f[2]:find('"setuserstate"', 1, true) then
+        by_id = by_id or (f[2]:find('"lunchreasonid": *2') ~= nil and not f[2]:find("lunchreasonmsg", 1, true))
+        by_text = by_text or f[2]:find('"lunchreasonmsg": *"у врача"') ~= nil
+      end
+    end
+    assert.is_true(by_id)
+    assert.is_true(by_text)
+    client:close()
+    emu:stop()
+  end)
+end)

@@ -73,6 +73,15 @@ end
 local API = {}
 for _, a in ipairs(P.api) do API[a.lua] = a end
 
+-- Arguments whose value may name an item of a list the server keeps (a
+-- break reason): sent as the item's id, and read back from it.
+local NAMED = {}
+for _, a in ipairs(P.api) do
+    for _, g in ipairs(a.args) do
+        if g.lookup then NAMED[#NAMED + 1] = g end
+    end
+end
+
 -- Reply field checks ------------------------------------------------------------
 
 -- A wire value of a field of type `ty` as Lua, or nil, why. Real servers
@@ -234,6 +243,7 @@ function Client:_server_event(wname, d)
     if not checked then return self:_surprise("oktell: " .. why) end
     local t = lua_table(checked, e.fields, e.id ~= 0 and { id = e.id, name = lname } or nil)
     if lname == "userstate" then
+        self:_item_names(t, checked)
         if t.code ~= nil then self:_emit(lname, t) end
         local inside = checked[INSIDE_FIELD]
         if inside ~= nil then
@@ -343,6 +353,7 @@ function Client:_retry()
 end
 
 function Client:_on_ready(data)
+    self.items = {}   -- lists are asked again after each login
     local checked = check_fields(type(data) == "table" and data or {}, LOGIN.reply_fields, "login")
     self.userid = checked and checked.userid or nil
     if self.ready_w then
@@ -615,7 +626,7 @@ function M.connect(o)
     local opts, wire_of, event_of, trace = check_opts(o)
     local self = setmetatable({
         opts = opts, status = "connecting", pending = {}, handlers = {}, waits = {},
-        nhandlers = 0, confirm_usage = false, backoff = BACKOFF_MIN, dirty = true,
+        nhandlers = 0, confirm_usage = false, backoff = BACKOFF_MIN, dirty = true, items = {},
         wire_of = wire_of, event_of = event_of, trace_fn = trace, subscribe = subscriptions(wire_of),
     }, Client)
     local conn, msg, code = core.connect(self:_conn_opts())
@@ -788,6 +799,7 @@ function Client:_invoke(a, params)
     local ret = a.ret
     if ret == "table" then
         local t = lua_table(checked, w.reply_fields)
+        self:_item_names(t, checked)
         if a.extra and self:_offered(a, a.extra) then
             local d2, m2, c2 = self:_call(a.extra)
             if not d2 then return nil, m2, c2 end
@@ -823,10 +835,58 @@ local AFTER = {
     end,
 }
 
+-- The items ({id, name}) of a list request such as cc_getlunchtypes,
+-- asked once per login; {} when the server gives none.
+function Client:_items(request)
+    local items = self.items[request]
+    if items then return items end
+    items = {}
+    local d = self:_call(request)
+    local checked = d and check_fields(d, WIRE[request].reply_fields, request)
+    for _, f in ipairs(checked and WIRE[request].reply_fields or {}) do
+        for _, it in ipairs(f.type == "array" and checked[f.wire] or {}) do
+            local id = type(it) == "table" and to_int(it.id)
+            if id and type(it.name) == "string" then items[#items + 1] = { id = id, name = it.name } end
+        end
+    end
+    self.items[request] = items
+    return items
+end
+
+-- A value that names a listed item goes as the item's id (oktell.js sends a
+-- known break reason as lunchreasonid, free text as lunchreasonmsg).
+function Client:_name_items(params)
+    for _, g in ipairs(NAMED) do
+        local v = params[g.wire]
+        if v ~= nil and self.status == "ready" then
+            for _, it in ipairs(self:_items(g.lookup)) do
+                if it.name == v then
+                    params[g.wire], params[g.alt_wire] = nil, it.id
+                    break
+                end
+            end
+        end
+    end
+end
+
+-- The other way: a reply or event that gives only the item's id gets its
+-- name, when the list is known.
+function Client:_item_names(t, checked)
+    for _, g in ipairs(NAMED) do
+        local id = checked[g.alt_wire]
+        if t[g.lua] == nil and id ~= nil then
+            for _, it in ipairs(self.items[g.lookup] or {}) do
+                if it.id == id then t[g.lua] = it.name end
+            end
+        end
+    end
+end
+
 -- One call of method `a` from a script: r1, r2, r3, answered. `level`
 -- makes misuse blame the script's line.
 local function method_call(self, a, fname, level, ...)
     local params = build_params(a, fname, level, ...)
+    self:_name_items(params)
     local r1, r2, r3, answered = self:_invoke(a, params)
     local after = AFTER[a.lua]
     if after and r1 then after(self, a, params, r1) end

@@ -144,7 +144,8 @@ static const okt_field p_allnumbers[] = {
     {"fillsubordinates", NULL, B, 0, "C §4"},
     END};
 static const okt_field r_queue[] = {{"queue", NULL, A, 0, "C §4"}, END};
-static const okt_field r_lunchtypes[] = {{"items", NULL, A, 0, "C §4"}, END};
+/* items: [{id (number), name}] (§4, §13) */
+static const okt_field r_lunchtypes[] = {{"items", "items", A, 0, "C §4"}, END};
 static const okt_field r_redirect[] = {{"redirectrules", NULL, A, 0, "C §4"}, END};
 static const okt_field r_numbers[] = {
     {"numbers", NULL, A, 0, "R §14.1"},
@@ -211,30 +212,31 @@ static const okt_wire_method wire_methods[] = {
 
 /* ---- the Lua API (API.md §3) ------------------------------------------ */
 
-static const okt_arg no_args[] = {{NULL, NULL, 0, 0, NULL}};
+static const okt_arg no_args[] = {{NULL, NULL, 0, 0, NULL, NULL, NULL}};
 
 static const okt_arg a_setuserstate[] = {
-    {"state", "userstateid", OKT_AT_USERSTATE, 0, NULL},
-    {"code", "userstateid", OKT_AT_USERSTATE, OKT_AF_ALIAS, NULL},
-    {"description", "lunchreasonmsg", OKT_AT_STRING, 0, NULL},
-    {"redirect", "onredirect", OKT_AT_BOOL, 0, NULL},
-    {NULL, NULL, 0, 0, NULL}};
+    {"state", "userstateid", OKT_AT_USERSTATE, 0, NULL, NULL, NULL},
+    {"code", "userstateid", OKT_AT_USERSTATE, OKT_AF_ALIAS, NULL, NULL, NULL},
+    {"description", "lunchreasonmsg", OKT_AT_STRING, 0, NULL,
+     "cc_getlunchtypes", "lunchreasonid"},
+    {"redirect", "onredirect", OKT_AT_BOOL, 0, NULL, NULL, NULL},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL}};
 
 static const okt_arg a_settaskactive[] = {
     {"tasktype", "tasktype", OKT_AT_WORD, OKT_AF_REQUIRED,
-     okt_proto_task_types},
-    {"idtask", "idtask", OKT_AT_ID, OKT_AF_REQUIRED, NULL},
-    {"active", "active", OKT_AT_BOOL12, OKT_AF_REQUIRED, NULL},
-    {NULL, NULL, 0, 0, NULL}};
+     okt_proto_task_types, NULL, NULL},
+    {"idtask", "idtask", OKT_AT_ID, OKT_AF_REQUIRED, NULL, NULL, NULL},
+    {"active", "active", OKT_AT_BOOL12, OKT_AF_REQUIRED, NULL, NULL, NULL},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL}};
 
 static const okt_arg a_confirmusage[] = {
-    {"use", "use", OKT_AT_BOOL, OKT_AF_REQUIRED, NULL},
-    {NULL, NULL, 0, 0, NULL}};
+    {"use", "use", OKT_AT_BOOL, OKT_AF_REQUIRED, NULL, NULL, NULL},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL}};
 
 static const okt_arg a_confirmresult[] = {
     {"result", "confirmresult", OKT_AT_WORD, OKT_AF_REQUIRED | OKT_AF_INDEX,
-     okt_proto_confirm_words},
-    {NULL, NULL, 0, 0, NULL}};
+     okt_proto_confirm_words, NULL, NULL},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL}};
 
 static const okt_api_method api_methods[] = {
     {"user_info", "GetCurrentUserFullInfo", "getmyuserinfo", NULL,

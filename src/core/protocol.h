@@ -103,6 +103,11 @@ typedef struct okt_arg {
     int type;                   /* enum okt_atype */
     int flags;                  /* OKT_AF_* */
     const char *const *words;   /* OKT_AT_WORD: NULL-terminated */
+    const char *lookup;         /* a request listing named items ({id,
+                                   name}); a value that names one of them
+                                   is sent as its id in `alt_wire` instead
+                                   (a break reason, as oktell.js does); NULL */
+    const char *alt_wire;
 } okt_arg;
 
 /* What a Lua method returns, built from the reply. */

@@ -11,7 +11,7 @@
  *     errors = {{request, error, errormsg, code, meaning, source}...},
  *     ext_field, confirm_words = {…}, task_types = {…} }
  *   field = {wire, lua, type, required, secret, core, source}
- *   arg   = {lua, wire, type, required, index, alias, words}
+ *   arg   = {lua, wire, type, required, index, alias, words, lookup, alt_wire}
  *   core.error_code(request, error, errormsg, fallback) -> Lua code string
  * Types and codes are the strings of the Lua API ("int", "not_settable").
  * The Lua client builds its methods and checks from this table, so every
@@ -138,6 +138,8 @@ static void push_api(lua_State *L)
             set_b(L, "required", g->flags & OKT_AF_REQUIRED);
             set_b(L, "index", g->flags & OKT_AF_INDEX);
             set_b(L, "alias", g->flags & OKT_AF_ALIAS);
+            set_s(L, "lookup", g->lookup);
+            set_s(L, "alt_wire", g->alt_wire);
             if (g->words) {
                 push_strings(L, g->words);
                 lua_setfield(L, -2, "words");
