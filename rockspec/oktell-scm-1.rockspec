@@ -33,6 +33,7 @@ build = {
             "src/core/conn.c",
             "src/core/message.c",
             "src/core/okt.c",
+            "src/core/protocol.c",
             "src/core/session.c",
             "src/core/states.c",
             "src/core/ws.c",
@@ -43,6 +44,7 @@ build = {
             "src/lua/conn.c",
             "src/lua/core.c",
             "src/lua/emu.c",
+            "src/lua/protocol.c",
             "src/lua/states.c",
             "src/lua/xml.c",
          },
@@ -55,13 +57,17 @@ build = {
       oktell = "lua/oktell.lua",
       ["oktell.client"] = "lua/oktell/client.lua",
       ["oktell.emulator"] = "lua/oktell/emulator.lua",
+      ["oktell.log"] = "lua/oktell/log.lua",
       ["oktell.loop"] = "lua/oktell/loop.lua",
       ["oktell.states"] = "lua/oktell/states.lua",
       ["oktell.xml"] = "lua/oktell/xml.lua",
    },
    install = {
-      bin = { ["oktell-emu"] = "bin/oktell-emu" },
+      bin = { oktell = "bin/oktell", ["oktell-emu"] = "bin/oktell-emu" },
    },
+   -- the man page of bin/oktell and the type stubs for the Lua language
+   -- server, into the rock's directory (luarocks show --rock-dir oktell)
+   copy_directories = { "man", "types" },
 }
 test = {
    type = "busted",
