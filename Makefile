@@ -42,7 +42,7 @@ BENCH_C  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(B)/?.so;;'
 
-.PHONY: all deps test test-c test-lua check demo fuzz bench lint clean emu rockspec
+.PHONY: all deps test test-c test-lua check demo fuzz bench lint clean emu rockspec install
 all: deps $(B)/oktell/core.so $(B)/oktell/emucore.so
 
 deps:
@@ -132,7 +132,28 @@ bench: all $(BENCH_C)
 	@set -e; for b in bench/*.lua; do echo "== $$b"; $(LUAENV) $(LUA) $$b; done
 
 lint:
-	luacheck lua spec examples bench bin/oktell-emu
+	luacheck lua spec examples bench bin/oktell bin/oktell-emu types
+
+# Install under $(DESTDIR)$(PREFIX): the Lua modules and oktell/core.so
+# where lua5.4 looks by default (share/lua/5.4, lib/lua/5.4), the commands
+# oktell and oktell-emu, the man page, and the type stubs (share/oktell/types).
+PREFIX  ?= /usr/local
+LUA_V   ?= 5.4
+LUADIR  ?= $(PREFIX)/share/lua/$(LUA_V)
+CMODDIR ?= $(PREFIX)/lib/lua/$(LUA_V)
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/oktell
+install: all
+	install -d $(DESTDIR)$(LUADIR)/oktell $(DESTDIR)$(CMODDIR)/oktell $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/types/oktell
+	install -m 644 lua/oktell.lua $(DESTDIR)$(LUADIR)/oktell.lua
+	install -m 644 lua/oktell/*.lua $(DESTDIR)$(LUADIR)/oktell/
+	install -m 755 $(B)/oktell/core.so $(DESTDIR)$(CMODDIR)/oktell/core.so
+	install -m 755 bin/oktell bin/oktell-emu $(DESTDIR)$(BINDIR)/
+	install -m 644 man/oktell.1 $(DESTDIR)$(MANDIR)/man1/oktell.1
+	install -m 644 types/oktell.lua $(DESTDIR)$(DATADIR)/types/oktell.lua
+	install -m 644 types/oktell/*.lua $(DESTDIR)$(DATADIR)/types/oktell/
 
 rockspec:
 	sh tools/rockspec.sh

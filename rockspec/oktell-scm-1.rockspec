@@ -80,13 +80,17 @@ build = {
       oktell = "lua/oktell.lua",
       ["oktell.client"] = "lua/oktell/client.lua",
       ["oktell.emulator"] = "lua/oktell/emulator.lua",
+      ["oktell.log"] = "lua/oktell/log.lua",
       ["oktell.loop"] = "lua/oktell/loop.lua",
       ["oktell.states"] = "lua/oktell/states.lua",
       ["oktell.xml"] = "lua/oktell/xml.lua",
    },
    install = {
-      bin = { ["oktell-emu"] = "bin/oktell-emu" },
+      bin = { oktell = "bin/oktell", ["oktell-emu"] = "bin/oktell-emu" },
    },
+   -- the man page of bin/oktell and the type stubs for the Lua language
+   -- server, into the rock's directory (luarocks show --rock-dir oktell)
+   copy_directories = { "man", "types" },
 }
 test = {
    type = "busted",

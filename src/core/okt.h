@@ -8,6 +8,12 @@
 #include <stdint.h>
 #include "okt_limits.h"
 
+/* The release of oktell-lua: the one place it is written. The binding
+ * exports it as oktell.core._VERSION (re-exported as oktell._VERSION);
+ * tools/rockspec.sh reads it for rockspec/oktell-<version>-1.rockspec and
+ * checks CHANGELOG.md has an entry for it. */
+#define OKT_VERSION "0.2.0"
+
 /* Error classes. okt_errname() gives the stable strings of the Lua API. */
 typedef enum okt_code {
     OKT_EOK = 0,

@@ -97,6 +97,8 @@ static int l_poll(lua_State *L)
 int luaopen_oktell_core(lua_State *L)
 {
     lua_newtable(L);
+    lua_pushliteral(L, OKT_VERSION);
+    lua_setfield(L, -2, "_VERSION");
     lua_pushcfunction(L, l_now);
     lua_setfield(L, -2, "now");
     lua_pushcfunction(L, l_poll);

@@ -1,0 +1,159 @@
+---@meta oktell.emulator
+-- Type stubs of oktell.emulator (API §5) for the Lua language server.
+-- Declarations only; checked against the live module by spec/types_spec.lua.
+
+---A user the emulator serves.
+---@class oktell.EmulatorUser
+---@field login string
+---@field password? string
+---@field name? string
+---@field isoperator? boolean
+---@field line? oktell.LineStateName|string|false a line state name, or false: no line
+---@field redirect_number? string
+---@field id? string
+---@field number? string
+---@field callerid? string
+---@field info? string
+---@field group? string
+---@field group_id? string
+---@field role? string
+---@field role_id? string
+
+---A dialing task the emulator knows.
+---@class oktell.EmulatorTask
+---@field id string
+---@field name? string
+---@field type? oktell.TaskType
+---@field active? boolean
+---@field code? string
+---@field idproject? string
+---@field idlist? string
+
+---Options of `emulator.start`.
+---@class oktell.EmulatorOptions
+---@field host? string default "127.0.0.1"
+---@field port? integer default 0: a free port is chosen
+---@field licenses? integer concurrent call-center seats (default 2)
+---@field users? oktell.EmulatorUser[] default: the reference's Peter / 123
+---@field tasks? oktell.EmulatorTask[] default: the reference's dialing task
+---@field max_message? integer the largest WebSocket message accepted
+
+---The argument of `emu:offer`.
+---@class oktell.EmulatorOffer
+---@field task? string a task id
+---@field mode? "confirm"|"notify" default "confirm": event 121; "notify": 122
+---@field number? string|integer
+---@field text? string
+---@field idinlist? integer
+
+---What `emu:snapshot` gives.
+---@class oktell.EmulatorSnapshot
+---@field userstate oktell.UserStateName
+---@field linestate oktell.LineStateName
+---@field inside boolean
+---@field external boolean
+---@field connected boolean
+---@field confirm_pending boolean
+---@field dialing boolean
+---@field redirect boolean
+
+---A running emulator. Control calls return `true`, or `nil, message, code`
+---("not_settable" when the rules refuse; "closed" once stopped); misuse
+---raises. Also a to-be-closed value.
+---@class oktell.Emulator
+---@field url string "ws://127.0.0.1:PORT"
+---@field host string
+---@field port integer
+local Emulator = {}
+
+---The server sends 121 (mode "confirm") or 122 (mode "notify") to the user.
+---@param user string a login
+---@param offer oktell.EmulatorOffer
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:offer(user, offer) end
+
+---The server sends 123 and settles the states.
+---@param user string
+---@param outcome "answered"|"failed"
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:finish(user, outcome) end
+
+---A caller waiting in the call-center queue.
+---@param caller {number: string|integer}|string|integer
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:enqueue(caller) end
+
+---Set the user's line state.
+---@param user string
+---@param state oktell.LineStateName|string
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:set_line(user, state) end
+
+---Lock a task for exclusive editing: TM_SetTaskActive then fails naming the editor.
+---@param id string
+---@param editor string
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:lock_task(id, editor) end
+
+---@param id string
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:unlock_task(id) end
+
+---The user's state as the server holds it.
+---@param user string
+---@return oktell.EmulatorSnapshot? snapshot
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:snapshot(user) end
+
+---Stop answering (sessions stay open) or resume: for timeout tests.
+---@param on? boolean default true
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:pause(on) end
+
+---Close that user's sessions abruptly: for reconnect tests.
+---@param user string
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:drop(user) end
+
+---Live transport sessions (for tests and benchmarks).
+---@return integer? count
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:sessions() end
+
+---Close every session and stop the thread; `true` (again `true` later).
+---@return true
+function Emulator:stop() end
+
+---The same as `stop`.
+---@return true
+function Emulator:close() end
+
+---@class oktell.emulator
+local emulator = {}
+
+---Start an emulator; returns once it listens. It serves from its own thread.
+---@param opts? oktell.EmulatorOptions
+---@return oktell.Emulator? emu
+---@return string? message
+---@return oktell.ErrorCode? code
+function emulator.start(opts) end
+
+return emulator
