@@ -274,8 +274,31 @@ static int l_b64decode(lua_State *L)
     return 1;
 }
 
+/* core.json_encode(v) -> compact JSON text with sorted keys (jansson), or
+ * nil, msg, "invalid" for a value JSON cannot hold. For tools that print
+ * what the API returns (bin/oktell --json). */
+static int l_json_encode(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    okt_err e;
+    json_t *j = lokt_to_json(L, 1, &e);
+    if (!j)
+        return lokt_pusherr(L, &e);
+    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_decref(j);
+    if (!text) {
+        okt_err_set(&e, OKT_ENOMEM, "json_encode: out of memory");
+        return lokt_pusherr(L, &e);
+    }
+    lua_pushstring(L, text);
+    free(text);
+    return 1;
+}
+
 void lokt_open_protocol(lua_State *L)
 {
+    lua_pushcfunction(L, l_json_encode);
+    lua_setfield(L, -2, "json_encode");
     lua_pushcfunction(L, l_b64decode);
     lua_setfield(L, -2, "b64decode");
     lua_pushcfunction(L, l_protocol);
