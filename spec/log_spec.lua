@@ -106,3 +106,41 @@ describe("oktell.on_log", function()
     assert.has_error(function() log.enabled("nope") end)
   end)
 end)
+
+describe("the client's log lines", function()
+  local emulator = require "oktell.emulator"
+  after_each(function() oktell.on_log(nil) end)
+
+  it("tell of the connect, a drop, the reconnect and a timeout", function()
+    local lines = {}
+    oktell.on_log(function(level, msg, fields) lines[#lines + 1] = { level = level, msg = msg, fields = fields } end,
+      "debug")
+    local emu = emulator.start { port = 0 }
+    local c = assert(oktell.connect { url = emu.url, login = "Peter", password = "123", timeout = 0.3 })
+    local seen = {}
+    for _, l in ipairs(lines) do seen[l.msg] = l end
+    assert.is_table(seen.connected)
+    assert.is_table(seen["server extensions"])
+    assert.truthy(seen["server extensions"].fields.list:find("cc_setbusyinexternaltask", 1, true))
+    emu:drop("Peter")
+    assert.is_table(c:wait("reconnect", 5))
+    seen = {}
+    for _, l in ipairs(lines) do seen[l.msg] = l end
+    assert.equals("warn", seen["connection lost"].level)
+    assert.equals("info", seen.reconnecting.level)
+    assert.equals("info", seen.reconnected.level)
+    emu:pause(true)
+    local ok, _, code = c:user_state()
+    assert.is_nil(ok)
+    assert.equals("timeout", code)
+    emu:pause(false)
+    seen = {}
+    for _, l in ipairs(lines) do seen[l.msg] = l end
+    assert.equals("getuserstate", seen["request timed out"].fields.method)
+    for _, l in ipairs(lines) do
+      for _, v in pairs(l.fields or {}) do assert.falsy(tostring(v):find("123", 1, true)) end
+    end
+    c:close()
+    emu:stop()
+  end)
+end)

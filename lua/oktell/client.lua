@@ -15,6 +15,7 @@ local core = require "oktell.core"
 local loop = require "oktell.loop"
 local states = require "oktell.states"
 local xml = require "oktell.xml"
+local log = require "oktell.log"
 
 local type, error, tostring, tonumber, pairs, ipairs, setmetatable, getmetatable, pcall, next =
     type, error, tostring, tonumber, pairs, ipairs, setmetatable, getmetatable, pcall, next
@@ -230,6 +231,7 @@ end
 -- noted, so a script can look at it; the event is dropped.
 function Client:_surprise(why)
     self.last_surprise = why
+    log.emit("warn", why, { login = self.opts.login })
 end
 
 local INSIDE_FIELD = API.callcenter_inside.field
@@ -290,6 +292,12 @@ function Client:_setup()
     local list = d and CHECK.strings(d[P.ext_field] or {})
     for _, name in ipairs(list or {}) do ext[name:lower()] = true end
     self.ext = ext
+    if log.enabled("debug") then
+        local names = {}
+        for n in pairs(ext) do names[#names + 1] = n end
+        sort(names)
+        log.emit("debug", "server extensions", { list = concat(names, " ") })
+    end
     local inside, m1, c1 = self:callcenter_inside()
     if inside == nil then return nil, m1, c1 end
     local was = self.inside
@@ -315,7 +323,10 @@ function Client:_on_closed(msg, code)
     self.conn = nil
     self.held = nil
     self.dirty = false
-    if conn then conn:close() end
+    if conn then
+        if self.trace_fn and conn.trace then self:_trace(conn) end
+        conn:close()
+    end
     self.last_error = msg
     self:_fail_pending(msg or "connection lost", "closed")
     if self.ready_w then
@@ -327,7 +338,12 @@ function Client:_on_closed(msg, code)
     if self.status == "closed" then return end
     local was_up = self.status == "ready"
     if was_up then
+        log.emit("warn", "connection lost", { login = self.opts.login, code = code, message = msg,
+            reconnect = self.opts.reconnect })
         self:_emit("disconnect", { message = msg, code = code })
+    elseif self.status == "connecting" then
+        log.emit("warn", "reconnect failed", { login = self.opts.login, attempt = self.attempts,
+            code = code, message = msg, retry_in = self.backoff })
     end
     if self.opts.reconnect then
         self.status = "down"
@@ -335,14 +351,20 @@ function Client:_on_closed(msg, code)
         self.retry_at = now() + self.backoff
         self.backoff = math.min(self.backoff * 2, BACKOFF_MAX)
     else
+        log.emit("error", "connection lost, not reconnecting", { login = self.opts.login, code = code,
+            message = msg })
         self:_end("oktell: connection lost (" .. tostring(msg) .. ")")
     end
 end
 
 function Client:_retry()
     self.retry_at = nil
+    self.attempts = (self.attempts or 0) + 1
+    log.emit("info", "reconnecting", { login = self.opts.login, attempt = self.attempts })
     local conn, msg = core.connect(self:_conn_opts())
     if not conn then
+        log.emit("warn", "reconnect failed", { login = self.opts.login, attempt = self.attempts,
+            message = msg, retry_in = self.backoff })
         self.last_error = msg
         self.retry_at = now() + self.backoff
         self.backoff = math.min(self.backoff * 2, BACKOFF_MAX)
@@ -364,6 +386,8 @@ function Client:_on_ready(data)
         return
     end
     if self.status ~= "connecting" then return end
+    log.emit("info", "reconnected", { login = self.opts.login, attempts = self.attempts })
+    self.attempts = 0
     self.status = "ready"
     self.backoff = BACKOFF_MIN
     self.last_error = nil
@@ -468,6 +492,7 @@ function Client:_trace(conn)
     local list, dropped = conn:trace()
     local fn = self.trace_fn
     if dropped and dropped > 0 then
+        log.emit("warn", "trace frames dropped", { count = dropped })
         list[#list + 1] = { dir = "!", frame = dropped .. " frames not traced (trace buffer full)" }
     end
     for i = 1, #list do
@@ -488,7 +513,12 @@ function Client:_call(method, params)
     self.pending[id] = w
     self.dirty = true
     local data, m, c = park(w)
-    if data == nil then return nil, m, c end
+    if data == nil then
+        if c == "timeout" then
+            log.emit("warn", "request timed out", { method = method, timeout = self.opts.timeout })
+        end
+        return nil, m, c
+    end
     local r = data.result
     if r == 0 or r == false or r == "0" then
         local em = data.errormsg
@@ -647,14 +677,17 @@ function M.connect(o)
     if not ok then
         self.ready_w = nil
         self:_end()
+        log.emit("warn", "connect failed", { login = opts.login, code = c, message = m })
         return nil, m, c
     end
     self.confirm_usage = opts.confirm_usage
     local r, m2, c2 = self:_setup()
     if not r then
         self:_end()
+        log.emit("warn", "connect failed", { login = opts.login, code = c2, message = m2 })
         return nil, m2, c2
     end
+    log.emit("info", "connected", { login = opts.login })
     return self
 end
 
@@ -795,7 +828,10 @@ function Client:_invoke(a, params)
         return nil, msg, code, true
     end
     local checked, w = checked_reply(a, a.wire, d)
-    if not checked then return nil, w, "protocol" end
+    if not checked then
+        log.emit("error", w, { method = a.lua, wire = wire })
+        return nil, w, "protocol"
+    end
     local ret = a.ret
     if ret == "table" then
         local t = lua_table(checked, w.reply_fields)
@@ -804,7 +840,10 @@ function Client:_invoke(a, params)
             local d2, m2, c2 = self:_call(a.extra)
             if not d2 then return nil, m2, c2 end
             local more, w2 = checked_reply(a, a.extra, d2)
-            if not more then return nil, w2, "protocol" end
+            if not more then
+                log.emit("error", w2, { method = a.lua, wire = a.extra })
+                return nil, w2, "protocol"
+            end
             lua_table(more, w2.reply_fields, t)
         end
         return t, nil, nil, true
