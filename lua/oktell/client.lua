@@ -343,7 +343,7 @@ function Client:_retry()
 end
 
 function Client:_on_ready(data)
-    local checked = check_fields(type(data) == "table" and data or {}, LOGIN.reply_fields, "login")
+    local checked = check_fields(type(data) == "table" and data or {}, LOGIN.reply_fields, LOGIN.request)
     self.userid = checked and checked.userid or nil
     if self.ready_w then
         local w = self.ready_w
