@@ -376,7 +376,7 @@ end
 
 function Client:_on_ready(data)
     self.items = {}   -- lists are asked again after each login
-    local checked = check_fields(type(data) == "table" and data or {}, LOGIN.reply_fields, "login")
+    local checked = check_fields(type(data) == "table" and data or {}, LOGIN.reply_fields, LOGIN.request)
     self.userid = checked and checked.userid or nil
     if self.ready_w then
         local w = self.ready_w

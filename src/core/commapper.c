@@ -1161,7 +1161,8 @@ typedef struct code_name {
 } code_name;
 
 /* User types: the reference shows only this one. */
-static const code_name user_types[] = {{1, "utUser"}, {0, NULL}};
+static const code_name user_types[] = {{OKT_UT_USER, OKT_UT_USER_NAME},
+                                       {0, NULL}};
 
 #define END {NULL, NULL, 0, 0, NULL, NULL}
 

@@ -6,6 +6,7 @@
  * failures, a drop, or no answer within open_ms. Once a server answered,
  * the connection is committed to it: later failures end the session. */
 #include "conn.h"
+#include "protocol.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,7 +348,7 @@ void okt_conn_close(okt_conn *c, int64_t now)
         return;
     if (okt_session_state(c->s) == OKT_S_READY) {
         okt_err e;
-        okt_session_send(c->s, "logout", NULL, &e);
+        okt_session_send(c->s, OKT_W_LOGOUT, NULL, &e);
     }
     move_out(c);
     if (okt_session_state(c->s) != OKT_S_CLOSED) {

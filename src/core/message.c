@@ -1,6 +1,7 @@
 /* message.c - the Oktell JSON envelope and multipart (fact sheet §2). */
 #include "message.h"
 #include "b64.h"
+#include "protocol.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -128,20 +129,20 @@ char *okt_msg_request(const char *method, const char *qid,
     json_t *o = json_object();
     if (!o)
         goto nomem;
-    if (userlogin && !(params && json_object_get(params, "userlogin"))) {
+    if (userlogin && !(params && json_object_get(params, OKT_F_USERLOGIN))) {
         json_t *u = json_string(userlogin);
         if (!u) {
             json_decref(o);
             okt_err_set(err, OKT_EINVAL, "request: login is not UTF-8");
             return NULL;
         }
-        if (json_object_set_new(o, "userlogin", u))
+        if (json_object_set_new(o, OKT_F_USERLOGIN, u))
             goto nomem;
     }
     if (params && json_object_update(o, (json_t *)params))
         goto nomem;
-    json_object_del(o, "qid");
-    if (json_object_set_new(o, "qid", json_string(qid)))
+    json_object_del(o, OKT_F_QID);
+    if (json_object_set_new(o, OKT_F_QID, json_string(qid)))
         goto nomem;
     char *s = okt_msg_build(method, o, len, err);
     json_decref(o);
@@ -154,7 +155,7 @@ nomem:
 
 const char *okt_msg_qid(const json_t *obj)
 {
-    return json_string_value(json_object_get(obj, "qid"));
+    return json_string_value(json_object_get(obj, OKT_F_QID));
 }
 
 /* JavaScript truthiness of a JSON value (absent counts as falsy). */
@@ -179,10 +180,10 @@ static int truthy(const json_t *v)
 
 int okt_msg_failed(const json_t *obj)
 {
-    if (truthy(json_object_get(obj, "error")) ||
-        truthy(json_object_get(obj, "errormsg")))
+    if (truthy(json_object_get(obj, OKT_F_ERROR)) ||
+        truthy(json_object_get(obj, OKT_F_ERRORMSG)))
         return 1;
-    const json_t *r = json_object_get(obj, "result");
+    const json_t *r = json_object_get(obj, OKT_F_RESULT);
     if (!r)
         return 0;   /* oktell.js sets result = 1 when absent */
     if (json_is_string(r) && strcmp(json_string_value(r), "0") == 0)
@@ -350,7 +351,7 @@ int okt_mp_feed(okt_mp *mp, const json_t *obj, int64_t now, char **text,
     if (!json_is_object(obj))
         return okt_err_set(err, OKT_EPROTOCOL, "multipart: not an object");
     char id[MP_ID_MAX + 1];
-    const json_t *jid = json_object_get(obj, "message-id");
+    const json_t *jid = json_object_get(obj, OKT_F_MESSAGE_ID);
     if (json_is_string(jid) && json_string_length(jid) > 0 &&
         json_string_length(jid) <= MP_ID_MAX) {
         memcpy(id, json_string_value(jid), json_string_length(jid));
@@ -364,9 +365,9 @@ int okt_mp_feed(okt_mp *mp, const json_t *obj, int64_t now, char **text,
         return okt_err_set(err, OKT_EPROTOCOL,
                            "multipart: missing or bad message-id");
     }
-    long long count = num_field(json_object_get(obj, "packetcount"));
-    long long num = num_field(json_object_get(obj, "packetnumber"));
-    const json_t *jc = json_object_get(obj, "content");
+    long long count = num_field(json_object_get(obj, OKT_F_PACKETCOUNT));
+    long long num = num_field(json_object_get(obj, OKT_F_PACKETNUMBER));
+    const json_t *jc = json_object_get(obj, OKT_F_CONTENT);
 
     size_t si;
     for (si = 0; si < mp->n; si++)
@@ -547,18 +548,19 @@ int okt_mp_split(const char *text, size_t len, const char *message_id,
         size_t cut = next_cut(text, len, pos, part_bytes), blen;
         char *b64 = okt_b64_encode(text + pos, cut - pos, &blen, err);
         if (!b64 ||
-            json_object_set_new(o, "message-id", json_string(message_id)) ||
-            json_object_set_new(o, "packetcount",
+            json_object_set_new(o, OKT_F_MESSAGE_ID,
+                                json_string(message_id)) ||
+            json_object_set_new(o, OKT_F_PACKETCOUNT,
                                 json_integer((json_int_t)count)) ||
-            json_object_set_new(o, "packetnumber",
+            json_object_set_new(o, OKT_F_PACKETNUMBER,
                                 json_integer((json_int_t)i)) ||
-            json_object_set_new(o, "content",
+            json_object_set_new(o, OKT_F_CONTENT,
                                 json_stringn_nocheck(b64, blen))) {
             free(b64);
             goto nomem;
         }
         free(b64);
-        out[i] = okt_msg_build("multipart", o, NULL, err);
+        out[i] = okt_msg_build(OKT_MSG_MULTIPART, o, NULL, err);
         if (!out[i]) {
             json_decref(o);
             okt_mp_split_free(out, count);

@@ -23,9 +23,245 @@
 #include "okt.h"
 #include "states.h"
 
+/* ---- wire names ----------------------------------------------------------
+ * Every name that goes on the wire is spelled here once; the table
+ * (protocol.c), the session, the codec and the emulator use these macros.
+ *   OKT_W_*   request names            OKT_R_*  reply names that break the
+ *   OKT_E_*   event names                       <method>result rule
+ *   OKT_G_*   subscription groups      OKT_F_*  JSON keys (fields)
+ *   OKT_MSG_* other message names      OKT_SE_* server error values
+ *   OKT_EID_* the reference's event ids
+ *   OKT_UT_*  the reference's user type
+ * and enum okt_method_id (OKT_M_*) numbers the table's wire methods. Names
+ * are lowercase on the wire except OKT_F_PASSWORD_CS.
+ * tools/protocol_literals.sh fails `make test` when a request, reply or
+ * event name is spelled elsewhere in src/ or lua/. */
+
+/* Requests of the table's wire methods. */
+#define OKT_W_PING "ping"
+#define OKT_W_LOGIN "login"
+#define OKT_W_LOGOUT "logout"
+#define OKT_W_SUBSCRIBEEVENT "subscribeevent"
+#define OKT_W_GETVERSION "getversion"
+#define OKT_W_GETMYUSERINFO "getmyuserinfo"
+#define OKT_W_GETCURRENTUSERFULLINFO "getcurrentuserfullinfo"
+#define OKT_W_GETUSERSTATE "getuserstate"
+#define OKT_W_SETUSERSTATE "setuserstate"
+#define OKT_W_ENTERCALLCENTER "entercallcenter"
+#define OKT_W_EXITCALLCENTER "exitcallcenter"
+#define OKT_W_GETEXTENDEDLINEINFO "getextendedlineinfo"
+#define OKT_W_CC_SETBUSYINEXTERNALTASK "cc_setbusyinexternaltask"
+#define OKT_W_CC_SETFREEINEXTERNALTASK "cc_setfreeinexternaltask"
+#define OKT_W_CC_CHECKBUSYINEXTERNALTASK "cc_checkbusyinexternaltask"
+#define OKT_W_TM_SETTASKACTIVE "tm_settaskactive"
+#define OKT_W_TM_SETCONFIRMUSAGE "tm_setconfirmusage"
+#define OKT_W_TM_SETCONFIRMRESULT "tm_setconfirmresult"
+#define OKT_W_GETCURRENTQUEUE "getcurrentqueue"
+#define OKT_W_CC_GETLUNCHTYPES "cc_getlunchtypes"
+#define OKT_W_GETREDIRECTRULES "getredirectrules"
+#define OKT_W_GETPBXNUMBERS "getpbxnumbers"
+#define OKT_W_GETALLUSERNUMBERS "getallusernumbers"
+#define OKT_W_GETALLUSERPHOTOLINK "getalluserphotolink"
+/* Requests known only by the error values of their replies (§8.1): no
+ * wire method row. */
+#define OKT_W_ATTACHASGHOST "attachasghost"
+#define OKT_W_CHANGEPASSWORD "changepassword"
+
+/* Replies: <method>result (§14.1), built by OKT_R(OKT_W_…); only ping's
+ * is another word (§14.2). */
+#define OKT_REPLY_SUFFIX "result"
+#define OKT_R(request) request OKT_REPLY_SUFFIX
+#define OKT_R_PING "pong"
+
+/* Messages that are neither a request, a reply nor an event. */
+#define OKT_MSG_MULTIPART "multipart"                 /* §2.6, §14.3 */
+#define OKT_MSG_WEBSOCKETREDIRECT "websocketredirect" /* §1.3, handshake */
+#define OKT_MSG_ERROR "error"   /* the emulator's answer to a frame that
+                                   is not [name, object]: ours */
+
+/* Events. */
+#define OKT_E_USERSTATECHANGED "userstatechanged"
+#define OKT_E_LINESTATECHANGED "linestatechanged"
+#define OKT_E_DLGCARD_SHOWRESERVE "dlgcard_showreserve"
+#define OKT_E_DLGCARD_SHOWCONFIRM "dlgcard_showconfirm"
+#define OKT_E_DLGCARD_SHOWFORMSTOP "dlgcard_showformstop"
+#define OKT_E_DLGCARD_SHOWFORMDIALOG "dlgcard_showformdialog"
+#define OKT_E_DLGCARD_CLOSEALL "dlgcard_closeall"
+#define OKT_E_DLGCARD_CLOSERESERVE "dlgcard_closereserve"
+#define OKT_E_DLGCARD_CLOSEFORMRETURNVALUES "dlgcard_closeformreturnvalues"
+#define OKT_E_DLGCARD_CLOSEFORMRETURNCOMMENT "dlgcard_closeformreturncomment"
+#define OKT_E_EXECUTEMETHOD "executemethod"
+#define OKT_E_CANCELMETHOD "cancelmethod"
+#define OKT_E_EXECUTEMETHODWAITABORTED "executemethodwaitaborted"
+#define OKT_E_CHATMESSAGEVIEWED "chatmessageviewed"
+#define OKT_E_CHATMESSAGE "chatmessage"
+#define OKT_E_CHATMEMBERREMOVED "chatmemberremoved"
+#define OKT_E_CHATMEMBERADDED "chatmemberadded"
+#define OKT_E_CHATNAMECHANGED "chatnamechanged"
+#define OKT_E_CHATCREATED "chatcreated"
+
+/* Subscription groups (§2.5). */
+#define OKT_G_DYNAMIC "dynamic"
+#define OKT_G_DYNAMICWAITABORT "dynamicwaitabort"
+#define OKT_G_CHAT "chat"
+#define OKT_G_DLGCARD "dlgcard"
+
+/* The reference's ids of the task prompts (TMInterface*). */
+#define OKT_EID_TMCONFIRM 121
+#define OKT_EID_TMRESERVE 122
+#define OKT_EID_TMCLOSE 123
+
+/* The reference's user type (userinfo type / type_name). */
+#define OKT_UT_USER 1
+#define OKT_UT_USER_NAME "utUser"
+
+/* Fields of the envelope (§2): every message, and multipart (§2.6). */
+#define OKT_F_QID "qid"
+#define OKT_F_RESULT "result"
+#define OKT_F_ERROR "error"
+#define OKT_F_ERRORMSG "errormsg"
+#define OKT_F_USERLOGIN "userlogin"
+#define OKT_F_USERID "userid"
+#define OKT_F_MESSAGE_ID "message-id"
+#define OKT_F_PACKETCOUNT "packetcount"
+#define OKT_F_PACKETNUMBER "packetnumber"
+#define OKT_F_CONTENT "content"
+/* login (§3) */
+#define OKT_F_PASSWORD_CS "Password"   /* md5hex of the password as typed */
+#define OKT_F_PASSWORD_CI "password"   /* md5hex of it lowercased */
+#define OKT_F_SESSIONID "sessionid"
+#define OKT_F_SHOWID "showid"
+#define OKT_F_USEWEBRTC "usewebrtc"
+#define OKT_F_WORKPLACE "workplace"
+#define OKT_F_EXPIRES "expires"
+#define OKT_F_SIPUSER "sipuser"
+#define OKT_F_SIPPASS "sippass"
+#define OKT_F_SIPPORT "sipport"
+#define OKT_F_SIPSECURE "sipsecure"
+/* subscribeevent */
+#define OKT_F_EVENTMETHOD "eventmethod"
+/* getversion, and its version object */
+#define OKT_F_SHOWALLOWEDDBSTOREDPROCS "showalloweddbstoredprocs"
+#define OKT_F_VERSION "version"
+#define OKT_F_ALLOWEDDBSTOREDPROCS "alloweddbstoredprocs"
+#define OKT_F_DATED "dated"
+#define OKT_F_BUILD "build"
+#define OKT_F_WEBSERVERPORT "webserverport"
+/* getmyuserinfo */
+#define OKT_F_USERNAME "username"
+#define OKT_F_ISOPERATOR "isoperator"
+#define OKT_F_MAINPBXNUMBER "mainpbxnumber"
+#define OKT_F_HASLINE "hasline"
+#define OKT_F_LINEID "lineid"
+#define OKT_F_LINENUMBER "linenumber"
+/* getcurrentuserfullinfo; id and name also name list items */
+#define OKT_F_ID "id"
+#define OKT_F_TYPE "type"
+#define OKT_F_TYPE_NAME "type_name"
+#define OKT_F_NAME "name"
+#define OKT_F_GROUP "group"
+#define OKT_F_LOGIN "login"
+#define OKT_F_ROLE "role"
+#define OKT_F_CALLERID "callerid"
+#define OKT_F_INFO "info"
+#define OKT_F_RIGHTS "rights"
+#define OKT_F_RIGHT_TITLES "right_titles"
+/* user state (getuserstate, setuserstate, userstatechanged) */
+#define OKT_F_USERSTATEID "userstateid"
+#define OKT_F_USERSTATE "userstate"
+#define OKT_F_USERSTATESTR "userstatestr"
+#define OKT_F_ONCALLCENTER "oncallcenter"
+#define OKT_F_ONLUNCH "onlunch"
+#define OKT_F_ONREDIRECT "onredirect"
+#define OKT_F_ONCCMANUAL "onccmanual"
+#define OKT_F_ONTASK "ontask"
+#define OKT_F_LUNCHREASONID "lunchreasonid"
+#define OKT_F_LUNCHREASONMSG "lunchreasonmsg"
+/* line state (getextendedlineinfo, linestatechanged), and its abonent */
+#define OKT_F_LINESTATESTR "linestatestr"
+#define OKT_F_ABONENT "abonent"
+#define OKT_F_CHAINID "chainid"
+#define OKT_F_CALLEDID "calledid"
+#define OKT_F_ISFLASHING "isflashing"
+#define OKT_F_FLASHED "flashed"
+#define OKT_F_TIMERTALKLENSEC "timertalklensec"
+#define OKT_F_NUMBER "number"
+#define OKT_F_ISRINGING "isringing"
+#define OKT_F_ISCOMMUTATED "iscommutated"
+/* external tasks and the task manager */
+#define OKT_F_SUCCESS "success"
+#define OKT_F_TASKTYPE "tasktype"
+#define OKT_F_IDTASK "idtask"
+#define OKT_F_ACTIVE "active"
+#define OKT_F_USE "use"
+#define OKT_F_CONFIRMRESULT "confirmresult"
+/* dlgcard_* payloads (ours, §7) */
+#define OKT_F_IDPROJECT "idproject"
+#define OKT_F_TASKNAME "taskname"
+#define OKT_F_TASKCODE "taskcode"
+#define OKT_F_IDLIST "idlist"
+#define OKT_F_IDINLIST "idinlist"
+#define OKT_F_TEXTB64 "textb64"
+/* the rest of oktell.js's login sequence (§4), and their list items */
+#define OKT_F_MODE "mode"
+#define OKT_F_FILLSUBORDINATES "fillsubordinates"
+#define OKT_F_QUEUE "queue"
+#define OKT_F_ITEMS "items"
+#define OKT_F_REDIRECTRULES "redirectrules"
+#define OKT_F_DESTINATIONNUMBER "destinationnumber"
+#define OKT_F_ISENABLED "isenabled"
+#define OKT_F_NUMBERS "numbers"
+#define OKT_F_CAPTION "caption"
+#define OKT_F_STATE "state"
+#define OKT_F_STATESTR "statestr"
+#define OKT_F_USERS "users"
+#define OKT_F_MAIN "main"
+#define OKT_F_NUMS "nums"
+#define OKT_F_SUB "sub"
+#define OKT_F_LINKS "links"
+
 /* The getversion reply field in which the emulator lists the extension
  * requests it serves (an array of request names). Our extension. */
 #define OKT_PROTO_EXT_FIELD "extensions"
+
+/* Server error values (§8.1): numbers in `error`, texts in `errormsg`. */
+#define OKT_SE_ALREADY_REGISTERED 50093
+#define OKT_SE_LICENCE_LIMIT 50025
+#define OKT_SE_GHOST_RIGHTS 52710
+#define OKT_SE_WRONG_LOGIN "Wrong login/pass combination"
+#define OKT_SE_NOT_STARTED "Service not available"
+#define OKT_SE_NO_SESSION "Bad request. Session does not exist"
+#define OKT_SE_SESSION_USER "Bad request. Invalid session user"
+#define OKT_SE_OLD_PASSWORD "old password is wrong"
+
+/* The table's wire methods, one id each (okt_wire_method.id). */
+enum okt_method_id {
+    OKT_M_PING,
+    OKT_M_LOGIN,
+    OKT_M_LOGOUT,
+    OKT_M_SUBSCRIBEEVENT,
+    OKT_M_GETVERSION,
+    OKT_M_GETMYUSERINFO,
+    OKT_M_GETCURRENTUSERFULLINFO,
+    OKT_M_GETUSERSTATE,
+    OKT_M_SETUSERSTATE,
+    OKT_M_ENTERCALLCENTER,
+    OKT_M_EXITCALLCENTER,
+    OKT_M_GETEXTENDEDLINEINFO,
+    OKT_M_CC_SETBUSYINEXTERNALTASK,
+    OKT_M_CC_SETFREEINEXTERNALTASK,
+    OKT_M_CC_CHECKBUSYINEXTERNALTASK,
+    OKT_M_TM_SETTASKACTIVE,
+    OKT_M_TM_SETCONFIRMUSAGE,
+    OKT_M_TM_SETCONFIRMRESULT,
+    OKT_M_GETCURRENTQUEUE,
+    OKT_M_CC_GETLUNCHTYPES,
+    OKT_M_GETREDIRECTRULES,
+    OKT_M_GETPBXNUMBERS,
+    OKT_M_GETALLUSERNUMBERS,
+    OKT_M_GETALLUSERPHOTOLINK,
+    OKT_M_COUNT
+};
 
 /* JSON types of a wire field, with the leniency real servers need (§14.1:
  * codes come as strings or numbers, even within one reply). */
@@ -58,6 +294,7 @@ typedef struct okt_field {
 
 /* A wire method: one request name and what answers it. */
 typedef struct okt_wire_method {
+    int id;                       /* enum okt_method_id */
     const char *request;          /* "getuserstate" */
     const char *reply;            /* the name the emulator answers with:
                                      "getuserstateresult" */
@@ -188,6 +425,7 @@ const okt_server_error *okt_proto_server_errors(size_t *count);
 /* Lookups (ASCII case-insensitive on wire names, exact on Lua names);
  * NULL when unknown. */
 const okt_wire_method *okt_proto_wire(const char *request);
+const okt_wire_method *okt_proto_wire_by_id(int id);
 const okt_api_method *okt_proto_api(const char *lua);
 const okt_event_def *okt_proto_event(const char *lua);
 const okt_event_def *okt_proto_event_by_wire(const char *wire);

@@ -692,7 +692,7 @@ static int send_oneway(okt_session *s, const char *method, json_t *params,
 
 static void send_ping(okt_session *s)
 {
-    send_oneway(s, "ping", NULL, NULL);
+    send_oneway(s, OKT_W_PING, NULL, NULL);
 }
 
 /* The checks every caller-initiated message passes; on failure the
@@ -725,10 +725,10 @@ int okt_session_send(okt_session *s, const char *method, json_t *params,
 static void send_login(okt_session *s, int64_t now)
 {
     okt_err e;
-    json_t *p = json_pack("{s:s,s:s,s:i}", "Password", s->hash_cs, "password",
-                          s->hash_ci, "showid", 1);
+    json_t *p = json_pack("{s:s,s:s,s:i}", OKT_F_PASSWORD_CS, s->hash_cs,
+                          OKT_F_PASSWORD_CI, s->hash_ci, OKT_F_SHOWID, 1);
     s->state = OKT_S_LOGIN;
-    if (!p || send_req(s, K_LOGIN, "login", p, 0, now, &e) < 0)
+    if (!p || send_req(s, K_LOGIN, OKT_W_LOGIN, p, 0, now, &e) < 0)
         close_with(s, OKT_ENOMEM, "cannot queue the login request");
 }
 
@@ -756,7 +756,7 @@ int okt_session_open(okt_session *s, int64_t now)
         }
     s->open_deadline = now + s->open_ms;
     okt_err e;
-    if (send_req(s, K_HANDSHAKE, "ping", NULL, 0, now, &e) < 0) {
+    if (send_req(s, K_HANDSHAKE, OKT_W_PING, NULL, 0, now, &e) < 0) {
         close_with(s, OKT_ENOMEM, "cannot queue the handshake ping");
         return -1;
     }
@@ -812,9 +812,10 @@ static void on_login_reply(okt_session *s, json_t *obj, int64_t now)
 {
     if (okt_msg_failed(obj)) {
         /* fact sheet §3.3; what each value means is the table's (§8.1) */
-        long long code = int_field(json_object_get(obj, "error"));
-        const char *em = json_string_value(json_object_get(obj, "errormsg"));
-        int okc = okt_proto_error_code("login", code, em, OKT_ESERVER);
+        long long code = int_field(json_object_get(obj, OKT_F_ERROR));
+        const char *em =
+            json_string_value(json_object_get(obj, OKT_F_ERRORMSG));
+        int okc = okt_proto_error_code(OKT_W_LOGIN, code, em, OKT_ESERVER);
         char m[OKT_ERRMSG_MAX];
         if (em && *em && code)
             snprintf(m, sizeof m, "login refused (%s): \"%s\" (error %lld)",
@@ -835,10 +836,10 @@ static void on_login_reply(okt_session *s, json_t *obj, int64_t now)
     /* As oktell.js does: one subscribeevent per name, all at once; ready
      * when each is answered (fact sheet §2.5, §4). */
     for (size_t i = 0; i < s->nsubs; i++) {
-        json_t *p = json_pack("{s:[s]}", "eventmethod", s->subs[i]);
+        json_t *p = json_pack("{s:[s]}", OKT_F_EVENTMETHOD, s->subs[i]);
         okt_err e;
-        if (!p ||
-            send_req(s, K_SUBSCRIBE, "subscribeevent", p, 0, now, &e) < 0) {
+        if (!p || send_req(s, K_SUBSCRIBE, OKT_W_SUBSCRIBEEVENT, p, 0, now,
+                           &e) < 0) {
             close_with(s, OKT_ENOMEM, "cannot queue a subscription");
             return;
         }
@@ -865,7 +866,7 @@ static void dispatch(okt_session *s, const char *name, json_t *obj,
     int64_t qn = qid_id(q);
     if (s->state == OKT_S_HANDSHAKE) {
         /* fact sheet §1.3: only the redirect or the ping reply count */
-        if (!strcmp(name, "websocketredirect")) {
+        if (!strcmp(name, OKT_MSG_WEBSOCKETREDIRECT)) {
             s->state = OKT_S_REDIRECT;
             s->redirected = 1;
             out_clear(s);
@@ -944,7 +945,7 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
         proto_error(s, &e);
         return 0;
     }
-    if (strcmp(name, "multipart") != 0) {
+    if (strcmp(name, OKT_MSG_MULTIPART) != 0) {
         okt_trace_add(s->trace, '<', msg, len);
     } else {
         /* the envelope carries base64 the mask cannot see into: trace the
@@ -966,7 +967,7 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
             proto_error(s, &e);
             return 0;
         }
-        if (!strcmp(name, "multipart")) {
+        if (!strcmp(name, OKT_MSG_MULTIPART)) {
             json_decref(root);
             okt_err_set(&e, OKT_EPROTOCOL, "multipart: nested multipart");
             proto_error(s, &e);

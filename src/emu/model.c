@@ -92,21 +92,21 @@ static const char *const default_rights[][2] = {
  * accepted and ignored. */
 enum { EV_USERSTATE, EV_LINESTATE, EV_CONFIRM, EV_RESERVE, EV_CLOSE, NEVENTS };
 
-/* The table's entry of an event: the Lua API's name for the state events,
+/* The table's entry of an event: by wire name for the state events, by
  * the reference's id (121/122/123) for the prompts. */
 static const okt_event_def *ev_def(int ev)
 {
     switch (ev) {
     case EV_USERSTATE:
-        return okt_proto_event("userstate");
+        return okt_proto_event_by_wire(OKT_E_USERSTATECHANGED);
     case EV_LINESTATE:
-        return okt_proto_event("linestate");
+        return okt_proto_event_by_wire(OKT_E_LINESTATECHANGED);
     case EV_CONFIRM:
-        return okt_proto_event_by_id(121);
+        return okt_proto_event_by_id(OKT_EID_TMCONFIRM);
     case EV_RESERVE:
-        return okt_proto_event_by_id(122);
+        return okt_proto_event_by_id(OKT_EID_TMRESERVE);
     default:
-        return okt_proto_event_by_id(123);
+        return okt_proto_event_by_id(OKT_EID_TMCLOSE);
     }
 }
 
@@ -357,15 +357,18 @@ static json_t *state_json(const muser *u)
     char code[16];
     snprintf(code, sizeof code, "%d", st);
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b}", "userstateid",
-        code, "userstate", code, "userstatestr", ref ? ref : "", "userlogin",
-        u->login, "userid", u->id, "oncallcenter", u->inside, "onlunch",
-        u->st == OKT_US_LUNCH, "onredirect", u->redirect, "onccmanual",
-        u->ccmanual, "ontask", held(u));
+        "{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b}",
+        OKT_F_USERSTATEID, code, OKT_F_USERSTATE, code, OKT_F_USERSTATESTR,
+        ref ? ref : "", OKT_F_USERLOGIN, u->login, OKT_F_USERID, u->id,
+        OKT_F_ONCALLCENTER, u->inside, OKT_F_ONLUNCH, u->st == OKT_US_LUNCH,
+        OKT_F_ONREDIRECT, u->redirect, OKT_F_ONCCMANUAL, u->ccmanual,
+        OKT_F_ONTASK, held(u));
     if (o && u->lunchreason >= 0)
-        json_object_set_new(o, "lunchreasonid", json_integer(u->lunchreason));
+        json_object_set_new(o, OKT_F_LUNCHREASONID,
+                            json_integer(u->lunchreason));
     if (o && u->reasonmsg)
-        json_object_set_new(o, "lunchreasonmsg", json_string(u->reasonmsg));
+        json_object_set_new(o, OKT_F_LUNCHREASONMSG,
+                            json_string(u->reasonmsg));
     return o;
 }
 
@@ -373,7 +376,9 @@ static json_t *state_json(const muser *u)
 static json_t *line_json(const muser *u)
 {
     const char *ref = okt_linestate_refname(wire_line(u));
-    return json_pack("{s:s}", "linestatestr", ref ? ref : "lsUndefined");
+    if (!ref)
+        ref = okt_linestate_refname(OKT_LS_UNDEFINED);
+    return json_pack("{s:s}", OKT_F_LINESTATESTR, ref);
 }
 
 /* A fresh lower-case v4 UUID from the CSPRNG: the qid of an event, as a
@@ -421,9 +426,9 @@ static int send_to_user(okt_model *m, okt_out *out, int ui, int ev,
         char qid[37];
         json_t *o = json_deep_copy(obj);
         if (!o || new_uuid(qid) ||
-            json_object_set_new(o, "qid", json_string(qid)) ||
-            json_object_set_new(o, "userlogin", json_string(u->login)) ||
-            json_object_set_new(o, "userid", json_string(u->id))) {
+            json_object_set_new(o, OKT_F_QID, json_string(qid)) ||
+            json_object_set_new(o, OKT_F_USERLOGIN, json_string(u->login)) ||
+            json_object_set_new(o, OKT_F_USERID, json_string(u->id))) {
             json_decref(o);
             return -1;
         }
@@ -443,7 +448,7 @@ static int prompt(okt_model *m, int ui, int ev)
     /* Payloads of dlgcard_* are not on record (§7): ours carry the
      * reference's event fields, without its id (the name says it). */
     if (ev == EV_CLOSE) {
-        o = json_pack("{s:s}", "idtask", t->id);
+        o = json_pack("{s:s}", OKT_F_IDTASK, t->id);
     } else {
         const char *text = u->otext ? u->otext : "";
         size_t n = strlen(text);
@@ -451,11 +456,11 @@ static int prompt(okt_model *m, int ui, int ev)
         if (!b64)
             return -1;
         o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}",
-                      "idtask", t->id,
-                      "idproject", t->idproject, "taskname", t->name,
-                      "taskcode", t->code, "idlist", t->idlist, "idinlist",
-                      (json_int_t)u->oidinlist, "number",
-                      u->onumber ? u->onumber : "", "textb64", b64);
+                      OKT_F_IDTASK, t->id, OKT_F_IDPROJECT, t->idproject,
+                      OKT_F_TASKNAME, t->name, OKT_F_TASKCODE, t->code,
+                      OKT_F_IDLIST, t->idlist, OKT_F_IDINLIST,
+                      (json_int_t)u->oidinlist, OKT_F_NUMBER,
+                      u->onumber ? u->onumber : "", OKT_F_TEXTB64, b64);
         free(b64);
     }
     if (!o)
@@ -674,18 +679,24 @@ static int load_task(okt_model *m, size_t i, const json_t *o, okt_err *err)
     snprintf(what, sizeof what, "tasks[%zu]", i + 1);
     if (o && !json_is_object(o))
         return okt_err_set(err, OKT_EINVAL, "%s must be a table", what);
+    /* a task's type is one of TM_SetTaskActive's, the first by default */
+    const char *const *types = okt_proto_task_types;
     guid(gid, 0x7a5c, i + 1);
     if (cfg_str(o, "id", i == 0 ? TASK_ID : gid, &t->id, what, err) ||
         cfg_str(o, "name", TASK_NAME, &t->name, what, err) ||
-        cfg_str(o, "type", "call", &t->type, what, err) ||
+        cfg_str(o, "type", types[0], &t->type, what, err) ||
         cfg_str(o, "code", "", &t->code, what, err) ||
         cfg_str(o, "idproject", PROJECT_ID, &t->idproject, what, err) ||
         cfg_str(o, "idlist", LIST_ID, &t->idlist, what, err) ||
         cfg_bool(o, "active", 0, &t->active, what, err))
         return -1;
-    if (strcmp(t->type, "call") && strcmp(t->type, "text"))
+    size_t ty = 0;
+    while (types[ty] && strcmp(t->type, types[ty]))
+        ty++;
+    if (!types[ty])
         return okt_err_set(err, OKT_EINVAL,
-                           "%s: 'type' must be \"call\" or \"text\"", what);
+                           "%s: 'type' must be \"%s\" or \"%s\"", what,
+                           types[0], types[1]);
     for (size_t k = 0; k < i; k++)
         if (strcmp(m->tasks[k].id, t->id) == 0)
             return okt_err_set(err, OKT_EINVAL, "%s: duplicate id '%s'", what,
@@ -848,12 +859,12 @@ static void echo(const req *r, json_t *obj, const char *key)
 static char *unknown_reply_name(const char *request)
 {
     size_t n = strlen(request);
-    char *s = malloc(n + sizeof "result");
+    char *s = malloc(n + sizeof OKT_REPLY_SUFFIX);
     if (!s)
         return NULL;
     for (size_t i = 0; i < n; i++)
         s[i] = (char)tolower((unsigned char)request[i]);
-    memcpy(s + n, "result", sizeof "result");
+    memcpy(s + n, OKT_REPLY_SUFFIX, sizeof OKT_REPLY_SUFFIX);
     return s;
 }
 
@@ -871,12 +882,12 @@ static int reply(req *r, json_t *obj)
         free(owned);
         return -1;
     }
-    if (!json_object_get(obj, "result") && !(r->w && r->w->no_result))
-        json_object_set_new(obj, "result", json_integer(1));
+    if (!json_object_get(obj, OKT_F_RESULT) && !(r->w && r->w->no_result))
+        json_object_set_new(obj, OKT_F_RESULT, json_integer(1));
     if (r->qid)
-        json_object_set(obj, "qid", (json_t *)r->qid);
-    echo(r, obj, "userlogin");
-    echo(r, obj, "userid");
+        json_object_set(obj, OKT_F_QID, (json_t *)r->qid);
+    echo(r, obj, OKT_F_USERLOGIN);
+    echo(r, obj, OKT_F_USERID);
     int rc = send_msg(r->out, r->sess, name, obj);
     free(owned);
     return rc;
@@ -886,21 +897,8 @@ static int reply(req *r, json_t *obj)
  * login values of §8.1. */
 static int reply_err(req *r, const char *msg)
 {
-    json_t *o = json_pack("{s:i, s:s}", "result", 0, "errormsg", msg);
+    json_t *o = json_pack("{s:i, s:s}", OKT_F_RESULT, 0, OKT_F_ERRORMSG, msg);
     return o ? reply(r, o) : -1;
-}
-
-/* Refuse with the errormsg the table's server errors give this request
- * for what the refusal means, so the text is exactly the one oktell.js
- * matches (§8.1). */
-static int reply_server_err(req *r, const char *meaning)
-{
-    for (const okt_server_error *e = okt_proto_server_errors(NULL);
-         e->meaning; e++)
-        if (e->errormsg && e->request && !strcmp(e->request, r->w->request) &&
-            !strcmp(e->meaning, meaning))
-            return reply_err(r, e->errormsg);
-    return reply_err(r, meaning);
 }
 
 /* ---- parameters: checked against the method's okt_field list ------- */
@@ -1069,16 +1067,18 @@ static int h_ping(req *r)
 static int h_login(req *r)
 {
     okt_model *m = r->m;
-    const char *login = p_str(r, "userlogin");
-    const char *pw = p_str(r, "Password"), *pwl = p_str(r, "password");
-    const char *sid = p_str(r, "sessionid");
+    const char *login = p_str(r, OKT_F_USERLOGIN);
+    const char *pw = p_str(r, OKT_F_PASSWORD_CS);
+    const char *pwl = p_str(r, OKT_F_PASSWORD_CI);
+    const char *sid = p_str(r, OKT_F_SESSIONID);
     int ui = find_user(m, login);
     muser *u = ui >= 0 ? &m->users[ui] : NULL;
+    /* refusals carry the texts oktell.js matches (§8.1) */
     if (!pw && !pwl && sid) {
         if (!u)
-            return reply_server_err(r, "the sessionid belongs to another user");
+            return reply_err(r, OKT_SE_SESSION_USER);
         if (!streq(u->sessionid, sid))
-            return reply_server_err(r, "unknown sessionid");
+            return reply_err(r, OKT_SE_NO_SESSION);
     } else {
         char h[33], hl[33];
         int ok = 0;
@@ -1089,7 +1089,7 @@ static int h_login(req *r)
                     : pwl && strcasecmp(pwl, hl) == 0;
         }
         if (!ok)
-            return reply_server_err(r, "bad credentials");
+            return reply_err(r, OKT_SE_WRONG_LOGIN);
     }
     /* A second login on the same transport replaces the first. */
     unbind(m, r->sess);
@@ -1112,8 +1112,8 @@ static int h_login(req *r)
         if (!u->sessionid)
             return -1;
     }
-    return reply(r, json_pack("{s:s, s:s}", "userid", u->id, "sessionid",
-                              u->sessionid));
+    return reply(r, json_pack("{s:s, s:s}", OKT_F_USERID, u->id,
+                              OKT_F_SESSIONID, u->sessionid));
 }
 
 /* oktell.js waits for the server to close (§3.5); the CRM link's server
@@ -1136,7 +1136,7 @@ static unsigned event_bit(const char *name)
 
 static int h_subscribe(req *r)
 {
-    const json_t *ev = param(r, "eventmethod");
+    const json_t *ev = param(r, OKT_F_EVENTMETHOD);
     unsigned bits = 0;
     size_t n = json_is_array(ev) ? json_array_size(ev) : 1;
     for (size_t i = 0; i < n; i++) {
@@ -1241,12 +1241,12 @@ static const char *apply_state(req *r, const state_ask *q)
 static int h_setuserstate(req *r)
 {
     state_ask q = {0};
-    q.has_uid = p_int(r, "userstateid", &q.uid);
-    q.has_cc = p_bool(r, "oncallcenter", &q.cc);
-    q.has_redir = p_bool(r, "onredirect", &q.redir);
-    q.has_man = p_bool(r, "onccmanual", &q.man);
-    q.has_lr = p_int(r, "lunchreasonid", &q.lr);
-    q.msg = p_str(r, "lunchreasonmsg");
+    q.has_uid = p_int(r, OKT_F_USERSTATEID, &q.uid);
+    q.has_cc = p_bool(r, OKT_F_ONCALLCENTER, &q.cc);
+    q.has_redir = p_bool(r, OKT_F_ONREDIRECT, &q.redir);
+    q.has_man = p_bool(r, OKT_F_ONCCMANUAL, &q.man);
+    q.has_lr = p_int(r, OKT_F_LUNCHREASONID, &q.lr);
+    q.msg = p_str(r, OKT_F_LUNCHREASONMSG);
     const char *refused = apply_state(r, &q);
     if (refused)
         return reply_err(r, refused);
@@ -1311,7 +1311,7 @@ static int external(req *r, int which)
     } else {
         ok = u->external;
     }
-    return reply(r, json_pack("{s:b}", "success", ok));
+    return reply(r, json_pack("{s:b}", OKT_F_SUCCESS, ok));
 }
 
 static int h_setbusy(req *r)
@@ -1332,15 +1332,16 @@ static int h_checkbusy(req *r)
 static int h_settaskactive(req *r)
 {
     okt_model *m = r->m;
-    const char *type = p_str(r, "tasktype"), *id = p_str(r, "idtask");
+    const char *type = p_str(r, OKT_F_TASKTYPE), *id = p_str(r, OKT_F_IDTASK);
     long long active = 0;
-    p_int(r, "active", &active);
+    p_int(r, OKT_F_ACTIVE, &active);
     if (active != 1 && active != 2)
-        return reply_err(r, "Bad parameter 'active': 1 or 2 expected");
+        return reply_err(r, "Bad parameter '" OKT_F_ACTIVE
+                            "': 1 or 2 expected");
     int ti = find_task(m, id);
     if (ti < 0 || strcasecmp(m->tasks[ti].type, type) != 0)
-        return reply(r, json_pack("{s:b, s:s}", "success", 0, "errormsg",
-                                  "Задача не найдена"));
+        return reply(r, json_pack("{s:b, s:s}", OKT_F_SUCCESS, 0,
+                                  OKT_F_ERRORMSG, "Задача не найдена"));
     mtask *t = &m->tasks[ti];
     if (t->locked_by) {
         size_t n = strlen(LOCK_TEXT) + strlen(t->locked_by) + 1;
@@ -1348,30 +1349,32 @@ static int h_settaskactive(req *r)
         if (!msg)
             return -1;
         snprintf(msg, n, "%s%s", LOCK_TEXT, t->locked_by);
-        json_t *o = json_pack("{s:b, s:s}", "success", 0, "errormsg", msg);
+        json_t *o = json_pack("{s:b, s:s}", OKT_F_SUCCESS, 0, OKT_F_ERRORMSG,
+                              msg);
         free(msg);
         return reply(r, o);
     }
     t->active = active == 1;
-    return reply(r, json_pack("{s:b}", "success", 1));
+    return reply(r, json_pack("{s:b}", OKT_F_SUCCESS, 1));
 }
 
 static int h_setconfirmusage(req *r)
 {
     int use = 0;
-    p_bool(r, "use", &use);
+    p_bool(r, OKT_F_USE, &use);
     r->m->sess[r->sess].confirm_usage = use;
     return reply(r, NULL);
 }
 
 /* An answer of TM_SetConfirmResult: its word (any case) or its index as a
- * string; -1 otherwise. */
+ * one-digit string; -1 otherwise. */
 static int parse_confirm(const char *s)
 {
-    for (int i = 0; okt_proto_confirm_words[i]; i++)
-        if (strcasecmp(s, okt_proto_confirm_words[i]) == 0)
-            return i;
-    if (s[0] >= '0' && s[0] <= '2' && !s[1])
+    int n = 0;
+    for (; okt_proto_confirm_words[n]; n++)
+        if (strcasecmp(s, okt_proto_confirm_words[n]) == 0)
+            return n;
+    if (s[0] >= '0' && s[0] < '0' + n && !s[1])
         return s[0] - '0';
     return -1;
 }
@@ -1381,12 +1384,17 @@ static int h_setconfirmresult(req *r)
     okt_model *m = r->m;
     int ui = m->sess[r->sess].user;
     muser *u = me(r);
-    int res = parse_confirm(p_str(r, "confirmresult"));
-    if (res < 0)
-        return reply_err(
-            r, "Bad parameter 'confirmresult': ok, skip or delete expected");
+    int res = parse_confirm(p_str(r, OKT_F_CONFIRMRESULT));
+    if (res < 0) {
+        const char *const *w = okt_proto_confirm_words;
+        char msg[96];
+        snprintf(msg, sizeof msg,
+                 "Bad parameter '" OKT_F_CONFIRMRESULT
+                 "': %s, %s or %s expected", w[0], w[1], w[2]);
+        return reply_err(r, msg);
+    }
     if (u->task != TK_CONFIRM)
-        return reply(r, json_pack("{s:b}", "success", 0));
+        return reply(r, json_pack("{s:b}", OKT_F_SUCCESS, 0));
     touch(m, ui);
     if (res == 0) {
         u->task = TK_DIALING;
@@ -1400,15 +1408,16 @@ static int h_setconfirmresult(req *r)
         clear_task(u);
         u->st = OKT_US_READY;
     }
-    return reply(r, json_pack("{s:b}", "success", 1));
+    return reply(r, json_pack("{s:b}", OKT_F_SUCCESS, 1));
 }
 
 static int h_getversion(req *r)
 {
     /* dated >= 150416: oktell.js then uses every feature it has (§9) */
-    json_t *o = json_pack("{s:{s:i, s:s, s:i}, s:{}}", "version", "dated",
-                          161116, "build", "2.11.1.161116", "webserverport",
-                          80, "alloweddbstoredprocs");
+    json_t *o = json_pack("{s:{s:i, s:s, s:i}, s:{}}", OKT_F_VERSION,
+                          OKT_F_DATED, 161116, OKT_F_BUILD, "2.11.1.161116",
+                          OKT_F_WEBSERVERPORT, 80,
+                          OKT_F_ALLOWEDDBSTOREDPROCS);
     json_t *ext = json_array();
     if (!o || !ext) {
         json_decref(o);
@@ -1428,10 +1437,10 @@ static int h_getmyuserinfo(req *r)
 {
     const muser *u = me(r);
     return reply(r, json_pack(
-        "{s:s, s:s, s:b, s:s, s:s, s:b}", "mainpbxnumber",
-        u->has_line ? u->number : "", "username", u->name, "hasline",
-        u->has_line, "lineid", u->has_line ? u->lineid : ZERO_GUID,
-        "linenumber", u->has_line ? u->number : "", "isoperator",
+        "{s:s, s:s, s:b, s:s, s:s, s:b}", OKT_F_MAINPBXNUMBER,
+        u->has_line ? u->number : "", OKT_F_USERNAME, u->name, OKT_F_HASLINE,
+        u->has_line, OKT_F_LINEID, u->has_line ? u->lineid : ZERO_GUID,
+        OKT_F_LINENUMBER, u->has_line ? u->number : "", OKT_F_ISOPERATOR,
         u->isoperator));
 }
 
@@ -1453,11 +1462,12 @@ static int h_fullinfo(req *r)
     return reply(r, json_pack(
         "{s:s, s:i, s:s, s:s, s:b, s:{s:s, s:s}, s:s, s:{s:s, s:s}, s:s, "
         "s:s, s:o, s:o}",
-        "id", u->id, "type", 1, "type_name", "utUser", "name", u->name,
-        "isoperator", u->isoperator, "group", "id", u->group_id, "name",
-        u->group_name, "login", u->login, "role", "id", u->role_id, "name",
-        u->role_name, "callerid", u->callerid, "info", u->info, "rights",
-        rights, "right_titles", titles));
+        OKT_F_ID, u->id, OKT_F_TYPE, OKT_UT_USER, OKT_F_TYPE_NAME,
+        OKT_UT_USER_NAME, OKT_F_NAME, u->name, OKT_F_ISOPERATOR, u->isoperator,
+        OKT_F_GROUP, OKT_F_ID, u->group_id, OKT_F_NAME, u->group_name,
+        OKT_F_LOGIN, u->login, OKT_F_ROLE, OKT_F_ID, u->role_id, OKT_F_NAME,
+        u->role_name, OKT_F_CALLERID, u->callerid, OKT_F_INFO, u->info,
+        OKT_F_RIGHTS, rights, OKT_F_RIGHT_TITLES, titles));
 }
 
 static int h_getuserstate(req *r)
@@ -1472,12 +1482,12 @@ static int h_lineinfo(req *r)
     if (!ab)
         return -1;
     if (u->task == TK_RINGING) {
-        json_object_set_new(ab, "number", json_string(u->onumber));
-        json_object_set_new(ab, "isringing", json_true());
+        json_object_set_new(ab, OKT_F_NUMBER, json_string(u->onumber));
+        json_object_set_new(ab, OKT_F_ISRINGING, json_true());
     } else if (u->task == TK_CALL && u->line == OKT_LS_COMMUTATED) {
-        json_object_set_new(ab, "number",
+        json_object_set_new(ab, OKT_F_NUMBER,
                             json_string(u->onumber ? u->onumber : ""));
-        json_object_set_new(ab, "iscommutated", json_true());
+        json_object_set_new(ab, OKT_F_ISCOMMUTATED, json_true());
     }
     json_t *o = line_json(u);
     if (!o) {
@@ -1485,17 +1495,18 @@ static int h_lineinfo(req *r)
         return -1;
     }
     /* abonent must be present for oktell.js to set the phone state */
-    json_object_set_new(o, "abonent", ab);
-    json_object_set_new(o, "chainid", json_string(ZERO_GUID));
-    json_object_set_new(o, "isflashing", json_false());
-    json_object_set_new(o, "timertalklensec", json_integer(0));
+    json_object_set_new(o, OKT_F_ABONENT, ab);
+    json_object_set_new(o, OKT_F_CHAINID, json_string(ZERO_GUID));
+    json_object_set_new(o, OKT_F_ISFLASHING, json_false());
+    json_object_set_new(o, OKT_F_TIMERTALKLENSEC, json_integer(0));
     return reply(r, o);
 }
 
 static int h_lunchtypes(req *r)
 {
-    return reply(r, json_pack("{s:[{s:i, s:s}, {s:i, s:s}]}", "items", "id",
-                              1, "name", "Обед", "id", 2, "name", "Перерыв"));
+    return reply(r, json_pack("{s:[{s:i, s:s}, {s:i, s:s}]}", OKT_F_ITEMS,
+                              OKT_F_ID, 1, OKT_F_NAME, "Обед", OKT_F_ID, 2,
+                              OKT_F_NAME, "Перерыв"));
 }
 
 static int h_queue(req *r)
@@ -1503,8 +1514,9 @@ static int h_queue(req *r)
     okt_model *m = r->m;
     json_t *q = json_array();
     for (size_t i = 0; q && i < m->nqueue; i++)
-        json_array_append_new(q, json_pack("{s:s}", "number", m->queue[i]));
-    return q ? reply(r, json_pack("{s:o}", "queue", q)) : -1;
+        json_array_append_new(q, json_pack("{s:s}", OKT_F_NUMBER,
+                                           m->queue[i]));
+    return q ? reply(r, json_pack("{s:o}", OKT_F_QUEUE, q)) : -1;
 }
 
 static int h_redirectrules(req *r)
@@ -1521,11 +1533,13 @@ static int h_redirectrules(req *r)
             key[i] = key[n + i] = (char)tolower((unsigned char)u->id[i]);
         md5hex((const unsigned char *)key, 2 * n, hex);
         json_array_append_new(rules,
-                              json_pack("{s:s, s:s, s:b}", "id", hex,
-                                        "destinationnumber",
-                                        u->redirect_number, "isenabled", 1));
+                              json_pack("{s:s, s:s, s:b}", OKT_F_ID, hex,
+                                        OKT_F_DESTINATIONNUMBER,
+                                        u->redirect_number, OKT_F_ISENABLED,
+                                        1));
     }
-    return rules ? reply(r, json_pack("{s:o}", "redirectrules", rules)) : -1;
+    return rules ? reply(r, json_pack("{s:o}", OKT_F_REDIRECTRULES, rules))
+                 : -1;
 }
 
 static int h_pbxnumbers(req *r)
@@ -1539,14 +1553,15 @@ static int h_pbxnumbers(req *r)
         /* the item fields of a real server's getpbxnumbersresult (§14.1) */
         if (x->has_line)
             json_array_append_new(
-                a, json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", x->id,
-                             "number", x->number, "caption", x->name,
-                             "state", st, "statestr", ref ? ref : ""));
+                a, json_pack("{s:s, s:s, s:s, s:i, s:s}", OKT_F_ID, x->id,
+                             OKT_F_NUMBER, x->number, OKT_F_CAPTION, x->name,
+                             OKT_F_STATE, st, OKT_F_STATESTR,
+                             ref ? ref : ""));
     }
-    json_t *o = a ? json_pack("{s:o}", "numbers", a) : NULL;
+    json_t *o = a ? json_pack("{s:o}", OKT_F_NUMBERS, a) : NULL;
     if (!o)
         return -1;
-    echo(r, o, "mode");   /* copied back, as a real server does (§14.1) */
+    echo(r, o, OKT_F_MODE);   /* copied back, as a real server does (§14.1) */
     return reply(r, o);
 }
 
@@ -1557,59 +1572,58 @@ static int h_allusernumbers(req *r)
     for (size_t i = 0; a && i < m->nusers; i++) {
         const muser *x = &m->users[i];
         json_array_append_new(
-            a, json_pack("{s:s, s:s, s:s, s:[s], s:b}", "id", x->id, "name",
-                         x->name, "main", x->has_line ? x->number : "",
-                         "nums", x->has_line ? x->number : "", "sub", 0));
+            a, json_pack("{s:s, s:s, s:s, s:[s], s:b}", OKT_F_ID, x->id,
+                         OKT_F_NAME, x->name, OKT_F_MAIN,
+                         x->has_line ? x->number : "", OKT_F_NUMS,
+                         x->has_line ? x->number : "", OKT_F_SUB, 0));
     }
-    return a ? reply(r, json_pack("{s:o}", "users", a)) : -1;
+    return a ? reply(r, json_pack("{s:o}", OKT_F_USERS, a)) : -1;
 }
 
 static int h_photolinks(req *r)
 {
-    return reply(r, json_pack("{s:[]}", "links"));
+    return reply(r, json_pack("{s:[]}", OKT_F_LINKS));
 }
 
-/* One handler per request of the protocol table, found by the table's
- * request name. anon: served before login. */
+/* One handler per wire method of the protocol table, by its id: a request
+ * is found by name in the table, then served by its row's id. anon: served
+ * before login. */
 static const struct handler {
-    const char *request;
     int (*fn)(req *r);
     int anon;
-} handlers[] = {
-    {"ping", h_ping, 1},
-    {"login", h_login, 1},
-    {"logout", h_logout, 1},
-    {"subscribeevent", h_subscribe, 0},
-    {"getversion", h_getversion, 0},
-    {"getmyuserinfo", h_getmyuserinfo, 0},
-    {"getcurrentuserfullinfo", h_fullinfo, 0},
-    {"getuserstate", h_getuserstate, 0},
-    {"setuserstate", h_setuserstate, 0},
-    {"entercallcenter", h_entercallcenter, 0},
-    {"exitcallcenter", h_exitcallcenter, 0},
-    {"getextendedlineinfo", h_lineinfo, 0},
-    {"cc_setbusyinexternaltask", h_setbusy, 0},
-    {"cc_setfreeinexternaltask", h_setfree, 0},
-    {"cc_checkbusyinexternaltask", h_checkbusy, 0},
-    {"tm_settaskactive", h_settaskactive, 0},
-    {"tm_setconfirmusage", h_setconfirmusage, 0},
-    {"tm_setconfirmresult", h_setconfirmresult, 0},
-    {"getcurrentqueue", h_queue, 0},
-    {"cc_getlunchtypes", h_lunchtypes, 0},
-    {"getredirectrules", h_redirectrules, 0},
-    {"getpbxnumbers", h_pbxnumbers, 0},
-    {"getallusernumbers", h_allusernumbers, 0},
-    {"getalluserphotolink", h_photolinks, 0},
+} handlers[OKT_M_COUNT] = {
+    [OKT_M_PING] = {h_ping, 1},
+    [OKT_M_LOGIN] = {h_login, 1},
+    [OKT_M_LOGOUT] = {h_logout, 1},
+    [OKT_M_SUBSCRIBEEVENT] = {h_subscribe, 0},
+    [OKT_M_GETVERSION] = {h_getversion, 0},
+    [OKT_M_GETMYUSERINFO] = {h_getmyuserinfo, 0},
+    [OKT_M_GETCURRENTUSERFULLINFO] = {h_fullinfo, 0},
+    [OKT_M_GETUSERSTATE] = {h_getuserstate, 0},
+    [OKT_M_SETUSERSTATE] = {h_setuserstate, 0},
+    [OKT_M_ENTERCALLCENTER] = {h_entercallcenter, 0},
+    [OKT_M_EXITCALLCENTER] = {h_exitcallcenter, 0},
+    [OKT_M_GETEXTENDEDLINEINFO] = {h_lineinfo, 0},
+    [OKT_M_CC_SETBUSYINEXTERNALTASK] = {h_setbusy, 0},
+    [OKT_M_CC_SETFREEINEXTERNALTASK] = {h_setfree, 0},
+    [OKT_M_CC_CHECKBUSYINEXTERNALTASK] = {h_checkbusy, 0},
+    [OKT_M_TM_SETTASKACTIVE] = {h_settaskactive, 0},
+    [OKT_M_TM_SETCONFIRMUSAGE] = {h_setconfirmusage, 0},
+    [OKT_M_TM_SETCONFIRMRESULT] = {h_setconfirmresult, 0},
+    [OKT_M_GETCURRENTQUEUE] = {h_queue, 0},
+    [OKT_M_CC_GETLUNCHTYPES] = {h_lunchtypes, 0},
+    [OKT_M_GETREDIRECTRULES] = {h_redirectrules, 0},
+    [OKT_M_GETPBXNUMBERS] = {h_pbxnumbers, 0},
+    [OKT_M_GETALLUSERNUMBERS] = {h_allusernumbers, 0},
+    [OKT_M_GETALLUSERPHOTOLINK] = {h_photolinks, 0},
 };
-#define NHANDLERS (sizeof handlers / sizeof handlers[0])
 
 static int dispatch(req *r)
 {
     const struct handler *h = NULL;
-    for (size_t i = 0; r->w && !h && i < NHANDLERS; i++)
-        if (!strcmp(handlers[i].request, r->w->request))
-            h = &handlers[i];
-    if (!h)
+    if (r->w && r->w->id >= 0 && r->w->id < OKT_M_COUNT)
+        h = &handlers[r->w->id];
+    if (!h || !h->fn)
         return reply_err(r, "Unknown method");
     if (!h->anon && r->m->sess[r->sess].user < 0)
         return reply_err(r, "Not logged in");
@@ -1632,12 +1646,13 @@ int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
          * the fault, never quoting the input (a login, maybe). */
         char msg[OKT_ERRMSG_MAX + 16];
         snprintf(msg, sizeof msg, "Bad request: %s", perr.msg);
-        json_t *o = json_pack("{s:i, s:s}", "result", 0, "errormsg", msg);
-        return o ? send_msg(out, sess, "error", o) : -1;
+        json_t *o = json_pack("{s:i, s:s}", OKT_F_RESULT, 0, OKT_F_ERRORMSG,
+                              msg);
+        return o ? send_msg(out, sess, OKT_MSG_ERROR, o) : -1;
     }
     /* Method names are lowercase on the wire; the table matches any case. */
     req r = {m, out, sess, okt_proto_wire(name), name, params,
-             json_object_get(params, "qid")};
+             json_object_get(params, OKT_F_QID)};
     int rc = dispatch(&r);
     if (finish_reaction(m, out))
         rc = -1;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "protocol.h"
 #include "ws.h"
 
 #define TAG_LISTEN UINT64_MAX
@@ -211,7 +212,7 @@ static void flush_out(okt_emu *e)
                 continue;           /* the next step reports the failure */
             c->backlog++;
         } else {
-            okt_ws_close(c->ws, 1000, "logout");
+            okt_ws_close(c->ws, 1000, OKT_W_LOGOUT);
             c->closing = 1;
             c->deadline = okt_now_ms() + CLOSE_GRACE_MS;
         }
