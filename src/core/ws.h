@@ -72,7 +72,7 @@ int okt_ws_peer_close_code(const okt_ws *ws);
 /* Server side: the request path of the upgrade ("/" by default). */
 const char *okt_ws_path(const okt_ws *ws);
 
-/* --- additions (engineer H2): usage notes, keepalive probe, counters ---
+/* --- usage notes, keepalive probe, counters ---
  *
  * Driving it: poll level-triggered (poll(2), or epoll without EPOLLET): a
  * step reads at most a bounded amount and stops at the first short read,

@@ -3,6 +3,9 @@
  * header values are inspected in place, nothing is allocated. */
 #include "ws_http.h"
 
+#include "b64.h"
+
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -113,6 +116,22 @@ static int parse_hdr(const char *l, size_t n, hdr *h)
     return 0;
 }
 
+/* base64 of n bytes into out (want characters + NUL); -1 (out zeroed) if
+ * it cannot be made. */
+static int copy_b64(char *out, const unsigned char *in, size_t n, size_t want)
+{
+    size_t len = 0;
+    char *b = okt_b64_encode(in, n, &len, NULL);
+    if (!b || len != want) {
+        free(b);
+        memset(out, 0, want + 1);
+        return -1;
+    }
+    memcpy(out, b, want + 1);
+    free(b);
+    return 0;
+}
+
 /* A client key must be base64 of exactly 16 bytes. */
 static int key_ok(const char *v, size_t n)
 {
@@ -124,8 +143,11 @@ static int key_ok(const char *v, size_t n)
               (c >= '0' && c <= '9') || c == '+' || c == '/'))
             return 0;
     }
-    unsigned char out[24];
-    return EVP_DecodeBlock(out, (const unsigned char *)v, 24) == 18;
+    size_t len = 0;
+    unsigned char *raw = okt_b64_decode(v, OKT_WSH_KEY_LEN, &len, NULL);
+    int ok = raw != NULL && len == 16;
+    free(raw);
+    return ok;
 }
 
 int okt_wsh_parse_request(const char *buf, size_t len, const char *subprotocol,
@@ -269,8 +291,7 @@ void okt_wsh_accept_for(const char *key, char out[OKT_WSH_ACCEPT_LEN + 1])
         memset(out, 0, OKT_WSH_ACCEPT_LEN + 1);
         return;
     }
-    EVP_EncodeBlock((unsigned char *)out, md, 20);
-    out[OKT_WSH_ACCEPT_LEN] = '\0';
+    copy_b64(out, md, 20, OKT_WSH_ACCEPT_LEN);
 }
 
 int okt_wsh_new_key(char out[OKT_WSH_KEY_LEN + 1])
@@ -278,7 +299,5 @@ int okt_wsh_new_key(char out[OKT_WSH_KEY_LEN + 1])
     unsigned char raw[16];
     if (RAND_bytes(raw, sizeof raw) != 1)
         return -1;
-    EVP_EncodeBlock((unsigned char *)out, raw, sizeof raw);
-    out[OKT_WSH_KEY_LEN] = '\0';
-    return 0;
+    return copy_b64(out, raw, sizeof raw, OKT_WSH_KEY_LEN);
 }
