@@ -239,12 +239,13 @@ describe("oktell.loop", function()
   -- later timer must be a standard one.
   it("uses coroutine._create/_resume/_yield/_status when they exist (ngx_lua)", function()
     local names = { "create", "resume", "yield", "status", "wrap" }
-    local saved, used = {}, {}
-    for _, k in ipairs(names) do saved[k] = coroutine[k] end
+    local orig, used = {}, {}
+    for _, k in ipairs(names) do orig[k] = coroutine[k] end
     for _, k in ipairs(names) do
-      local f = saved[k]
-      coroutine["_" .. k] = function(...) used[k] = true; return f(...) end
-      coroutine[k] = function() error("ngx_lua's coroutine." .. k .. " used") end
+      local f = orig[k]
+      -- rawset: the specs change the standard library on purpose here
+      rawset(coroutine, "_" .. k, function(...) used[k] = true; return f(...) end)
+      rawset(coroutine, k, function() error("ngx_lua's coroutine." .. k .. " used") end)
     end
     package.loaded["oktell.loop"] = nil
     local ok, err = pcall(function()
@@ -260,8 +261,8 @@ describe("oktell.loop", function()
       assert.are.same({ "main", "spawned" }, order)
     end)
     for _, k in ipairs(names) do
-      coroutine[k] = saved[k]
-      coroutine["_" .. k] = nil
+      rawset(coroutine, k, orig[k])
+      rawset(coroutine, "_" .. k, nil)
     end
     package.loaded["oktell.loop"] = loop
     assert(ok, err)
