@@ -1,38 +1,56 @@
 # oktell-lua build. `make` builds build/oktell/core.so (the client) and
-# build/oktell/emucore.so (the server emulator); `make test` runs the
-# C tests and the busted specs; `make check` repeats both under ASan+UBSan;
-# `make demo` runs the example call flow against the embedded emulator.
+# build/oktell/emucore.so (the server emulator) for Lua 5.4; `make LUA=X`
+# (X one of lua5.1 lua5.2 lua5.3 lua5.4 luajit) builds them for that Lua at
+# build/X/oktell/*.so (lua5.4's are also copied to build/oktell/), and
+# `make all-lua` builds all five. `make test [LUA=X]` runs the C tests and
+# the busted specs under that interpreter; `make check` repeats both under
+# ASan+UBSan; `make demo` runs the example call flow against the embedded
+# emulator.
 # Package flags are expanded lazily (=, not :=) so that a fresh machine
 # gets them after `deps` has installed pkg-config and the -dev packages.
 
 LUA      ?= lua5.4
+LUAS     := lua5.1 lua5.2 lua5.3 lua5.4 luajit
+ifeq ($(filter $(LUA),$(LUAS)),)
+$(error LUA=$(LUA): one of $(LUAS) expected)
+endif
 BUSTED   ?= busted --lua=$(LUA)
 CC       ?= gcc
 B        ?= build
-PKGS     := lua5.4 libxml-2.0 jansson openssl
+# The Lua-independent parts (liboktell*.a, the C tests) live in $(B); each
+# Lua ABI gets its own binding objects and modules in $(B)/$(LUA).
+LB       := $(B)/$(LUA)
+PKGS     := libxml-2.0 jansson openssl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs libxml-2.0 jansson openssl 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# pkg-config knows each Lua by the interpreter's name. compat-5.3.h
+# (lua-compat53-dev) sits only in the 5.1 and 5.2 include dirs: LuaJIT
+# borrows 5.1's, after its own headers.
+LUA_CFLAGS = $(shell pkg-config --cflags $(LUA) 2>/dev/null) \
+             $(if $(filter luajit,$(LUA)),-idirafter /usr/include/lua5.1)
 
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
 SAN_FLAGS :=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN) $(SAN_FLAGS) \
-             -Isrc/core -Isrc/emu -Isrc/lua $(PKG_CFLAGS) $(CFLAGS)
+             -Isrc/core -Isrc/emu $(PKG_CFLAGS) $(CFLAGS)
+CFLAGS_LUA = $(CFLAGS_ALL) -Isrc/lua $(LUA_CFLAGS)
 LIBS     = $(PKG_LIBS) -lwslay -lpthread
 
 # The client core (liboktell.a, oktell.core) and the emulator (liboktell-emu.a,
 # oktell.emucore) are separate, so the client loads no server code. The
 # emulator uses the core (WebSocket, messages, states, protocol table) and
-# the binding's JSON helpers (src/lua/aux.c).
+# the binding's JSON helpers (src/lua/aux.c) and Lua compat layer
+# (src/lua/lcompat.c: lua-compat53's functions for Lua 5.1/5.2/LuaJIT).
 CORE_SRC := $(wildcard src/core/*.c)
 EMU_SRC  := $(wildcard src/emu/*.c)
 BIND_SRC := $(wildcard src/lua/*.c)
-EBIND_SRC := $(wildcard src/lua-emu/*.c) src/lua/aux.c
+EBIND_SRC := $(wildcard src/lua-emu/*.c) src/lua/aux.c src/lua/lcompat.c
 HDRS     := $(wildcard src/core/*.h src/emu/*.h src/lua/*.h src/lua-emu/*.h)
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 EMU_OBJ  := $(EMU_SRC:%.c=$(B)/obj/%.o)
-BIND_OBJ := $(BIND_SRC:%.c=$(B)/obj/%.o)
-EBIND_OBJ := $(EBIND_SRC:%.c=$(B)/obj/%.o)
+BIND_OBJ := $(BIND_SRC:%.c=$(LB)/obj/%.o)
+EBIND_OBJ := $(EBIND_SRC:%.c=$(LB)/obj/%.o)
 LIBS_ALL  = $(B)/liboktell-emu.a $(B)/liboktell.a
 CTESTS   := $(patsubst tests/c/%.c,$(B)/tests/%,$(wildcard tests/c/test_*.c))
 FUZZERS  := $(patsubst tests/c/%.c,%,$(filter-out tests/c/fuzz_replay.c,$(wildcard tests/c/fuzz_*.c)))
@@ -40,10 +58,22 @@ FUZZERS  := $(patsubst tests/c/%.c,%,$(filter-out tests/c/fuzz_replay.c,$(wildca
 CTESTS   += $(patsubst %,$(B)/tests/test_corpus_%,$(FUZZERS))
 BENCH_C  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
-LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(B)/?.so;;'
+LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(LB)/?.so;;'
 
-.PHONY: all deps test test-c test-lua check demo fuzz bench lint clean emu rockspec install
-all: deps $(B)/oktell/core.so $(B)/oktell/emucore.so
+MODS     := $(LB)/oktell/core.so $(LB)/oktell/emucore.so
+# Lua 5.4's modules also stay where tests, examples and acceptance checks
+# look (LUA_CPATH='./build/?.so;;').
+ifeq ($(LUA),lua5.4)
+MODS     += $(B)/oktell/core.so $(B)/oktell/emucore.so
+endif
+
+.PHONY: all all-lua mods deps test test-c test-lua check demo fuzz bench lint clean emu rockspec install
+all: deps mods
+
+mods: $(MODS)
+
+all-lua: deps
+	@set -e; for l in $(LUAS); do $(MAKE) --no-print-directory LUA=$$l mods; done
 
 deps:
 	@sh tools/deps.sh
@@ -51,6 +81,10 @@ deps:
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LB)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_LUA) -c $< -o $@
 
 $(B)/liboktell.a: $(CORE_OBJ)
 	@rm -f $@
@@ -60,13 +94,19 @@ $(B)/liboktell-emu.a: $(EMU_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/oktell/core.so: $(BIND_OBJ) $(B)/liboktell.a
+$(LB)/oktell/core.so: $(BIND_OBJ) $(B)/liboktell.a
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(SAN_FLAGS) -o $@ $(BIND_OBJ) $(B)/liboktell.a $(LIBS)
 
-$(B)/oktell/emucore.so: $(EBIND_OBJ) $(LIBS_ALL)
+$(LB)/oktell/emucore.so: $(EBIND_OBJ) $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(SAN_FLAGS) -o $@ $(EBIND_OBJ) $(LIBS_ALL) $(LIBS)
+
+ifeq ($(LUA),lua5.4)
+$(B)/oktell/%.so: $(LB)/oktell/%.so
+	@mkdir -p $(dir $@)
+	cp $< $@
+endif
 
 # Tests and benchmarks link both archives: the linker takes from the emulator
 # archive only what a test uses.
@@ -83,7 +123,8 @@ $(B)/bench/%: bench/%.c $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS_ALL) $(LIBS)
 
-# The test entry point: C tests, then specs; last line "N passed, N failed".
+# The test entry point: C tests, then specs under $(LUA) against
+# $(B)/$(LUA)'s modules; last line "N passed, N failed".
 test: all $(CTESTS)
 	@sh tools/rockspec.sh --check
 	@B=$(B) LUA=$(LUA) sh tests/run.sh
@@ -96,9 +137,9 @@ test-lua: all
 
 # Sanitizer run: a separate build tree, the same tests.
 check: deps
-	$(MAKE) B=build/san OPT='-O1 -g -fno-omit-frame-pointer' \
+	$(MAKE) B=build/san LUA=$(LUA) OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN_FLAGS='-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all' \
-	    build/san/oktell/core.so build/san/oktell/emucore.so $(patsubst $(B)/%,build/san/%,$(CTESTS))
+	    mods $(patsubst $(B)/%,build/san/%,$(CTESTS))
 	@B=build/san LUA=$(LUA) SAN=1 sh tests/run.sh
 
 demo: all

@@ -100,7 +100,7 @@ end
 local function rss_kib()
   local f = io.open("/proc/self/status")
   if not f then return 0 end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return tonumber(s:match("VmRSS:%s*(%d+)")) or 0
 end
@@ -109,12 +109,12 @@ end
 local function child_emulator()
   local lua = os.getenv("LUA") or "lua5.4"
   local cmd = "exec " .. lua .. [[ -e '
-    local f = io.open("/proc/self/stat"); local pid = f:read("l"):match("^(%d+)"); f:close()
+    local f = io.open("/proc/self/stat"); local pid = f:read("*l"):match("^(%d+)"); f:close()
     local emu = require("oktell.emulator").start{port = 0}
     io.write(pid, " ", emu.url, "\n"); io.stdout:flush()
     require("oktell.core").poll({}, 3600)' ]]
   local p = io.popen(cmd, "r")
-  local l = p:read("l")
+  local l = p:read("*l")
   local pid, url = l:match("^(%d+) (%S+)")
   return url, function() os.execute("kill " .. pid .. " 2>/dev/null"); p:close() end
 end
@@ -162,7 +162,7 @@ do
   local res = {}
   for _, kind in ipairs { "mem-raw", "mem-client" } do
     local p = io.popen(lua .. " " .. (arg and arg[0] or "bench/client.lua") .. " " .. kind .. " " .. url, "r")
-    local n, rss, heap = p:read("l"):match("^(%d+) (%S+) (%S+)")
+    local n, rss, heap = p:read("*l"):match("^(%d+) (%S+) (%S+)")
     p:close()
     res[kind] = { n = tonumber(n), rss = tonumber(rss), heap = tonumber(heap) }
   end
@@ -204,7 +204,7 @@ end
 local function lua_in_flight()
   local rate
   oktell.run(function()
-    local per = N // DEPTH
+    local per = math.floor(N / DEPTH)
     local done = 0
     local t1 = now()
     for _ = 1, DEPTH do
@@ -230,7 +230,7 @@ line("raw conn: 64 in flight", raw_flight, "rt/s")
 line("client:user_state(), 64 coroutines", lua_flight, "rt/s", raw_flight)
 
 -- 3. events
-local NE = N // 2
+local NE = math.floor(N / 2)
 local raw_ev = best(function() return NE / raw_events(raw, emu, NE) end)
 raw:close()
 

@@ -8,7 +8,7 @@ local xml = require "oktell.xml"
 local lxp = require "lxp"
 
 local f = assert(io.open("spec/fixtures/userinfo.xml", "rb"))
-local sample = f:read("a")
+local sample = f:read("*a")
 f:close()
 local bytes = assert(xml.encode("userinfo", (assert(xml.decode(sample)))))
 
@@ -46,7 +46,7 @@ local function expat_decode(s)
         if name == "property_cdata" then v.right_titles[key] = t end
       elseif n == 2 then
         if key == "type" then
-          v.type = math.tointeger(tonumber(a.value))
+          v.type = tonumber(a.value)
           v.type_name = a.name
         elseif key == "isoperator" then
           v.isoperator = a.value == "1"

@@ -38,7 +38,7 @@ local dir = arg and arg[1] or "spec/fixtures"
 local failed = 0
 for _, name in ipairs(SAMPLES) do
   local f = assert(io.open(dir .. "/" .. name .. ".xml", "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   local value, kind, code = oktell.xml.decode(s)
   if value then

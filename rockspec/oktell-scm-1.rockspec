@@ -5,9 +5,9 @@ source = {
    url = "git+file:///dev/null",
 }
 description = {
-   summary = "Oktell call-center operator workplace for Lua 5.4, with a server emulator",
+   summary = "Oktell call-center operator workplace for Lua 5.1-5.4 and LuaJIT, with a server emulator",
    detailed = [[
-A Lua 5.4 module with a C core that lets a Lua script act as an operator
+A Lua module (5.1, 5.2, 5.3, 5.4, LuaJIT) with a C core that lets a Lua script act as an operator
 workplace of the Oktell call-center server over its WebSocket API: user and
 line state, call-center presence under concurrent licences, external CRM task
 reservation, dialing tasks, task-manager prompts (events 121/122/123), the
@@ -16,7 +16,7 @@ server.]],
    license = "MIT",
 }
 dependencies = {
-   "lua >= 5.4",
+   "lua >= 5.1, < 5.5",
 }
 external_dependencies = {
    LIBXML2 = { header = "libxml2/libxml/parser.h", library = "xml2" },
@@ -43,12 +43,14 @@ build = {
             "src/lua/aux.c",
             "src/lua/conn.c",
             "src/lua/core.c",
+            "src/lua/lcompat.c",
             "src/lua/protocol.c",
             "src/lua/states.c",
             "src/lua/xml.c",
          },
          defines = { "_GNU_SOURCE" },
-         incdirs = { "src/core", "src/emu", "src/lua", "$(LIBXML2_INCDIR)/libxml2",
+         -- $(LUA_INCDIR) holds compat-5.3.h for Lua 5.1 and 5.2 (lua-compat53-dev)
+         incdirs = { "src/core", "src/emu", "src/lua", "$(LUA_INCDIR)", "$(LIBXML2_INCDIR)/libxml2",
                      "$(JANSSON_INCDIR)", "$(WSLAY_INCDIR)", "$(OPENSSL_INCDIR)" },
          libdirs = { "$(LIBXML2_LIBDIR)", "$(JANSSON_LIBDIR)", "$(WSLAY_LIBDIR)", "$(OPENSSL_LIBDIR)" },
          libraries = { "xml2", "jansson", "wslay", "ssl", "crypto", "pthread" },
@@ -69,16 +71,19 @@ build = {
             "src/emu/model.c",
             "src/emu/server.c",
             "src/lua/aux.c",
+            "src/lua/lcompat.c",
             "src/lua-emu/emucore.c",
          },
          defines = { "_GNU_SOURCE" },
-         incdirs = { "src/core", "src/emu", "src/lua", "$(LIBXML2_INCDIR)/libxml2",
+         -- $(LUA_INCDIR) holds compat-5.3.h for Lua 5.1 and 5.2 (lua-compat53-dev)
+         incdirs = { "src/core", "src/emu", "src/lua", "$(LUA_INCDIR)", "$(LIBXML2_INCDIR)/libxml2",
                      "$(JANSSON_INCDIR)", "$(WSLAY_INCDIR)", "$(OPENSSL_INCDIR)" },
          libdirs = { "$(LIBXML2_LIBDIR)", "$(JANSSON_LIBDIR)", "$(WSLAY_LIBDIR)", "$(OPENSSL_LIBDIR)" },
          libraries = { "xml2", "jansson", "wslay", "ssl", "crypto", "pthread" },
       },
       oktell = "lua/oktell.lua",
       ["oktell.client"] = "lua/oktell/client.lua",
+      ["oktell.compat"] = "lua/oktell/compat.lua",
       ["oktell.emulator"] = "lua/oktell/emulator.lua",
       ["oktell.log"] = "lua/oktell/log.lua",
       ["oktell.loop"] = "lua/oktell/loop.lua",

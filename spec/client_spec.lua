@@ -383,6 +383,77 @@ describe("oktell client", function()
       end)
     end)
 
+    it("a callable table is a handler as a function is; other values are refused", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        local got = {}
+        local h = setmetatable({}, { __call = function(self, ev, client)
+          got[#got + 1] = { self = self, state = ev.state, client = client, me = client:user_state().state }
+        end })
+        assert.is_number(c:on("linestate", h))
+        emu:set_line("Peter", "hookup")
+        assert(helper.eventually(function() return #got == 1 end))
+        assert.are.equal(h, got[1].self)
+        assert.are.equal("hookup", got[1].state)
+        assert.are.equal(c, got[1].client)
+        assert.are.equal("ready", got[1].me)
+        assert.has_error(function() c:on("linestate", {}) end,
+          "bad argument #2 to 'on' (function expected, got table)")
+        assert.are.same({}, errors)
+        c:close()
+      end)
+    end)
+
+    -- Issue 10 item 5: the waiter of a call whose yield failed stayed
+    -- registered, and the reply resumed the coroutine later (dead by then).
+    it("a call whose yield fails leaves no waiter: its reply resumes nothing", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        local res = {}
+        oktell.run(function()
+          -- a C function between the coroutine and the yield: fails on every Lua
+          local ok, err = pcall(table.sort, { 1, 2 }, function(a, b) c:user_state(); return a < b end)
+          res.ok, res.err = ok, err
+          -- a coroutine oktell does not manage cannot wait inside the loop
+          res.ok2, res.err2 = pcall(coroutine.wrap(function() return c:user_state() end))
+          res.after = c:user_state().state -- this coroutine parks normally afterwards
+        end)
+        assert.is_false(res.ok)
+        assert.matches("yield", res.err)
+        assert.is_false(res.ok2)
+        assert.matches("unmanaged coroutine", res.err2)
+        assert.are.equal("ready", res.after)
+        oktell.sleep(0.05) -- the failed call's reply has come by now
+        assert.are.same({}, errors)
+        c:close()
+      end)
+    end)
+
+    -- Lua 5.1 (PUC) cannot yield across pcall: there a call that must wait
+    -- fails inside pcall in a managed coroutine; 5.2+ and LuaJIT yield.
+    it("a method called inside pcall in a managed coroutine", function()
+      local can = coroutine.wrap(function() return pcall(coroutine.yield, "yielded") end)() == "yielded"
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        local r
+        oktell.run(function() r = helper.pack(pcall(c.user_state, c)) end)
+        if can then
+          assert.is_true(r[1])
+          assert.are.equal("ready", r[2].state)
+        else
+          assert.is_false(r[1])
+          assert.matches("yield across", r[2])
+        end
+        oktell.sleep(0.05)
+        assert.are.same({}, errors)
+        -- outside a managed coroutine it blocks, pcall or not, on every Lua
+        local ok, st = pcall(c.user_state, c)
+        assert.is_true(ok)
+        assert.are.equal("ready", st.state)
+        c:close()
+      end)
+    end)
+
     it("event names: numbers, reference names, unknown names raise", function()
       with_emulator({}, function(emu)
         local c = connect(emu)
@@ -455,7 +526,7 @@ describe("oktell client", function()
         oktell.run(function()
           for i, call in ipairs(calls) do
             managed[i] = call[2]()
-            assert(coroutine.isyieldable(), "not managed")
+            assert(helper.isyieldable(), "not managed")
           end
         end)
         for i, call in ipairs(calls) do
@@ -735,24 +806,45 @@ describe("oktell client", function()
       end, 3)
     end
 
-    it("<close> and __gc free the connection", function()
+    it("<close> frees the connection (Lua 5.4)", function()
+      if not helper.LUA54 then pending("<close> is Lua 5.4 syntax") end
       with_emulator({}, function(emu)
         local base = helper.fd_count()
-        do
+        -- compiled at run time: older Luas cannot parse `<close>`
+        assert(helper.load([[
+          local connect, emu, assert, helper, base = ...
           local c <close> = connect(emu)
           assert.is_true(helper.fd_count() > base)
           assert.is_true(emu:snapshot("Peter").connected)
-          assert.are.equal("ready", c:user_state().state)
-        end
+          assert.are.equal("ready", c:user_state().state)]], "=close_chunk"))(connect, emu, assert, helper, base)
         assert(settled(emu, base))
         assert.are.equal(base, helper.fd_count())
+      end)
+    end)
+
+    -- On Lua 5.1 and LuaJIT a table's __gc never runs: there the client's
+    -- finalizer runs from a userdata it holds (oktell.compat).
+    it("__gc: a dropped client's own finalizer closes it", function()
+      with_emulator({}, function(emu)
+        local base = helper.fd_count()
+        local ran = false
+        local mt
         do
           local c = connect(emu)
           assert.is_true(c:user_state() ~= nil)
           assert.is_true(helper.fd_count() > base)
+          mt = getmetatable(c)
+          c.gc_probe = true
+        end
+        local gc = mt.__gc
+        mt.__gc = function(self)
+          if rawget(self, "gc_probe") then ran = true end
+          return gc(self)
         end
         collectgarbage()
         collectgarbage()
+        mt.__gc = gc
+        assert.is_true(ran, "the client's __gc did not run")
         assert(settled(emu, base))
         assert.are.equal(base, helper.fd_count())
       end)

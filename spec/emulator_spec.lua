@@ -4,6 +4,7 @@
 -- objects.
 local emulator = require "oktell.emulator"
 local E = require "emu_helper"
+local helper = require "helper"
 
 local TASK = "0f398eb4-5d78-446c-84f4-6892ab72751b"
 local PETER = "da803f01-ea77-40fa-bc9d-e2efb36fd5a8"
@@ -14,7 +15,7 @@ local UUID4 = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%
 local function with(opts, fn)
   if fn == nil then opts, fn = {}, opts end
   local emu = assert(emulator.start(opts))
-  local ok, err = xpcall(fn, debug.traceback, emu)
+  local ok, err = xpcall(function() return fn(emu) end, debug.traceback) -- 5.1: no xpcall args
   emu:stop()
   if not ok then error(err, 0) end
 end
@@ -35,7 +36,7 @@ local function set(c, params) return c:call("setuserstate", params) end
 local function state(c)
   local v = c:call("getuserstate").userstateid
   assert.is_string(v)
-  return math.tointeger(tonumber(v))
+  return tonumber(v)
 end
 
 -- A refusal: result 0 and exactly this text, no error number.
@@ -700,10 +701,10 @@ describe("emulator", function()
       local f = assert(io.open("/tmp/oktell-emu-spec.lua", "w"))
       f:write('return {licenses = 1, users = {{login = "Z", password = "9"}}}\n')
       f:close()
-      local p = assert(io.popen("sh -c 'echo $$; exec lua5.4 bin/oktell-emu --listen 127.0.0.1:0 "
+      local p = assert(io.popen("sh -c 'echo $$; exec " .. helper.LUA .. " bin/oktell-emu --listen 127.0.0.1:0 "
         .. "--config /tmp/oktell-emu-spec.lua'", "r"))
-      local pid = p:read("l")
-      local url = p:read("l")
+      local pid = helper.read_line(p)
+      local url = helper.read_line(p)
       assert.matches("^ws://127%.0%.0%.1:%d+$", url)
       local c = E.connect({url = url}, "Z", "9")
       assert.equals(1, c:call("setuserstate", {oncallcenter = true}).result)
@@ -729,12 +730,12 @@ describe("emulator", function()
       local f = assert(io.open(cfg, "w"))
       f:write('return {users = {{login = "Peter", password = "123", redirect_number = "100"}}}\n')
       f:close()
-      local p = assert(io.popen("sh -c 'echo $$; exec lua5.4 bin/oktell-emu --listen 127.0.0.1:0 --config "
-        .. cfg .. "'", "r"))
-      local pid = p:read("l")
-      local url = p:read("l")
+      local p = assert(io.popen("sh -c 'echo $$; exec " .. helper.LUA
+        .. " bin/oktell-emu --listen 127.0.0.1:0 --config " .. cfg .. "'", "r"))
+      local pid = helper.read_line(p)
+      local url = helper.read_line(p)
       local out = assert(io.popen("node spec/oktelljs_check.js '" .. js .. "' " .. url .. " 2>&1", "r"))
-      local text = out:read("a")
+      local text = helper.read_all(out)
       out:close()
       os.execute("kill -INT " .. pid)
       p:close()

@@ -7,7 +7,7 @@ local core = require "oktell.core"
 
 local function read_doc()
   local f = assert(io.open("docs/PROTOCOL.md", "r"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end

@@ -9,6 +9,7 @@
 -- commands (events to push, replies to alter, drops) as JSON files in a
 -- control directory. One fresh fake per test.
 local oktell = require "oktell"
+local helper = require "helper"
 local now = require("oktell.core").now -- a wall clock, for the "at once" checks
 
 local FAKE = "tests/realserver/fake_oktell.py"
@@ -29,7 +30,7 @@ local function json_encode(v)
   if t == "string" then
     return '"' .. v:gsub('[%c"\\]', function(ch) return ("\\u%04x"):format(ch:byte()) end) .. '"'
   elseif t == "number" then
-    return math.type(v) == "integer" and tostring(v) or ("%.17g"):format(v)
+    return helper.int_type(v) == "integer" and ("%d"):format(v) or ("%.17g"):format(v)
   elseif t == "boolean" then
     return tostring(v)
   elseif t == "table" then
@@ -65,10 +66,10 @@ local function json_decode(s)
           local cp = tonumber(s:sub(pos + 2, pos + 5), 16)
           pos = pos + 6
           if cp >= 0xD800 and cp < 0xDC00 and s:sub(pos, pos + 1) == "\\u" then
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (tonumber(s:sub(pos + 2, pos + 5), 16) - 0xDC00)
+            cp = 0x10000 + helper.shl(cp - 0xD800, 10) + (tonumber(s:sub(pos + 2, pos + 5), 16) - 0xDC00)
             pos = pos + 6
           end
-          out[#out + 1] = utf8.char(cp)
+          out[#out + 1] = helper.utf8_char(cp)
         else
           out[#out + 1] = ESCAPES[e] or e
           pos = pos + 2
@@ -127,7 +128,7 @@ local function json_decode(s)
     end
     local num = assert(s:match("^-?[%d.eE+-]+", pos), "json_decode: bad value at " .. pos)
     pos = pos + #num
-    return math.tointeger(tonumber(num)) or tonumber(num)
+    return tonumber(num)
   end
   return value()
 end
@@ -137,7 +138,7 @@ end
 local function read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
-  local s = f:read("a")
+  local s = helper.read_all(f)
   f:close()
   return s
 end
@@ -163,8 +164,8 @@ local function start_fake(config)
   end
   f.pipe = assert(io.popen("echo $$; exec env -u LD_PRELOAD python3 " .. FAKE .. args
     .. " 2>" .. dir .. "/stderr", "r"))
-  f.pid = f.pipe:read("l")
-  local port = (f.pipe:read("l") or ""):match("^PORT (%d+)$")
+  f.pid = helper.read_line(f.pipe)
+  local port = (helper.read_line(f.pipe) or ""):match("^PORT (%d+)$")
   if not port then
     local err = read_file(dir .. "/stderr")
     f.pipe:close()

@@ -105,7 +105,24 @@ describe("oktell.userstate / oktell.linestate", function()
     assert.is_nil(rawget(oktell.userstate, "ready"))
   end)
 
-  it("iterate short names with pairs", function()
+  it("iterate short names with each() (every Lua)", function()
+    local seen = {}
+    for name, code in oktell.userstate.each() do seen[name] = code end
+    assert.same(USER, seen)
+    seen = {}
+    for name, code in oktell.linestate.each() do seen[name] = code end
+    assert.same(LINE, seen)
+    -- each() hands out a copy: changing it changes nothing
+    local _, copy = oktell.userstate.each()
+    copy.ready = 99
+    assert.equal(1, oktell.userstate.ready)
+  end)
+
+  it("iterate short names with pairs (Lua 5.2+: __pairs)", function()
+    local probe = setmetatable({}, { __pairs = function() return next, { x = 1 }, nil end })
+    if select(2, pairs(probe)) == probe then
+      pending("this Lua's pairs does not use __pairs (5.1, LuaJIT): use each()")
+    end
     local seen = {}
     for name, code in pairs(oktell.userstate) do seen[name] = code end
     assert.same(USER, seen)

@@ -1,8 +1,10 @@
 #!/bin/sh
-# Runs the C test binaries of $B/tests and the busted specs, and prints one
-# final line "N passed, M failed" counting both. Exit status 1 on failure.
-# ONLY=c or ONLY=lua restricts the run; SAN=1 preloads the sanitizer runtimes
-# into lua5.4 so the module built with them can load.
+# Runs the C test binaries of $B/tests and the busted specs under $LUA (one
+# of lua5.1 lua5.2 lua5.3 lua5.4 luajit) against that Lua's modules in
+# $B/$LUA, and prints one final line "N passed, M failed" counting both.
+# Exit status 1 on failure. ONLY=c or ONLY=lua restricts the run; SAN=1
+# preloads the sanitizer runtimes into the interpreter so the modules built
+# with them can load.
 B=${B:-build}
 LUA=${LUA:-lua5.4}
 passed=0
@@ -59,18 +61,25 @@ if [ "${ONLY:-c}" = c ] || [ -z "${ONLY:-}" ]; then
 fi
 
 if [ "${ONLY:-lua}" = lua ] || [ -z "${ONLY:-}" ]; then
-    echo "== busted"
     pre=""
     if [ "${SAN:-}" = 1 ]; then
         pre="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
         export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
         export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0}
     fi
+    # The modules of this Lua ABI: a module built for another one fails at
+    # require ("undefined symbol").
+    mods="$B/$LUA"
+    if [ ! -f "$mods/oktell/core.so" ]; then
+        echo "not ok - $mods/oktell/core.so missing (make LUA=$LUA)"
+        failed=$((failed + 1))
+    fi
+    echo "== busted ($LUA, $mods)"
     # --cpath: .busted prefixes ./build/?.so, which would load the plain
-    # module instead of $B's (the sanitizer run then checked nothing).
+    # 5.4 module instead of $mods' (the sanitizer run then checked nothing).
     LD_PRELOAD="$pre" LUA_PATH='./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;' \
-        LUA_CPATH="./$B/?.so;;" \
-        busted --lua="$LUA" --cpath="./$B/?.so" -o TAP spec >"$out" 2>&1
+        LUA_CPATH="./$mods/?.so;;" \
+        busted --lua="$LUA" --cpath="./$mods/?.so" -o TAP spec >"$out" 2>&1
     rc=$?
     grep -v '^ok ' "$out"
     count

@@ -25,7 +25,8 @@ cmod() {
     for f in "$@"; do echo "            \"$f\","; done
     echo '         },'
     echo '         defines = { "_GNU_SOURCE" },'
-    echo '         incdirs = { "src/core", "src/emu", "src/lua", "$(LIBXML2_INCDIR)/libxml2",'
+    echo '         -- $(LUA_INCDIR) holds compat-5.3.h for Lua 5.1 and 5.2 (lua-compat53-dev)'
+    echo '         incdirs = { "src/core", "src/emu", "src/lua", "$(LUA_INCDIR)", "$(LIBXML2_INCDIR)/libxml2",'
     echo '                     "$(JANSSON_INCDIR)", "$(WSLAY_INCDIR)", "$(OPENSSL_INCDIR)" },'
     echo '         libdirs = { "$(LIBXML2_LIBDIR)", "$(JANSSON_LIBDIR)", "$(WSLAY_LIBDIR)", "$(OPENSSL_LIBDIR)" },'
     echo '         libraries = { "xml2", "jansson", "wslay", "ssl", "crypto", "pthread" },'
@@ -35,7 +36,7 @@ gen() {
     # the client: no emulator code (as the Makefile builds it)
     cmod oktell.core src/core/*.c src/lua/*.c
     # the emulator: its own module over the same core
-    cmod oktell.emucore src/core/*.c src/emu/*.c src/lua/aux.c src/lua-emu/*.c
+    cmod oktell.emucore src/core/*.c src/emu/*.c src/lua/aux.c src/lua/lcompat.c src/lua-emu/*.c
     echo '      oktell = "lua/oktell.lua",'
     for f in lua/oktell/*.lua; do
         m=$(basename "$f" .lua)

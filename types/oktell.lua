@@ -227,6 +227,7 @@
 ---@field usWOphone 7
 ---@field name fun(x: integer|string): (name: oktell.UserStateName?, refname: string?) the short and the reference name
 ---@field settable fun(x: integer|string): boolean whether a user may set that state
+---@field each fun(): (fun(): (oktell.UserStateName?, integer?)) iterate the short names and codes (every Lua; pairs() needs 5.2+)
 
 ---`oktell.linestate`: read-only; name -> code, code -> name (a value with
 ---several flags set gives nil).
@@ -259,6 +260,7 @@
 ---@field lsReserved 2048
 ---@field lsReservedByTask 4096
 ---@field name fun(x: integer|string): (name: oktell.LineStateName?, refname: string?) the short and the reference name
+---@field each fun(): (fun(): (oktell.LineStateName?, integer?)) iterate the short names and codes (every Lua; pairs() needs 5.2+)
 
 -- The module --------------------------------------------------------------------------
 

@@ -12,13 +12,16 @@
 -- src/core/protocol.c): nothing here names a wire request, a wire event or
 -- a reply field of its own.
 local core = require "oktell.core"
+local compat = require "oktell.compat"
 local loop = require "oktell.loop"
 local states = require "oktell.states"
 local xml = require "oktell.xml"
 local log = require "oktell.log"
 
-local type, error, tostring, tonumber, pairs, ipairs, setmetatable, getmetatable, pcall, next =
-    type, error, tostring, tonumber, pairs, ipairs, setmetatable, getmetatable, pcall, next
+local type, error, tostring, tonumber, pairs, ipairs, pcall, next =
+    type, error, tostring, tonumber, pairs, ipairs, pcall, next
+-- where tables get no __gc (Lua 5.1, LuaJIT), a userdata runs Client.__gc
+local setmetatable, callable, utf8_valid = compat.setmetatable, compat.callable, compat.utf8_valid
 local floor, huge = math.floor, math.huge
 local concat, sort = table.concat, table.sort
 local now = core.now
@@ -48,7 +51,7 @@ end
 -- Text a script hands to the server: UTF-8, and no NUL or other control
 -- character (a NUL would cut the JSON text short on some servers).
 local function text_problem(s)
-    if not utf8.len(s) then return "is not valid UTF-8" end
+    if not utf8_valid(s) then return "is not valid UTF-8" end
     if s:find("[%z\1-\8\11\12\14-\31\127]") then return "holds a control character" end
     return nil
 end
@@ -555,12 +558,6 @@ end
 
 -- Public: connect -------------------------------------------------------------
 
-local function callable(v)
-    if type(v) == "function" then return true end
-    local mt = getmetatable(v)
-    return type(mt) == "table" and mt.__call ~= nil
-end
-
 local function positive(v) return type(v) == "number" and v > 0 and v < huge end
 
 -- Every connect option, how it is checked, and what a bad value is told.
@@ -1017,9 +1014,7 @@ local next_handler_id = 0
 
 function Client:on(name, fn)
     name = event_name(name, 1, "on")
-    if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
-        argerror(2, "on", "function expected, got " .. type(fn))
-    end
+    if not callable(fn) then argerror(2, "on", "function expected, got " .. type(fn)) end
     next_handler_id = next_handler_id + 1
     local id = next_handler_id
     local hs = self.handlers[name]

@@ -22,6 +22,11 @@
 -- a call the rules refuse returns nil, message, code ("not_settable"); any
 -- call on a stopped emulator returns nil, "emulator stopped", "closed".
 local emucore = require "oktell.emucore"
+local compat = require "oktell.compat"
+
+-- An integer: the integer subtype on Lua 5.3/5.4, an integral number on
+-- 5.1, 5.2 and LuaJIT (which have no integer subtype).
+local is_integer = compat.is_integer
 
 local M = {}
 
@@ -67,10 +72,10 @@ function M.start(opts)
   if opts == nil then opts = {} end
   check(1, "start", opts, "table")
   opt(1, "start", opts.host, "string")
-  if opts.port ~= nil and math.type(opts.port) ~= "integer" then
+  if opts.port ~= nil and not is_integer(opts.port) then
     argerror(1, "start", "'port' must be an integer")
   end
-  if opts.licenses ~= nil and math.type(opts.licenses) ~= "integer" then
+  if opts.licenses ~= nil and not is_integer(opts.licenses) then
     argerror(1, "start", "'licenses' must be an integer")
   end
   opt(1, "start", opts.users, "table")
@@ -102,11 +107,11 @@ function Emu:offer(user, o)
   end
   opt(2, "offer", o.task, "string")
   opt(2, "offer", o.text, "string")
-  if o.idinlist ~= nil and math.type(o.idinlist) ~= "integer" then
+  if o.idinlist ~= nil and not is_integer(o.idinlist) then
     argerror(2, "offer", "'idinlist' must be an integer")
   end
   local number = o.number
-  if math.type(number) == "integer" then number = tostring(number) end
+  if is_integer(number) then number = ("%d"):format(number) end
   opt(2, "offer", number, "string")
   return result(control(self, "offer", 1, "offer", {
     user = user, task = o.task, mode = mode, number = number,
@@ -125,10 +130,10 @@ end
 
 --- emu:enqueue({number = "…"}) (a number alone is accepted too)
 function Emu:enqueue(o)
-  if type(o) == "string" or math.type(o) == "integer" then o = {number = o} end
+  if type(o) == "string" or is_integer(o) then o = {number = o} end
   check(1, "enqueue", o, "table")
   local number = o.number
-  if math.type(number) == "integer" then number = tostring(number) end
+  if is_integer(number) then number = ("%d"):format(number) end
   if type(number) ~= "string" or number == "" then
     argerror(1, "enqueue", "'number' must be a non-empty string")
   end

@@ -9,20 +9,44 @@
 -- caller until wake(w, ...) is called. Inside a managed coroutine park
 -- yields; outside one (the main chunk) it turns the loop until woken, so
 -- handlers keep running while the main chunk blocks.
+--
+-- A waiter's coroutine counts as parked on it only once its yield has
+-- reached the loop: a yield that fails (inside pcall on Lua 5.1, inside a
+-- C function such as table.sort's comparator anywhere) leaves nothing
+-- registered, so the waiter's later wake resumes nothing.
 local core = require "oktell.core"
+local compat = require "oktell.compat"
 
 local now = core.now
 local poll = core.poll
-local co_create, co_resume, co_running, co_status, co_yield, co_isyieldable =
-    coroutine.create, coroutine.resume, coroutine.running, coroutine.status, coroutine.yield, coroutine.isyieldable
+local pack, unpack, callable = compat.pack, compat.unpack, compat.callable
+
+-- The standard coroutine functions. ngx_lua replaces coroutine.create,
+-- resume, yield, status and wrap with versions bound to the request or
+-- timer that runs them, and keeps the standard ones as coroutine._create
+-- and so on (HOSTS.md §2): a coroutine of ours resumed by a later timer
+-- must be a standard one, or the worker crashes.
+local coroutine = coroutine
+local function co_fn(name)
+    return coroutine["_" .. name] or coroutine[name]
+end
+local co_create, co_resume, co_running, co_status, co_yield =
+    co_fn("create"), co_fn("resume"), co_fn("running"), co_fn("status"), co_fn("yield")
+-- 5.3+ and LuaJIT; on 5.1 and 5.2 any coroutine but the main one (a
+-- pcall or a C function on the way may still make the yield fail).
+local co_isyieldable = co_fn("isyieldable") or function()
+    local co, main = co_running()
+    return co ~= nil and not main
+end
+
 local traceback = debug.traceback
 local type, error, tostring, pairs = type, error, tostring, pairs
-local huge = math.huge
+local floor, huge = math.floor, math.huge
 
 local M = {}
 
--- Yielded by park() so a plain coroutine.yield inside a managed coroutine
--- (which just gives the turn away) can be told apart.
+-- Yielded by park() (with the waiter) so a plain coroutine.yield inside a
+-- managed coroutine (which just gives the turn away) can be told apart.
 local PARK = setmetatable({}, { __name = "oktell.park" })
 
 local managed = {} -- coroutine -> record (strong: a managed coroutine lives until it ends)
@@ -64,7 +88,7 @@ local function heap_push(t, w)
     local i = ntimers
     timers[i] = e
     while i > 1 do
-        local p = i // 2
+        local p = floor(i / 2)
         local pe = timers[p]
         if pe.t < t or (pe.t == t and pe.seq < e.seq) then break end
         timers[i], timers[p] = pe, e
@@ -130,7 +154,13 @@ function M.wake(w, a, b, c, n)
         ndead = ndead + 1
         if ndead > 64 and ndead * 2 > ntimers then heap_compact() end
     end
-    if w.co and w.parked then push(w) end
+    -- Resume its coroutine only if that is parked on w right now.
+    local co = w.co
+    local rec = co and managed[co]
+    if rec and rec.parked == w then
+        rec.parked = nil
+        push(w)
+    end
     return true
 end
 
@@ -142,19 +172,17 @@ end
 
 local turn -- forward
 
+-- Inside a cqueues-run coroutine, give the cqueues controller the turn
+-- instead of blocking the whole process in poll(2).
 local function cq_poll(timeout)
-    -- Inside a cqueues-run coroutine, give the cqueues controller the turn
-    -- instead of blocking the whole process in poll(2).
     local cq = package.loaded.cqueues
-    if not (cq and cq.running and cq.running() and co_isyieldable()) then return false end
     local objs, n = {}, 0
     for p in pairs(pollables) do
         if p:pollfd() then n = n + 1; objs[n] = p end
     end
     n = n + 1
     objs[n] = timeout
-    cq.poll(table.unpack(objs, 1, n))
-    return true
+    cq.poll(unpack(objs, 1, n))
 end
 
 function M.park(w)
@@ -162,12 +190,11 @@ function M.park(w)
         if w.co ~= co_running() then
             error("oktell: a waiter was parked from another coroutine", 2)
         end
-        if not w.done then
-            w.parked = true
-            repeat
-                co_yield(PARK)
-            until w.done
-            w.parked = false
+        -- The loop's resume() records the coroutine as parked on w once
+        -- this yield has reached it; if the yield fails, it raises here and
+        -- nothing stays registered.
+        while not w.done do
+            co_yield(PARK, w)
         end
     else
         if turning then
@@ -197,21 +224,25 @@ local function finish_rec(co)
     end
 end
 
+-- rec: a managed coroutine's own record (first run, or back after a plain
+-- yield) or a waiter it was parked on (woken).
 local function resume(rec)
     local co = rec.co
     local srec = managed[co] -- the spawn record: completion hooks live there
-    local ok, y
+    if not srec or co_status(co) ~= "suspended" then return end
+    srec.parked = nil
+    local ok, y, yw
     if rec.call then
         rec.call = nil
         local a, b = rec.a, rec.b
         rec.a, rec.b = nil, nil
-        ok, y = co_resume(co, a, b)
+        ok, y, yw = co_resume(co, a, b)
     elseif rec.args then
         local args = rec.args
         rec.args = nil
-        ok, y = co_resume(co, table.unpack(args, 1, args.n))
+        ok, y, yw = co_resume(co, unpack(args, 1, args.n))
     else
-        ok, y = co_resume(co)
+        ok, y, yw = co_resume(co)
     end
     if not ok then
         finish_rec(co)
@@ -224,20 +255,39 @@ local function resume(rec)
     end
     if co_status(co) == "dead" then
         finish_rec(co)
-        if srec and srec.on_done then srec.on_done() end
-    elseif y ~= PARK then
-        -- a plain coroutine.yield: give the turn away, come back next turn
-        push(rec)
+        if srec.on_done then srec.on_done() end
+    elseif y == PARK and yw and not yw.done then
+        -- parked: wake(yw) queues it again
+        srec.parked = yw
+    else
+        -- a plain coroutine.yield (or a park whose waiter completed
+        -- meanwhile): give the turn away, come back next turn
+        push(srec)
+    end
+end
+
+-- A coroutine body for fn: a function as it is, a callable table or
+-- userdata (__call) through a function, since coroutine.create takes
+-- functions only. Accepted alike by spawn, run and client:on.
+local function body(fn)
+    if type(fn) == "function" then return fn end
+    return function(...) return fn(...) end
+end
+
+-- Raise "bad argument #1 to 'name' (function expected, got T)" unless fn
+-- can be called.
+function M.check_callable(fn, n, name, level)
+    if not callable(fn) then
+        error("bad argument #" .. n .. " to '" .. name .. "' (function expected, got " .. type(fn) .. ")",
+            (level or 2) + 1)
     end
 end
 
 --- Start fn(...) as a managed coroutine (it first runs at the next turn).
 function M.spawn(fn, ...)
-    if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
-        error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
-    end
-    local co = co_create(fn)
-    local rec = { co = co, args = table.pack(...) }
+    M.check_callable(fn, 1, "spawn", 2)
+    local co = co_create(body(fn))
+    local rec = { co = co, args = pack(...) }
     managed[co] = rec
     nmanaged = nmanaged + 1
     push(rec)
@@ -246,7 +296,7 @@ end
 
 -- Internal: spawn with completion hooks (used by run(fn) and by clients).
 local function spawn_rec(fn, args, on_done, on_fail)
-    local co = co_create(fn)
+    local co = co_create(body(fn))
     local rec = { co = co, args = args, on_done = on_done, on_fail = on_fail }
     managed[co] = rec
     nmanaged = nmanaged + 1
@@ -258,7 +308,7 @@ M.spawn_rec = spawn_rec
 -- Queue fn(a, b) as a managed coroutine without packing varargs (the event
 -- path: one coroutine per handler call).
 function M.call(fn, a, b)
-    local co = co_create(fn)
+    local co = co_create(body(fn))
     local rec = { co = co, call = true, a = a, b = b }
     managed[co] = rec
     nmanaged = nmanaged + 1
@@ -342,7 +392,13 @@ local scratch_fds, scratch_ps = {}, {}
 -- `w` (optional) is a waiter whose completion ends the wait early;
 -- `goal` (optional) is run()'s end condition: once it holds (say fn ended
 -- without ever yielding) the turn does not sleep.
-local function turn_body(timeout, w, goal)
+--
+-- The turn is three parts: before (run, fire, due work, how long to wait),
+-- the wait, after (I/O, timers, run). A wait that yields to a cqueues
+-- controller runs outside pcall (Lua 5.1 cannot yield across it) and
+-- outside the turn: meanwhile the controller's other coroutines may use
+-- oktell, even turn the loop themselves.
+local function turn_before(timeout, w, goal)
     run_queue()
     local t = now()
     fire_timers(t)
@@ -388,7 +444,12 @@ local function turn_body(timeout, w, goal)
             end
         end
     end
-    local ready
+    return wait, nf, np
+end
+
+-- true: wait in cqueues (the yield happens outside pcall); else the
+-- ready table of poll (nil: no wait at all).
+local function turn_poll(wait, nf)
     if nf > 0 or wait > 0 then
         if wait == huge then
             if nf == 0 then
@@ -397,17 +458,21 @@ local function turn_body(timeout, w, goal)
                 wait = nil
             end
         end
-        if wait ~= 0 and cq_poll(wait) then
-            ready = true -- cqueues does not say which: let every client try
-        else
-            for i = nf + 1, #scratch_fds do scratch_fds[i] = nil end
-            ready = poll(scratch_fds, wait)
+        local cq = package.loaded.cqueues
+        if wait ~= 0 and cq and cq.running and cq.running() and co_isyieldable() then
+            return true, wait
         end
+        for i = nf + 1, #scratch_fds do scratch_fds[i] = nil end
+        return poll(scratch_fds, wait)
     end
-    t = now()
+    return nil
+end
+
+local function turn_after(ready, nf, np, ps)
+    local t = now()
     for i = 1, np do
-        local p = scratch_ps[i]
-        scratch_ps[i] = nil
+        local p = ps[i]
+        ps[i] = nil
         local fd = p:pollfd()
         local r = ready and fd and (ready == true or ready[fd])
         if r or p:_due(t) then p:_turn(r, t) end
@@ -419,9 +484,30 @@ end
 
 function turn(timeout, w, goal)
     turning = true
-    local ok, err = pcall(turn_body, timeout, w, goal)
+    local ok, wait, nf, np = pcall(turn_before, timeout, w, goal)
+    local ready, cqwait
+    if ok then
+        ok, ready, cqwait = pcall(turn_poll, wait, nf)
+        if not ok then wait = ready end -- the error (a signal's "interrupted!")
+    end
+    local ps = scratch_ps
+    if ok and ready == true then
+        -- A turn run from the wait uses the scratch list: keep our own.
+        ps = {}
+        for i = 1, np do
+            ps[i] = scratch_ps[i]
+            scratch_ps[i] = nil
+        end
+        turning = false
+        cq_poll(cqwait) -- cqueues does not say which is ready: all try
+        turning = true
+    end
+    if ok then ok, wait = pcall(turn_after, ready, nf, np, ps) end
     turning = false
-    if not ok then error(err, 0) end
+    if not ok then
+        for i = 1, #scratch_ps do scratch_ps[i] = nil end
+        error(wait, 0)
+    end
 end
 
 local function check_not_nested(name)
@@ -471,12 +557,10 @@ function M.run(fn, ...)
         stopping = false
         return true
     end
-    if type(fn) ~= "function" and not (getmetatable(fn) or {}).__call then
-        error("bad argument #1 to 'run' (function expected, got " .. type(fn) .. ")", 2)
-    end
+    M.check_callable(fn, 1, "run", 2)
     local res, failed, ferr
-    local args = table.pack(...)
-    spawn_rec(function() res = table.pack(fn(table.unpack(args, 1, args.n))) end, { n = 0 },
+    local args = pack(...)
+    spawn_rec(function() res = pack(fn(unpack(args, 1, args.n))) end, { n = 0 },
         nil, function(e) failed, ferr = true, e end)
     local function ended() return nmanaged == 0 and rhead > rtail end
     while not ended() do
@@ -484,7 +568,7 @@ function M.run(fn, ...)
     end
     stopping = false
     if failed then error(ferr, 0) end
-    return table.unpack(res, 1, res.n)
+    return unpack(res, 1, res.n)
 end
 
 function M.stop()

@@ -3,7 +3,10 @@
 --   t.ready --> 1, t.usReady --> 1, t[1] --> "ready", t.name(1) --> "ready", "usReady"
 --   nil for unknown codes and names (and line values with several flags);
 --   assignment raises. userstate.settable(x) tells whether a user may set it.
+--   for name, code in t.each() (every Lua), or pairs(t) (Lua 5.2+: __pairs;
+--   5.1 and LuaJIT's pairs ignores it and finds the table empty).
 local core = require "oktell.core"
+local tointeger = require("oktell.compat").tointeger
 
 local M = {}
 
@@ -22,13 +25,20 @@ local function make(list, what)
       local c = state_code(kind, x)
       return c and def_of[c]
     elseif type(x) == "number" then
-      local i = math.tointeger(x)
+      local i = tointeger(x)
       return i and def_of[i]
     end
     return nil
   end
 
-  local funcs = {}
+  -- a fresh copy per iteration: the short names stay ours
+  local function iterate()
+    local copy = {}
+    for k, v in next, short do copy[k] = v end
+    return next, copy, nil
+  end
+
+  local funcs = {each = iterate}
   function funcs.name(x)
     local d = lookup(x)
     if d then return d.name, d.ref end
@@ -51,7 +61,7 @@ local function make(list, what)
     __newindex = function(_, k)
       error(("oktell.%s is read-only (cannot set '%s')"):format(what, tostring(k)), 2)
     end,
-    __pairs = function() return next, short, nil end,
+    __pairs = iterate,
     __metatable = "oktell." .. what,
   })
 end

@@ -93,7 +93,7 @@ static lua_Integer seq_len(lua_State *L, int idx)
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
-        if (!lua_isinteger(L, -1)) {
+        if (!lokt_isinteger(L, -1)) {
             lua_pop(L, 1);
             return 0;
         }
@@ -119,7 +119,7 @@ static json_t *to_json(lua_State *L, int idx, okt_err *err, unsigned depth)
         return json_boolean(lua_toboolean(L, idx));
     case LUA_TNUMBER: {
         json_t *j;
-        if (lua_isinteger(L, idx)) {
+        if (lokt_isinteger(L, idx)) {
             j = json_integer((json_int_t)lua_tointeger(L, idx));
         } else {
             lua_Number d = lua_tonumber(L, idx);
@@ -189,7 +189,7 @@ static json_t *to_json(lua_State *L, int idx, okt_err *err, unsigned depth)
                 json_decref(out);
                 return NULL;
             }
-        } else if (lua_isinteger(L, -2)) {
+        } else if (lokt_isinteger(L, -2)) {
             snprintf(buf, sizeof buf, "%lld", (long long)lua_tointeger(L, -2));
             key = buf;
         } else {

@@ -1,6 +1,8 @@
 /* core.c - luaopen_oktell_core: registers every binding file's functions
  * into one module table, plus the loop helpers the Lua scheduler needs
- * (a monotonic clock and poll over several descriptors). */
+ * (a monotonic clock and poll over several descriptors) and the one UTF-8
+ * check of the Lua side (Lua 5.1, 5.2 and LuaJIT have no utf8 library,
+ * and 5.3's utf8.len lets surrogates through where 5.4's does not). */
 #include "lokt.h"
 
 #include <errno.h>
@@ -45,7 +47,7 @@ static int l_poll(lua_State *L)
     for (lua_Integer i = 0; i < n; i++) {
         lua_rawgeti(L, 1, 2 * i + 1);
         lua_rawgeti(L, 1, 2 * i + 2);
-        if (!lua_isinteger(L, -2)) {
+        if (!lokt_isinteger(L, -2)) {
             /* a non-integer used to be polled as fd 0 */
             if (fds != stackfds)
                 free(fds);
@@ -94,6 +96,51 @@ static int l_poll(lua_State *L)
     return 1;
 }
 
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
+ * above U+10FFFF. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len;
+        unsigned cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2, cp = c & 0x1F, min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3, cp = c & 0x0F, min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i < len)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            unsigned cc = s[i + k];
+            if ((cc & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* core.utf8_valid(s) -> true | false */
+static int l_utf8_valid(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    lua_pushboolean(L, utf8_valid((const unsigned char *)s, n));
+    return 1;
+}
+
 int luaopen_oktell_core(lua_State *L)
 {
     lua_newtable(L);
@@ -103,6 +150,8 @@ int luaopen_oktell_core(lua_State *L)
     lua_setfield(L, -2, "now");
     lua_pushcfunction(L, l_poll);
     lua_setfield(L, -2, "poll");
+    lua_pushcfunction(L, l_utf8_valid);
+    lua_setfield(L, -2, "utf8_valid");
     lokt_open_states(L);
     lokt_open_xml(L);
     lokt_open_conn(L);

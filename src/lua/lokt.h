@@ -5,8 +5,7 @@
 #ifndef LOKT_H
 #define LOKT_H
 
-#include <lua.h>
-#include <lauxlib.h>
+#include "lcompat.h"   /* lua.h, lauxlib.h, and the 5.3 API on 5.1/5.2/LuaJIT */
 #include <jansson.h>
 
 #include "okt.h"

@@ -234,12 +234,12 @@ static int l_error_code(lua_State *L)
 {
     const char *req = luaL_optstring(L, 1, NULL);
     long long error = 0;
-    if (lua_isinteger(L, 2))
+    if (lokt_isinteger(L, 2))
         error = (long long)lua_tointeger(L, 2);
     else if (lua_type(L, 2) == LUA_TSTRING) {
         /* real servers send numbers as strings too (§14.1) */
         lua_Integer v;
-        if (lua_stringtonumber(L, lua_tostring(L, 2)) && lua_isinteger(L, -1)) {
+        if (lua_stringtonumber(L, lua_tostring(L, 2)) && lokt_isinteger(L, -1)) {
             v = lua_tointeger(L, -1);
             error = (long long)v;
         }
