@@ -9,7 +9,7 @@ local STUBS = { "types/oktell.lua", "types/oktell/emulator.lua" }
 
 local function slurp(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end

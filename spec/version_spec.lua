@@ -7,7 +7,7 @@ local core = require "oktell.core"
 local function slurp(path)
   local f = io.open(path, "rb")
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -24,16 +24,28 @@ describe("version", function()
     assert.are.equal(oktell._VERSION, h:match('#define OKT_VERSION "([^"]*)"'))
   end)
 
+  -- a rockspec is a Lua chunk of assignments: run it in its own table
+  -- (loadfile's env argument is 5.2+; 5.1 and LuaJIT have setfenv)
+  local function loadspec(path, env)
+    local chunk = assert(loadfile(path))
+    local setenv = rawget(_G, "setfenv")
+    if setenv then
+      setenv(chunk, env)
+    else
+      chunk = assert(loadfile(path, "t", env))
+    end
+    return chunk
+  end
+
   it("names the release rockspec, whose version matches", function()
     local path = "rockspec/oktell-" .. oktell._VERSION .. "-1.rockspec"
     local env = {}
-    local chunk = assert(loadfile(path, "t", env))
-    chunk()
+    loadspec(path, env)()
     assert.are.equal("oktell", env.package)
     assert.are.equal(oktell._VERSION .. "-1", env.version)
     -- the same build as the scm rockspec
     local scm = {}
-    assert(loadfile("rockspec/oktell-scm-1.rockspec", "t", scm))()
+    loadspec("rockspec/oktell-scm-1.rockspec", scm)()
     assert.are.same(scm.build, env.build)
     assert.are.same(scm.dependencies, env.dependencies)
   end)
@@ -47,7 +59,7 @@ describe("version", function()
     -- without the sanitizer runtimes `make check` preloads (the shell
     -- tools are not built for them)
     local p = io.popen("env -u LD_PRELOAD sh tools/rockspec.sh --check 2>&1")
-    local out = p:read("a")
+    local out = p:read("*a")
     local ok = p:close()
     assert.is_true(ok == true, out)
   end)
