@@ -39,6 +39,9 @@ FUZZERS  := $(patsubst tests/c/%.c,%,$(filter-out tests/c/fuzz_replay.c,$(wildca
 # Each fuzz target also runs its committed corpus as an ordinary test.
 CTESTS   += $(patsubst %,$(B)/tests/test_corpus_%,$(FUZZERS))
 BENCH_C  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+# Lua C modules for the specs only (tests.testsock: a blocking TCP client
+# that moves core.wire's bytes); never installed.
+LTESTS   := $(patsubst tests/lua/%.c,$(B)/tests/%.so,$(wildcard tests/lua/*.c))
 
 LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(B)/?.so;;'
 
@@ -74,6 +77,10 @@ $(B)/tests/%: tests/c/%.c tests/c/test.h $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/c -o $@ $< $(LIBS_ALL) $(LIBS)
 
+$(B)/tests/%.so: tests/lua/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -shared -o $@ $<
+
 $(B)/tests/test_corpus_%: tests/c/%.c tests/c/fuzz_replay.c $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-unused-function -DCORPUS='"tests/fuzz/corpus/$*"' -o $@ $< \
@@ -84,21 +91,22 @@ $(B)/bench/%: bench/%.c $(LIBS_ALL)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS_ALL) $(LIBS)
 
 # The test entry point: C tests, then specs; last line "N passed, N failed".
-test: all $(CTESTS)
+test: all $(CTESTS) $(LTESTS)
 	@sh tools/rockspec.sh --check
 	@B=$(B) LUA=$(LUA) sh tests/run.sh
 
 test-c: all $(CTESTS)
 	@B=$(B) LUA=$(LUA) ONLY=c sh tests/run.sh
 
-test-lua: all
+test-lua: all $(LTESTS)
 	@B=$(B) LUA=$(LUA) ONLY=lua sh tests/run.sh
 
 # Sanitizer run: a separate build tree, the same tests.
 check: deps
 	$(MAKE) B=build/san OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN_FLAGS='-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all' \
-	    build/san/oktell/core.so build/san/oktell/emucore.so $(patsubst $(B)/%,build/san/%,$(CTESTS))
+	    build/san/oktell/core.so build/san/oktell/emucore.so \
+	    $(patsubst $(B)/%,build/san/%,$(CTESTS) $(LTESTS))
 	@B=build/san LUA=$(LUA) SAN=1 sh tests/run.sh
 
 demo: all
