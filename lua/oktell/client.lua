@@ -331,7 +331,7 @@ end
 
 function Client:_retry()
     self.retry_at = nil
-    local conn, msg = core.connect(self:_conn_opts())
+    local conn, msg = self.open(self:_conn_opts())
     if not conn then
         self.last_error = msg
         self.retry_at = now() + self.backoff
@@ -611,14 +611,20 @@ local function close_gc(self)
     if self.status ~= "closed" then self:_end() end
 end
 
-function M.connect(o)
+-- The transport seam: a client gets its conn (and every reconnect's) from
+-- open(conn options). core.connect makes the core's own poll-driven socket;
+-- a host driver that owns the I/O (lua/oktell/ngx.lua) passes a function
+-- whose objects have the conn's methods (step, next_event, request, trace,
+-- state, close, timeout, pollfd, events) over its own sockets.
+local function connect(o, open)
     local opts, wire_of, event_of, trace = check_opts(o)
     local self = setmetatable({
         opts = opts, status = "connecting", pending = {}, handlers = {}, waits = {},
         nhandlers = 0, confirm_usage = false, backoff = BACKOFF_MIN, dirty = true,
         wire_of = wire_of, event_of = event_of, trace_fn = trace, subscribe = subscriptions(wire_of),
+        open = open,
     }, Client)
-    local conn, msg, code = core.connect(self:_conn_opts())
+    local conn, msg, code = open(self:_conn_opts())
     if not conn then
         -- The core refuses bad arguments (a URL that is not ws:// or wss://,
         -- a login that is not UTF-8, a password CP1251 cannot hold): misuse.
@@ -645,6 +651,16 @@ function M.connect(o)
         return nil, m2, c2
     end
     return self
+end
+
+-- Tail calls, so that misuse errors still blame the caller's line.
+function M.connect(o)
+    return connect(o, core.connect)
+end
+
+-- For host drivers: connect over open(conn options) (see connect above).
+function M.connect_with(o, open)
+    return connect(o, open)
 end
 
 -- Public: the methods of API §3, made from the protocol table ------------------

@@ -22,8 +22,8 @@ local function make(list, what)
       local c = state_code(kind, x)
       return c and def_of[c]
     elseif type(x) == "number" then
-      local i = math.tointeger(x)
-      return i and def_of[i]
+      -- 3.0 finds key 3 (no math.tointeger: LuaJIT hosts load this file)
+      return def_of[x]
     end
     return nil
   end
