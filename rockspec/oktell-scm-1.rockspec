@@ -85,6 +85,7 @@ build = {
       ["oktell.client"] = "lua/oktell/client.lua",
       ["oktell.emulator"] = "lua/oktell/emulator.lua",
       ["oktell.loop"] = "lua/oktell/loop.lua",
+      ["oktell.ngx"] = "lua/oktell/ngx.lua",
       ["oktell.states"] = "lua/oktell/states.lua",
       ["oktell.xml"] = "lua/oktell/xml.lua",
    },
