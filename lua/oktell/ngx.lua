@@ -231,7 +231,8 @@ local function make_poll(get_sched)
         local t0 = now()
         local wait = timeout and min(timeout, SLICE) or SLICE
         if n == 0 then
-            if wait > 0 then ngx.sleep(wait) end
+            -- at least 1 ms: nginx's unit (a 0 ms sleep warns, unpatched)
+            if wait > 0 then ngx.sleep(wait > 0.001 and wait or 0.001) end
         elseif n == 2 then
             local t = fds[1]
             if t:_wait(wait) then return { [t] = "r" } end
