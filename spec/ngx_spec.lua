@@ -118,9 +118,10 @@ describe("oktell.ngx", function()
         assert.are.equal(1, loop.stats().pollables)
         c:close()
         assert.are.equal(0, loop.stats().pollables)
+        -- (oktell.sleep, as every scheduler function, needs a context here)
+        assert.is_true(helper.eventually(function() return emu:sessions() == 0 end))
       end)
       assert.is_table(R["oktell.ngx.scheduler"]) -- its own scheduler
-      assert.is_true(helper.eventually(function() return emu:sessions() == 0 end))
     end)
   end)
 
