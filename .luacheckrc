@@ -10,4 +10,10 @@ files["bin/oktell"] = { std = "max" }
 -- type stubs: declarations with unused parameters, empty bodies, classes
 -- that are only declared, and one-line LuaCATS signatures
 files["types"] = { ignore = { "212", "241" }, max_line_length = false }
+-- the OpenResty driver and its example run inside nginx (LuaJIT)
+-- (ngx.ctx is a per-request table the driver writes to; ngx.status is set)
+local ngx = { std = "luajit", read_globals = { ngx = { other_fields = true, fields = {
+  ctx = { read_only = false, other_fields = true }, status = { read_only = false } } } } }
+files["lua/oktell/ngx.lua"] = ngx
+files["examples/nginx"] = ngx
 exclude_files = { "build", "luarocks-tree" }

@@ -57,6 +57,9 @@ FUZZERS  := $(patsubst tests/c/%.c,%,$(filter-out tests/c/fuzz_replay.c,$(wildca
 # Each fuzz target also runs its committed corpus as an ordinary test.
 CTESTS   += $(patsubst %,$(B)/tests/test_corpus_%,$(FUZZERS))
 BENCH_C  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+# Lua C modules for the specs only (tests.testsock: a blocking TCP client
+# that moves core.wire's bytes); never installed.
+LTESTS   := $(patsubst tests/lua/%.c,$(LB)/tests/%.so,$(wildcard tests/lua/*.c))
 
 LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(LB)/?.so;;'
 
@@ -114,6 +117,10 @@ $(B)/tests/%: tests/c/%.c tests/c/test.h $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/c -o $@ $< $(LIBS_ALL) $(LIBS)
 
+$(LB)/tests/%.so: tests/lua/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_LUA) -shared -o $@ $<
+
 $(B)/tests/test_corpus_%: tests/c/%.c tests/c/fuzz_replay.c $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-unused-function -DCORPUS='"tests/fuzz/corpus/$*"' -o $@ $< \
@@ -125,21 +132,21 @@ $(B)/bench/%: bench/%.c $(LIBS_ALL)
 
 # The test entry point: C tests, then specs under $(LUA) against
 # $(B)/$(LUA)'s modules; last line "N passed, N failed".
-test: all $(CTESTS)
+test: all $(CTESTS) $(LTESTS)
 	@sh tools/rockspec.sh --check
 	@B=$(B) LUA=$(LUA) sh tests/run.sh
 
 test-c: all $(CTESTS)
 	@B=$(B) LUA=$(LUA) ONLY=c sh tests/run.sh
 
-test-lua: all
+test-lua: all $(LTESTS)
 	@B=$(B) LUA=$(LUA) ONLY=lua sh tests/run.sh
 
 # Sanitizer run: a separate build tree, the same tests.
 check: deps
 	$(MAKE) B=build/san LUA=$(LUA) OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN_FLAGS='-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all' \
-	    mods $(patsubst $(B)/%,build/san/%,$(CTESTS))
+	    mods $(patsubst $(B)/%,build/san/%,$(CTESTS) $(LTESTS))
 	@B=build/san LUA=$(LUA) SAN=1 sh tests/run.sh
 
 demo: all

@@ -364,7 +364,7 @@ function Client:_retry()
     self.retry_at = nil
     self.attempts = (self.attempts or 0) + 1
     log.emit("info", "reconnecting", { login = self.opts.login, attempt = self.attempts })
-    local conn, msg = core.connect(self:_conn_opts())
+    local conn, msg = self.open(self:_conn_opts())
     if not conn then
         log.emit("warn", "reconnect failed", { login = self.opts.login, attempt = self.attempts,
             message = msg, retry_in = self.backoff })
@@ -649,18 +649,23 @@ local function close_gc(self)
     if self.status ~= "closed" then self:_end() end
 end
 
-function M.connect(o)
-    local opts, wire_of, event_of, trace = check_opts(o)
+-- The transport seam: a client gets its conn (and every reconnect's) from
+-- open(conn options). core.connect makes the core's own poll-driven socket;
+-- a host driver that owns the I/O (lua/oktell/ngx.lua) passes a function
+-- whose objects have the conn's methods (step, next_event, request, trace,
+-- state, close, timeout, pollfd, events) over its own sockets.
+local function connect(opts, wire_of, event_of, trace, open)
     local self = setmetatable({
         opts = opts, status = "connecting", pending = {}, handlers = {}, waits = {},
         nhandlers = 0, confirm_usage = false, backoff = BACKOFF_MIN, dirty = true, items = {},
         wire_of = wire_of, event_of = event_of, trace_fn = trace, subscribe = subscriptions(wire_of),
+        open = open,
     }, Client)
-    local conn, msg, code = core.connect(self:_conn_opts())
+    local conn, msg, code = open(self:_conn_opts())
     if not conn then
         -- The core refuses bad arguments (a URL that is not ws:// or wss://,
         -- a login that is not UTF-8, a password CP1251 cannot hold): misuse.
-        if code == "invalid" then argerror(1, "connect", msg) end
+        if code == "invalid" then argerror(1, "connect", msg, 4) end
         return nil, msg, code
     end
     self.conn = conn
@@ -686,6 +691,23 @@ function M.connect(o)
     end
     log.emit("info", "connected", { login = opts.login })
     return self
+end
+
+-- Not tail calls (Lua 5.1 counts levels across them otherwise): misuse
+-- errors blame the caller's line, from check_opts and from connect.
+function M.connect(o)
+    local opts, wire_of, event_of, trace = check_opts(o)
+    local c, msg, code = connect(opts, wire_of, event_of, trace, core.connect)
+    if c then return c end
+    return nil, msg, code
+end
+
+-- For host drivers: connect over open(conn options) (see connect above).
+function M.connect_with(o, open)
+    local opts, wire_of, event_of, trace = check_opts(o)
+    local c, msg, code = connect(opts, wire_of, event_of, trace, open)
+    if c then return c end
+    return nil, msg, code
 end
 
 -- Public: the methods of API §3, made from the protocol table ------------------

@@ -18,7 +18,6 @@ local core = require "oktell.core"
 local compat = require "oktell.compat"
 
 local now = core.now
-local poll = core.poll
 local pack, unpack, callable = compat.pack, compat.unpack, compat.callable
 
 -- The standard coroutine functions. ngx_lua replaces coroutine.create,
@@ -43,23 +42,9 @@ local traceback = debug.traceback
 local type, error, tostring, pairs = type, error, tostring, pairs
 local floor, huge = math.floor, math.huge
 
-local M = {}
-
 -- Yielded by park() (with the waiter) so a plain coroutine.yield inside a
 -- managed coroutine (which just gives the turn away) can be told apart.
 local PARK = setmetatable({}, { __name = "oktell.park" })
-
-local managed = {} -- coroutine -> record (strong: a managed coroutine lives until it ends)
-local nmanaged = 0
-local runq, rhead, rtail = {}, 1, 0                -- FIFO of records to resume
-local timers, ntimers = {}, 0                      -- binary heap of {t, w, seq}
-local tseq = 0
-local pollables = setmetatable({}, { __mode = "k" }) -- pollable -> true
-local anchored = {}                                -- strong refs: pollables that must stay alive
-M._anchored = anchored
-local npollables = 0
-local turning = false      -- inside a turn (resuming coroutines or doing I/O)
-local stopping = false
 
 local function default_on_error(err, tb)
     io.stderr:write("oktell: error in a managed coroutine: ", tostring(tb or err), "\n")
@@ -73,6 +58,31 @@ local function report(err, co)
         io.stderr:write("oktell: error in on_error handler: ", tostring(e2), "\n")
     end
 end
+
+-- One scheduler, waiting for I/O with poll(fds, timeout) (core.poll's
+-- contract: a list of fd, events pairs; a table of the ready ones). A host
+-- driver that owns the I/O makes one per host context with its own poll
+-- (lua/oktell/ngx.lua: cosockets, one per request or timer), so that no
+-- context ever steps another's sockets or resumes another's coroutines.
+-- The module itself (the end of this file) answers for the scheduler of
+-- the running context: the one made here at load, unless a driver says
+-- otherwise. (The body is not indented, to keep it readable as one.)
+local function new(poll)
+local native = poll == core.poll  -- the cqueues hand-off below needs real fds
+
+local M = {}
+
+local managed = {} -- coroutine -> record (strong: a managed coroutine lives until it ends)
+local nmanaged = 0
+local runq, rhead, rtail = {}, 1, 0                -- FIFO of records to resume
+local timers, ntimers = {}, 0                      -- binary heap of {t, w, seq}
+local tseq = 0
+local pollables = setmetatable({}, { __mode = "k" }) -- pollable -> true
+local anchored = {}                                -- strong refs: pollables that must stay alive
+M._anchored = anchored
+local npollables = 0
+local turning = false      -- inside a turn (resuming coroutines or doing I/O)
+local stopping = false
 
 local function push(rec)
     rtail = rtail + 1
@@ -139,7 +149,7 @@ end
 -- chunk or an unmanaged coroutine, which block by turning the loop).
 function M.waiter()
     local co = co_running()
-    return { co = managed[co] and co or nil, done = false }
+    return { co = managed[co] and co or nil, done = false, sched = M }
 end
 
 -- Wake w with up to three values (nil, msg, code or a result). Later wakes
@@ -459,7 +469,7 @@ local function turn_poll(wait, nf)
             end
         end
         local cq = package.loaded.cqueues
-        if wait ~= 0 and cq and cq.running and cq.running() and co_isyieldable() then
+        if wait ~= 0 and native and cq and cq.running and cq.running() and co_isyieldable() then
             return true, wait
         end
         for i = nf + 1, #scratch_fds do scratch_fds[i] = nil end
@@ -605,3 +615,64 @@ M.now = now
 M.PARK = PARK
 
 return M
+end
+
+-- The module: the scheduler of the running context --------------------------
+--
+-- Every function answers for current(): the scheduler made at load, unless
+-- a host driver installed a resolver (set_context). A waiter goes back to
+-- the scheduler that made it, a pollable to the one it was added to, so a
+-- wake or a close from elsewhere (a __gc) never queues work in the wrong
+-- context.
+
+local main = new(core.poll)
+local current = function() return main end
+local owner = setmetatable({}, { __mode = "k" }) -- pollable -> its scheduler
+
+local F = {}
+
+for _, name in ipairs({ "spawn", "spawn_rec", "call", "in_managed", "list", "count", "step", "sleep",
+    "run", "stop", "timeout", "stats", "waiter" }) do
+    -- tail calls: misuse errors raised inside still blame the caller
+    F[name] = function(...) return current()[name](...) end
+end
+
+for _, name in ipairs({ "park", "wake", "deadline" }) do
+    F[name] = function(w, ...) return (w.sched or current())[name](w, ...) end
+end
+
+function F.add(p)
+    local s = current()
+    owner[p] = s
+    return s.add(p)
+end
+
+function F.remove(p)
+    local s = owner[p] or current()
+    owner[p] = nil
+    return s.remove(p)
+end
+
+function F.anchor(p, on)
+    return (owner[p] or current()).anchor(p, on)
+end
+
+F.on_error = main.on_error   -- one handler for every scheduler
+F.check_callable = main.check_callable
+F.now = now
+F.PARK = PARK
+F._anchored = main._anchored
+
+--- new(poll): a scheduler of its own, waiting with poll(fds, timeout).
+F.new = new
+
+--- set_context(fn): fn() returns the scheduler of the running host
+--- context (made with new); nil restores the one made at load.
+function F.set_context(fn)
+    if fn ~= nil and type(fn) ~= "function" then
+        error("bad argument #1 to 'set_context' (function expected, got " .. type(fn) .. ")", 2)
+    end
+    current = fn or function() return main end
+end
+
+return F

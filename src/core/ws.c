@@ -8,7 +8,12 @@
  * `out` (or `pout` under TLS). OpenSSL only ever sees memory BIOs, so it
  * never touches the socket (no SIGPIPE, no blocking). Each step makes at
  * most a few recv() calls (it stops at the first short read) and one
- * send(), so a batch of messages costs one system call each way. */
+ * send(), so a batch of messages costs one system call each way.
+ *
+ * Memory mode (okt_ws_client_mem, okt_ws_server_mem) is the same machine
+ * with the socket cut off: the host appends what it read to `in`
+ * (okt_ws_feed) and takes `out` (okt_ws_output / okt_ws_consume). No fd,
+ * no TLS (a host that owns the socket also does its TLS), no clock. */
 #include "ws.h"
 #include "ws_http.h"
 
@@ -62,6 +67,7 @@ typedef struct rmsg {
 
 struct okt_ws {
     int fd;
+    int mem;                 /* memory mode: no fd, the host moves bytes */
     int server;
     int phase;
     int eof;                 /* peer closed or reset the TCP stream */
@@ -672,7 +678,8 @@ static int start_connect(okt_ws *ws, int *last_errno)
     return -1;
 }
 
-okt_ws *okt_ws_connect(const char *url, const okt_ws_cfg *cfg, okt_err *err)
+static okt_ws *client_new(const char *url, const okt_ws_cfg *cfg, int mem,
+                          okt_err *err)
 {
     okt_ws_cfg defaults;
     if (!cfg) {
@@ -690,7 +697,8 @@ okt_ws *okt_ws_connect(const char *url, const okt_ws_cfg *cfg, okt_err *err)
     okt_ws *ws = ws_new(0, cfg, err);
     if (!ws)
         return NULL;
-    ws->phase = PH_TCP;
+    ws->mem = mem;
+    ws->phase = mem ? PH_HTTP : PH_TCP;
     /* Request target: the path and query; the fragment never goes out. */
     size_t pl = strcspn(path, "#");
     ws->path = malloc(pl + 2);
@@ -717,7 +725,9 @@ okt_ws *okt_ws_connect(const char *url, const okt_ws_cfg *cfg, okt_err *err)
     sprintf(ws->hostport, v6 ? "[%s]%s%s" : "%s%s%s", host,
             defport ? "" : ":", defport ? "" : port);
 
-    if (tls && tls_client(ws, host, cfg, err) != 0)
+    /* Memory mode frames plain WebSocket even for wss://: the host's own
+     * socket (OpenResty's sslhandshake) carries the TLS. */
+    if (tls && !mem && tls_client(ws, host, cfg, err) != 0)
         goto fail;
 
     if (okt_wsh_new_key(ws->key) != 0) {
@@ -746,6 +756,8 @@ okt_ws *okt_ws_connect(const char *url, const okt_ws_cfg *cfg, okt_err *err)
         okt_err_set(err, OKT_ENOMEM, "out of memory");
         goto fail;
     }
+    if (mem)
+        return ws;   /* the request waits in `out` for the host */
 
     struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
@@ -773,6 +785,29 @@ okt_ws *okt_ws_connect(const char *url, const okt_ws_cfg *cfg, okt_err *err)
 fail:
     okt_ws_free(ws);
     return NULL;
+}
+
+okt_ws *okt_ws_connect(const char *url, const okt_ws_cfg *cfg, okt_err *err)
+{
+    return client_new(url, cfg, 0, err);
+}
+
+okt_ws *okt_ws_client_mem(const char *url, const okt_ws_cfg *cfg, okt_err *err)
+{
+    return client_new(url, cfg, 1, err);
+}
+
+okt_ws *okt_ws_server_mem(const okt_ws_cfg *cfg, okt_err *err)
+{
+    okt_ws_cfg defaults;
+    if (!cfg) {
+        okt_ws_cfg_init(&defaults);
+        cfg = &defaults;
+    }
+    okt_ws *ws = ws_new(1, cfg, err);
+    if (ws)
+        ws->mem = 1;   /* cfg's TLS files are not used: see okt_ws_client_mem */
+    return ws;
 }
 
 okt_ws *okt_ws_accept(int fd, const okt_ws_cfg *cfg, okt_err *err)
@@ -1016,7 +1051,10 @@ static const char *code_text(int code)
 static void ws_frames(okt_ws *ws)
 {
     int rerr = 0;
-    if (buf_used(&ws->in) && wslay_event_get_read_enabled(ws->ctx))
+    /* Memory mode: the same back-pressure as want_input gives the socket;
+     * fed bytes wait in `in` until the caller takes its messages. */
+    int held = ws->mem && ws->rq_bytes > ws->max_msg;
+    if (buf_used(&ws->in) && !held && wslay_event_get_read_enabled(ws->ctx))
         rerr = wslay_event_recv(ws->ctx);   /* < 0: read is now disabled */
     if (!wslay_event_get_read_enabled(ws->ctx)) {
         ws->in.off = ws->in.len;   /* nothing after close is for us */
@@ -1073,10 +1111,33 @@ static void ws_frames(okt_ws *ws)
     }
 }
 
+/* Plaintext in `in` -> upgrade, frames, messages; the end of the stream.
+ * Shared by the socket turn and memory mode. */
+static void process(okt_ws *ws)
+{
+    if (ws->phase == PH_HTTP)
+        ws->server ? http_server(ws) : http_client(ws);
+    if (ws->phase == PH_OPEN)
+        ws_frames(ws);
+    if (ws->phase == PH_OPEN && ws->eof) {
+        /* The stream ended without a finished close handshake. */
+        if (wslay_event_get_close_received(ws->ctx))
+            finish(ws, OKT_ECLOSED, "closed by peer: code %d", ws->peer_code);
+        else if (ws->reset)
+            finish(ws, OKT_ECLOSED, "connection reset by peer%s",
+                   ws->in_frame ? " mid-frame" : "");
+        else
+            finish(ws, OKT_ECLOSED, "peer vanished %s",
+                   ws->in_frame ? "mid-frame" : "without a close frame");
+    }
+}
+
 int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
 {
     if (!ws)
         return okt_err_set(err, OKT_EINVAL, "ws is NULL");
+    if (ws->mem)
+        return okt_err_set(err, OKT_EINVAL, "memory-mode ws: use okt_ws_feed");
     if (ws->phase == PH_DONE)
         return report(ws, err);
 
@@ -1124,22 +1185,7 @@ int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
             finish(ws, ws->server ? OKT_ECLOSED : OKT_ETLS,
                    "connection closed during the TLS handshake");
     }
-    if (ws->phase == PH_HTTP)
-        ws->server ? http_server(ws) : http_client(ws);
-    if (ws->phase == PH_OPEN)
-        ws_frames(ws);
-
-    if (ws->phase == PH_OPEN && ws->eof) {
-        /* The stream ended without a finished close handshake. */
-        if (wslay_event_get_close_received(ws->ctx))
-            finish(ws, OKT_ECLOSED, "closed by peer: code %d", ws->peer_code);
-        else if (ws->reset)
-            finish(ws, OKT_ECLOSED, "connection reset by peer%s",
-                   ws->in_frame ? " mid-frame" : "");
-        else
-            finish(ws, OKT_ECLOSED, "peer vanished %s",
-                   ws->in_frame ? "mid-frame" : "without a close frame");
-    }
+    process(ws);
 
     if (ws->ssl) {
         /* Plaintext goes out in FINISH too: a close frame, an HTTP 400. */
@@ -1187,7 +1233,8 @@ int okt_ws_events(const okt_ws *ws)
         return OKT_WANT_WRITE;
     int ev = want_input(ws) ? OKT_WANT_READ : 0;
     if (buf_used(&ws->out) || (ws->tls_ready && buf_used(&ws->pout)) ||
-        (ws->phase == PH_OPEN && wslay_event_want_write(ws->ctx)))
+        (ws->phase == PH_OPEN && wslay_event_want_write(ws->ctx)) ||
+        (ws->mem && ws->phase == PH_OPEN && ws->close_code))
         ev |= OKT_WANT_WRITE;
     return ev;
 }
@@ -1327,4 +1374,98 @@ void okt_ws_get_stats(const okt_ws *ws, okt_ws_stats *st)
         *st = ws->st;
     else
         memset(st, 0, sizeof *st);
+}
+
+/* ---- memory mode -------------------------------------------------------- */
+
+/* Fed bytes that may wait unprocessed (while the caller has not taken a
+ * backlog of messages): one message plus an upgrade head. */
+static size_t backlog_max(const okt_ws *ws)
+{
+    return ws->max_msg + ws->max_handshake;
+}
+
+/* FINISH ends once its last bytes (a close frame, an HTTP 400) are taken. */
+static void mem_settle(okt_ws *ws)
+{
+    if (ws->phase == PH_FINISH && buf_used(&ws->out) == 0)
+        done(ws);
+}
+
+/* 0 while the connection lives; -1 with why once it is over. */
+static int mem_status(const okt_ws *ws, okt_err *err)
+{
+    if (ws->phase < PH_FINISH)
+        return 0;
+    if (err)
+        *err = ws->phase == PH_DONE ? ws->err : ws->fin;
+    return -1;
+}
+
+int okt_ws_feed(okt_ws *ws, const char *bytes, size_t n, okt_err *err)
+{
+    if (!ws || !ws->mem)
+        return okt_err_set(err, OKT_EINVAL, "okt_ws_feed: not a memory-mode ws");
+    if (!bytes && n)
+        return okt_err_set(err, OKT_EINVAL, "okt_ws_feed: bytes is NULL");
+    if (ws->phase >= PH_FINISH)
+        return mem_status(ws, err);   /* what comes after the end is dropped */
+    if (n) {
+        size_t used = buf_used(&ws->in);
+        if (n > backlog_max(ws) || used > backlog_max(ws) - n)
+            return okt_err_set(err, OKT_EINVAL,
+                               "okt_ws_feed: %zu bytes wait unprocessed; take "
+                               "the received messages first", used);
+        if (buf_put(&ws->in, bytes, n) != 0) {
+            finish(ws, OKT_ENOMEM, "out of memory");
+            mem_settle(ws);
+            return mem_status(ws, err);
+        }
+        ws->st.bytes_in += n;
+    }
+    process(ws);
+    mem_settle(ws);
+    return mem_status(ws, err);
+}
+
+int okt_ws_feed_eof(okt_ws *ws, okt_err *err)
+{
+    if (!ws || !ws->mem)
+        return okt_err_set(err, OKT_EINVAL, "okt_ws_feed_eof: not a memory-mode ws");
+    if (ws->phase < PH_FINISH) {
+        ws->eof = 1;
+        process(ws);   /* every phase ends on eof: see process and http_* */
+    }
+    mem_settle(ws);
+    return mem_status(ws, err);
+}
+
+int okt_ws_output(okt_ws *ws, const char **p, size_t *n)
+{
+    *p = NULL;
+    *n = 0;
+    if (!ws || !ws->mem || ws->phase == PH_DONE)
+        return 0;
+    process(ws);   /* frames the messages queued since the last call */
+    size_t used = buf_used(&ws->out);
+    if (used == 0) {
+        mem_settle(ws);
+        return 0;
+    }
+    *p = ws->out.p + ws->out.off;
+    *n = used;
+    return 1;
+}
+
+void okt_ws_consume(okt_ws *ws, size_t n)
+{
+    if (!ws || !ws->mem || ws->phase == PH_DONE)
+        return;
+    size_t used = buf_used(&ws->out);
+    if (n > used)
+        n = used;
+    ws->out.off += n;
+    ws->st.bytes_out += n;
+    buf_settle(&ws->out);
+    mem_settle(ws);
 }

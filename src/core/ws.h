@@ -101,4 +101,43 @@ typedef struct okt_ws_stats {
 
 void okt_ws_get_stats(const okt_ws *ws, okt_ws_stats *st);
 
+/* --- memory mode: the sans-IO WebSocket, for hosts that own the socket ---
+ *
+ * The same handshake code and wslay framing, with no descriptor and no
+ * clock: the host writes what okt_ws_output hands out and feeds what it
+ * reads. No TLS either: for wss:// the host's socket does TLS itself
+ * (OpenResty: sslhandshake), so the bytes here are plain WebSocket; cfg's
+ * TLS fields are not used. okt_ws_send, okt_ws_recv, okt_ws_ping,
+ * okt_ws_close, okt_ws_state and the stats work as above; okt_ws_step is
+ * refused (OKT_EINVAL), okt_ws_fd is -1, and okt_ws_events means "what the
+ * host should do": OKT_WANT_WRITE when okt_ws_output has bytes to give,
+ * OKT_WANT_READ while input is wanted. */
+
+/* Client: the upgrade request for url (ws:// or wss://; Host and path from
+ * it) is in the output at once. */
+okt_ws *okt_ws_client_mem(const char *url, const okt_ws_cfg *cfg, okt_err *err);
+/* Server: waits for an upgrade request (tests, host-driven servers). */
+okt_ws *okt_ws_server_mem(const okt_ws_cfg *cfg, okt_err *err);
+
+/* Bytes the host read (copied; any split, down to one byte at a time).
+ * Processes them at once: take the complete messages with okt_ws_recv.
+ * Returns 0 while the connection lives; -1 with err once it is over (as
+ * okt_ws_step reports it), after which its last bytes (a close frame, an
+ * HTTP 400) may still wait in the output: send them, then close the
+ * socket. Exception: -1 with OKT_EINVAL is misuse and changes nothing: a
+ * NULL ws or bytes, or more than max_msg + max_handshake bytes left
+ * waiting because received messages were not taken (back-pressure holds
+ * fed bytes while more than max_msg bytes of messages are untaken). n == 0
+ * just reports the status. */
+int okt_ws_feed(okt_ws *ws, const char *bytes, size_t n, okt_err *err);
+/* The host's socket reached end of file (or failed): the connection is
+ * over; returns -1 with err as okt_ws_feed does. */
+int okt_ws_feed_eof(okt_ws *ws, okt_err *err);
+
+/* The bytes to write, framing what was queued since the last call: 1 with
+ * *p, *n (owned by ws, valid until the next call on ws), 0 when none.
+ * Nothing is taken until okt_ws_consume(ws, k) says k bytes went out. */
+int okt_ws_output(okt_ws *ws, const char **p, size_t *n);
+void okt_ws_consume(okt_ws *ws, size_t n);
+
 #endif

@@ -5,8 +5,6 @@
 #include "lokt.h"
 #include "conn.h"
 
-#include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,83 +25,6 @@ static lconn *check_box(lua_State *L)
     return luaL_checkudata(L, 1, MT);
 }
 
-static int push_closed(lua_State *L)
-{
-    lua_pushnil(L);
-    lua_pushliteral(L, "connection closed");
-    lua_pushliteral(L, "closed");
-    return 3;
-}
-
-/* Seconds (number > 0) -> ms; raises on a bad value. 0 when absent. */
-static int opt_seconds(lua_State *L, int idx, const char *key, int argn,
-                       const char *fname)
-{
-    int ms = 0;
-    lua_getfield(L, idx, key);
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TNUMBER)
-            luaL_error(L, "bad argument #%d to '%s' ('%s' must be a number)",
-                       argn, fname, key);
-        lua_Number t = lua_tonumber(L, -1);
-        if (!(t > 0))
-            luaL_error(L, "bad argument #%d to '%s' ('%s' must be positive)",
-                       argn, fname, key);
-        double v = ceil(t * 1000.0);
-        ms = v > (double)(INT_MAX / 4) ? INT_MAX / 4 : (int)v;
-        if (ms < 1)
-            ms = 1;
-    }
-    lua_pop(L, 1);
-    return ms;
-}
-
-/* The string at idx (a string) as C text; raises when it holds a NUL
- * byte, which C would silently cut there ("123\0x" logging in as "123"). */
-static const char *c_text(lua_State *L, int idx, const char *key, int argn,
-                          const char *fname)
-{
-    size_t len;
-    const char *s = lua_tolstring(L, idx, &len);
-    if (strlen(s) != len)
-        luaL_error(L, "bad argument #%d to '%s' ('%s' must not contain NUL "
-                   "bytes)", argn, fname, key);
-    return s;
-}
-
-/* A string field or nil; raises on another type. Leaves nothing. The
- * string stays valid: the table at idx anchors it. */
-static const char *opt_string(lua_State *L, int idx, const char *key,
-                              const char *fname)
-{
-    lua_getfield(L, idx, key);
-    const char *s = NULL;
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "bad argument #1 to '%s' ('%s' must be a string)",
-                       fname, key);
-        s = c_text(L, -1, key, 1, fname);
-    }
-    lua_pop(L, 1);
-    return s;
-}
-
-/* Boolean field or nil (-> dflt); raises on another type. */
-static int opt_bool(lua_State *L, int idx, const char *key, int dflt,
-                    const char *fname)
-{
-    lua_getfield(L, idx, key);
-    int v = dflt;
-    if (!lua_isnil(L, -1)) {
-        if (!lua_isboolean(L, -1))
-            luaL_error(L, "bad argument #1 to '%s' ('%s' must be a boolean)",
-                       fname, key);
-        v = lua_toboolean(L, -1);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
 /* core.connect{urls=, login=, password=, timeout=, open_timeout=, ping=,
  *              cafile=, verify=, subscribe=, trace=} -> conn | nil, msg, code */
 static int l_connect(lua_State *L)
@@ -120,7 +41,7 @@ static int l_connect(lua_State *L)
     }
     /* stack: 2 = urls (anchored: it is a field of arg 1) */
     if (lua_type(L, 2) == LUA_TSTRING) {
-        urls[nurls++] = c_text(L, 2, "urls", 1, fn);
+        urls[nurls++] = lokt_c_text(L, 2, "urls", 1, fn);
     } else if (lua_type(L, 2) == LUA_TTABLE) {
         lua_Integer n = luaL_len(L, 2);
         if (n < 1)
@@ -131,7 +52,7 @@ static int l_connect(lua_State *L)
             if (lua_type(L, -1) != LUA_TSTRING)
                 return luaL_error(L, "bad argument #1 to '%s' ('urls' must "
                                   "hold strings)", fn);
-            const char *u = c_text(L, -1, "urls", 1, fn);
+            const char *u = lokt_c_text(L, -1, "urls", 1, fn);
             if (nurls < MAX_URLS)   /* oktell.js uses the first 10 too */
                 urls[nurls++] = u;
             lua_pop(L, 1);
@@ -140,62 +61,20 @@ static int l_connect(lua_State *L)
         return luaL_error(L, "bad argument #1 to '%s' ('urls' must be a "
                           "string or a list of strings)", fn);
     }
-    lua_getfield(L, 1, "login");   /* 3 */
-    if (lua_type(L, 3) != LUA_TSTRING)
-        return luaL_error(L, "bad argument #1 to '%s' ('login' must be a "
-                          "string)", fn);
-    const char *login = c_text(L, 3, "login", 1, fn);
-    const char *password = opt_string(L, 1, "password", fn);
-    const char *cafile = opt_string(L, 1, "cafile", fn);
-    int timeout = opt_seconds(L, 1, "timeout", 1, fn);
-    int open_timeout = opt_seconds(L, 1, "open_timeout", 1, fn);
-    int ping = opt_seconds(L, 1, "ping", 1, fn);
-    int verify = opt_bool(L, 1, "verify", 1, fn);
-    int trace = opt_bool(L, 1, "trace", 0, fn);
-    /* subscribe: the names given to subscribeevent; nil: the default set */
-    const char *subs[65];
-    int have_subs = 0;
-    lua_getfield(L, 1, "subscribe");   /* 4 */
-    if (!lua_isnil(L, 4)) {
-        if (lua_type(L, 4) != LUA_TTABLE)
-            return luaL_error(L, "bad argument #1 to '%s' ('subscribe' must "
-                              "be a list of strings)", fn);
-        lua_Integer n = luaL_len(L, 4);
-        if (n < 0 || n > 64)   /* __len may say anything */
-            return luaL_error(L, "bad argument #1 to '%s' ('subscribe' must "
-                              "hold 0 to 64 names)", fn);
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_rawgeti(L, 4, i);
-            if (lua_type(L, -1) != LUA_TSTRING)
-                return luaL_error(L, "bad argument #1 to '%s' ('subscribe' "
-                                  "must hold strings)", fn);
-            subs[i - 1] = c_text(L, -1, "subscribe", 1, fn);
-            lua_pop(L, 1);
-        }
-        subs[n] = NULL;
-        have_subs = 1;
-    }
+    okt_conn_cfg cfg;
+    okt_conn_cfg_init(&cfg);
+    const char *subs[LOKT_MAX_SUBSCRIBE + 1];
+    lokt_session_opts(L, 1, fn, &cfg.session, subs);   /* pushes 3, 4 */
+    const char *cafile = lokt_opt_string(L, 1, "cafile", fn);
+    int verify = lokt_opt_bool(L, 1, "verify", 1, fn);
 
     /* The box first: if Lua cannot allocate it, nothing C-side leaks. */
     lconn *b = lua_newuserdatauv(L, sizeof *b, 0);
     memset(b, 0, sizeof *b);
     luaL_setmetatable(L, MT);
 
-    okt_conn_cfg cfg;
-    okt_conn_cfg_init(&cfg);
     cfg.urls = urls;
     cfg.nurls = nurls;
-    cfg.session.login = login;
-    cfg.session.password = password ? password : "";
-    if (timeout)
-        cfg.session.timeout_ms = timeout;
-    if (open_timeout)
-        cfg.session.open_ms = open_timeout;
-    if (ping)
-        cfg.session.ping_ms = ping;
-    if (have_subs)
-        cfg.session.subscribe = subs;
-    cfg.session.trace = trace;
     cfg.ws.cafile = cafile;
     cfg.ws.verify = verify;
     okt_err err;
@@ -278,7 +157,7 @@ static int l_step(lua_State *L)
 {
     lconn *b = check_box(L);
     if (!b->c)
-        return push_closed(L);
+        return lokt_push_closed(L);
     okt_err err;
     if (okt_conn_step(b->c, OKT_WANT_READ | OKT_WANT_WRITE, okt_now_ms(),
                       &err) != 0)
@@ -291,11 +170,8 @@ static int l_state(lua_State *L)
 {
     lconn *b = check_box(L);
     if (!b->c)
-        return push_closed(L);
-    static const char *const names[] = {"handshake", "login", "ready",
-                                        "redirect", "closed"};
-    int st = okt_conn_state(b->c);
-    lua_pushstring(L, st >= 0 && st <= OKT_S_CLOSED ? names[st] : "closed");
+        return lokt_push_closed(L);
+    lokt_push_state(L, okt_conn_state(b->c));
     return 1;
 }
 
@@ -304,32 +180,10 @@ static int l_request(lua_State *L)
 {
     lconn *b = check_box(L);
     if (!b->c)
-        return push_closed(L);
-    size_t mlen;
-    const char *method = luaL_checklstring(L, 2, &mlen);
-    luaL_argcheck(L, strlen(method) == mlen, 2,
-                  "method name must not contain NUL bytes");
-    if (!lua_isnoneornil(L, 3))
-        luaL_checktype(L, 3, LUA_TTABLE);
-    int tmo = 0;
-    if (!lua_isnoneornil(L, 4)) {
-        lua_Number t = luaL_checknumber(L, 4);
-        luaL_argcheck(L, t > 0, 4, "timeout must be positive");
-        double v = ceil(t * 1000.0);
-        tmo = v > (double)(INT_MAX / 4) ? INT_MAX / 4 : (int)v;
-    }
-    json_t *params = NULL;
-    if (!lua_isnoneornil(L, 3)) {
-        okt_err cerr;
-        params = lokt_to_json(L, 3, &cerr);
-        if (!params)   /* nothing held: raising is safe */
-            return luaL_argerror(L, 3, cerr.msg);
-        if (!json_is_object(params)) {
-            json_decref(params);
-            return luaL_argerror(L, 3, "params must be a table with string "
-                                 "keys, not a list");
-        }
-    }
+        return lokt_push_closed(L);
+    json_t *params;
+    int tmo;
+    const char *method = lokt_request_args(L, &params, &tmo);
     okt_err err;
     int64_t id = okt_conn_request(b->c, method, params, tmo, okt_now_ms(),
                                   &err);   /* params stolen */
@@ -339,59 +193,17 @@ static int l_request(lua_State *L)
     return 1;
 }
 
-static void set_str(lua_State *L, const char *k, const char *v)
-{
-    lua_pushstring(L, v);
-    lua_setfield(L, -2, k);
-}
-
 static int l_next_event(lua_State *L)
 {
     lconn *b = check_box(L);
     if (!b->c)
-        return push_closed(L);
+        return lokt_push_closed(L);
     okt_event_clear(&b->ev);
     if (!okt_conn_next_event(b->c, &b->ev)) {
         lua_pushnil(L);
         return 1;
     }
-    okt_event *ev = &b->ev;
-    lua_createtable(L, 0, 4);
-    switch (ev->type) {
-    case OKT_EV_REPLY:
-        set_str(L, "type", "reply");
-        lua_pushinteger(L, (lua_Integer)ev->id);
-        lua_setfield(L, -2, "id");
-        lokt_push_json(L, ev->data);
-        lua_setfield(L, -2, "data");
-        break;
-    case OKT_EV_ERROR:
-        set_str(L, "type", "error");
-        lua_pushinteger(L, (lua_Integer)ev->id);
-        lua_setfield(L, -2, "id");
-        set_str(L, "message", ev->err.msg);
-        set_str(L, "code", okt_errname(ev->err.code));
-        break;
-    case OKT_EV_SERVER:
-        set_str(L, "type", "event");
-        set_str(L, "name", ev->name ? ev->name : "");
-        lokt_push_json(L, ev->data);
-        lua_setfield(L, -2, "data");
-        break;
-    case OKT_EV_READY:
-        set_str(L, "type", "ready");
-        if (ev->data)
-            lokt_push_json(L, ev->data);
-        else
-            lua_newtable(L);
-        lua_setfield(L, -2, "data");
-        break;
-    default:
-        set_str(L, "type", "closed");
-        set_str(L, "message", ev->err.msg);
-        set_str(L, "code", okt_errname(ev->err.code));
-        break;
-    }
+    lokt_push_event(L, &b->ev);
     okt_event_clear(&b->ev);
     return 1;
 }
@@ -399,25 +211,17 @@ static int l_next_event(lua_State *L)
 /* conn:trace() -> {{dir = ">" | "<", frame = text}, ...}, dropped: the
  * records kept since the last call, oldest first (an empty table when
  * tracing is off), and how many were dropped so far (OKT_MAX_TRACE). */
+static int next_trace(void *src, int *dir, char **text)
+{
+    lconn *b = src;
+    return b->c ? okt_conn_next_trace(b->c, dir, text)
+                : okt_trace_next(b->tr, dir, text);
+}
+
 static int l_trace(lua_State *L)
 {
     lconn *b = check_box(L);
-    lua_newtable(L);
-    lua_Integer n = 0;
-    int dir;
-    free(b->text);
-    b->text = NULL;
-    while (b->c ? okt_conn_next_trace(b->c, &dir, &b->text)
-                : okt_trace_next(b->tr, &dir, &b->text)) {
-        lua_createtable(L, 0, 2);
-        lua_pushstring(L, dir == '>' ? ">" : "<");
-        lua_setfield(L, -2, "dir");
-        lua_pushstring(L, b->text);
-        lua_setfield(L, -2, "frame");
-        lua_rawseti(L, -2, ++n);
-        free(b->text);
-        b->text = NULL;
-    }
+    lokt_push_trace(L, next_trace, b, &b->text);
     size_t dropped = b->c ? okt_conn_trace_dropped(b->c)
                           : okt_trace_dropped(b->tr);
     lua_pushinteger(L, (lua_Integer)dropped);

@@ -155,6 +155,7 @@ int luaopen_oktell_core(lua_State *L)
     lokt_open_states(L);
     lokt_open_xml(L);
     lokt_open_conn(L);
+    lokt_open_wire(L);
     lokt_open_protocol(L);
     return 1;
 }

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "okt.h"
+#include "session.h"
 
 /* Push nil, err->msg, okt_errname(err->code); returns 3. */
 int lokt_pusherr(lua_State *L, const okt_err *err);
@@ -32,11 +33,60 @@ json_t *lokt_to_json(lua_State *L, int idx, okt_err *err);
 void lokt_newclass(lua_State *L, const char *name, const luaL_Reg *methods,
                    lua_CFunction close, lua_CFunction tostring);
 
+/* --- what core.connect and core.wire share (session.c) ---
+ * Option tables: a field of the wrong type raises luaL_error in the words
+ * of luaL_argerror ("bad argument #n to 'fname' (...)"). */
+
+/* The string at idx as C text; raises when it holds a NUL byte, which C
+ * would silently cut there ("123\0x" logging in as "123"). */
+const char *lokt_c_text(lua_State *L, int idx, const char *key, int argn,
+                        const char *fname);
+/* A string field or nil; the table at idx anchors the string. */
+const char *lokt_opt_string(lua_State *L, int idx, const char *key,
+                            const char *fname);
+/* A boolean field, or dflt when nil. */
+int lokt_opt_bool(lua_State *L, int idx, const char *key, int dflt,
+                  const char *fname);
+/* Seconds (a number > 0) as ms, rounded up; 0 when absent. */
+int lokt_opt_seconds(lua_State *L, int idx, const char *key, int argn,
+                     const char *fname);
+
+#define LOKT_MAX_SUBSCRIBE 64
+/* The session options of the table at idx into cfg: login (required),
+ * password, timeout, open_timeout, ping (seconds), subscribe (a list of at
+ * most LOKT_MAX_SUBSCRIBE names, kept in subs), trace. Pushes two values
+ * (login, subscribe) that anchor the strings cfg points to: keep them on
+ * the stack while cfg is in use. */
+void lokt_session_opts(lua_State *L, int idx, const char *fname,
+                       okt_session_cfg *cfg,
+                       const char *subs[LOKT_MAX_SUBSCRIBE + 1]);
+
+/* The request arguments at 2..4 (method, params table or nil, timeout in
+ * seconds or nil): returns the method; *params gets a new JSON object or
+ * NULL, *timeout_ms 0 for the session's. Raises on misuse, holding
+ * nothing then. */
+const char *lokt_request_args(lua_State *L, json_t **params, int *timeout_ms);
+/* The name of an okt_session_state() value: "handshake", "login",
+ * "ready", "redirect", "closed". */
+void lokt_push_state(lua_State *L, int state);
+/* nil, "connection closed", "closed": any method of a closed box. */
+int lokt_push_closed(lua_State *L);
+/* The table next_event gives for ev: {type = "reply" | "error" | "event" |
+ * "ready" | "closed", id, name, data, message, code}. */
+void lokt_push_event(lua_State *L, const okt_event *ev);
+/* {{dir = ">" | "<", frame = text}, ...}: the records next() hands out.
+ * *text is the record being pushed, owned by the caller's box so that a
+ * Lua error while pushing leaks nothing. Pushes 1 value. */
+typedef int (*lokt_next_trace)(void *src, int *dir, char **text);
+int lokt_push_trace(lua_State *L, lokt_next_trace next, void *src,
+                    char **text);
+
 /* Registration hooks: each adds its functions to the table on the top of
  * the stack (the oktell.core module table). One per binding file. */
 void lokt_open_states(lua_State *L);
 void lokt_open_xml(lua_State *L);
 void lokt_open_conn(lua_State *L);
+void lokt_open_wire(lua_State *L);
 void lokt_open_protocol(lua_State *L);
 
 #endif
