@@ -533,14 +533,16 @@ function Client:_call(method, params)
     return data
 end
 
-function Client:_end(why)
+-- finalizing: called from __gc (maybe while the host shuts its Lua state
+-- down): the transport frees what it holds but does no I/O.
+function Client:_end(why, finalizing)
     self.status = "closed"
     self.held = nil
     self.retry_at = nil
     if self.conn then
         local conn = self.conn
         self.conn = nil
-        conn:close()
+        conn:close(finalizing)
     end
     self:_fail_pending(why or "oktell: client is closed", "closed")
     if self.ready_w then
@@ -553,7 +555,10 @@ function Client:_end(why)
     for _, ws in pairs(waits) do
         for i = 1, #ws do wake(ws[i], nil, "oktell: client is closed", "closed") end
     end
-    loop.remove(self)
+    -- A finalized client has left the loop's weak set already; asking the
+    -- loop now could reach a host API that is gone (nginx closing the
+    -- worker's Lua state).
+    if not finalizing then loop.remove(self) end
 end
 
 -- Public: connect -------------------------------------------------------------
@@ -647,6 +652,10 @@ end
 
 local function close_gc(self)
     if self.status ~= "closed" then self:_end() end
+end
+
+local function finalize(self)
+    if self.status ~= "closed" then self:_end(nil, true) end
 end
 
 -- The transport seam: a client gets its conn (and every reconnect's) from
@@ -972,7 +981,7 @@ function Client:close()
 end
 
 Client.__close = close_gc
-Client.__gc = close_gc
+Client.__gc = finalize
 
 function Client:__tostring()
     return "oktell.client (" .. self.opts.login .. ", " .. self.status .. ")"

@@ -29,14 +29,17 @@ local coroutine = coroutine
 local function co_fn(name)
     return coroutine["_" .. name] or coroutine[name]
 end
-local co_create, co_resume, co_running, co_status, co_yield =
-    co_fn("create"), co_fn("resume"), co_fn("running"), co_fn("status"), co_fn("yield")
--- 5.3+ and LuaJIT; on 5.1 and 5.2 any coroutine but the main one (a
--- pcall or a C function on the way may still make the yield fail).
-local co_isyieldable = co_fn("isyieldable") or function()
-    local co, main = co_running()
-    return co ~= nil and not main
-end
+local std_running = co_fn("running")
+local STD = {
+    create = co_fn("create"), resume = co_fn("resume"), running = std_running,
+    status = co_fn("status"), yield = co_fn("yield"),
+    -- 5.3+ and LuaJIT; on 5.1 and 5.2 any coroutine but the main one (a
+    -- pcall or a C function on the way may still make the yield fail).
+    isyieldable = co_fn("isyieldable") or function()
+        local co, main = std_running()
+        return co ~= nil and not main
+    end,
+}
 
 local traceback = debug.traceback
 local type, error, tostring, pairs = type, error, tostring, pairs
@@ -67,8 +70,16 @@ end
 -- The module itself (the end of this file) answers for the scheduler of
 -- the running context: the one made here at load, unless a driver says
 -- otherwise. (The body is not indented, to keep it readable as one.)
-local function new(poll)
+local function new(poll, colib)
 local native = poll == core.poll  -- the cqueues hand-off below needs real fds
+-- A driver whose scheduler lives inside one host context (a request or
+-- timer of ngx_lua) passes that host's coroutine library: its coroutines
+-- then stay the host's own, so a cosocket call inside them yields to the
+-- host. The scheduler made at load uses the standard functions (above).
+colib = colib or STD
+local co_create, co_resume, co_running, co_status, co_yield =
+    colib.create, colib.resume, colib.running, colib.status, colib.yield
+local co_isyieldable = colib.isyieldable or STD.isyieldable
 
 local M = {}
 
@@ -663,7 +674,8 @@ F.now = now
 F.PARK = PARK
 F._anchored = main._anchored
 
---- new(poll): a scheduler of its own, waiting with poll(fds, timeout).
+--- new(poll [, colib]): a scheduler of its own, waiting with poll(fds,
+--- timeout), its coroutines made by colib (default: the standard ones).
 F.new = new
 
 --- set_context(fn): fn() returns the scheduler of the running host

@@ -207,13 +207,15 @@ function T:state()
     return self.wire:state()
 end
 
--- Logout and a close frame, then the socket. Never raises: it also runs
--- from a __gc, where the socket may belong to a finished request.
-function T:close()
+-- Logout and a close frame, then the socket. Never raises. From a __gc
+-- (finalizing) it touches no socket: the cosocket may belong to a finished
+-- request, or nginx may be closing the worker's Lua state; nginx closes
+-- its sockets itself.
+function T:close(finalizing)
     local _, bye = self.wire:close()
     local sock = self.sock
     self.sock = nil
-    if sock then
+    if sock and not finalizing then
         if bye then pcall(sock.send, sock, bye) end
         pcall(sock.close, sock)
     end
@@ -258,7 +260,9 @@ local function context_scheduler()
     local ctx = ngx.ctx
     local s = ctx[KEY]
     if not s then
-        s = loop.new(make_poll(function() return ctx[KEY] end))
+        -- ngx_lua's own coroutines: a cosocket call inside one yields to
+        -- nginx, and this scheduler never outlives its request or timer
+        s = loop.new(make_poll(function() return ctx[KEY] end), coroutine)
         ctx[KEY] = s
     end
     return s
