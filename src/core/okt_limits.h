@@ -19,6 +19,13 @@
 #define OKT_MAX_TRACE           4096u                 /* wire trace records */
 #define OKT_MAX_TRACE_BYTES     (32u * 1024u * 1024u) /* their text together */
 
+/* The emulator's defaults (config keys of emulator.start, docs/EMULATOR.md) */
+#define OKT_EMU_SESSION_TTL     (8 * 3600)            /* s a sessionid lives */
+#define OKT_EMU_MAX_SESSION_TTL (366 * 24 * 3600)     /* its largest value */
+#define OKT_EMU_STORED_SESSIONS 10000                 /* sessionids kept */
+#define OKT_EMU_STORED_PER_USER 16                    /* of one user */
+#define OKT_EMU_MAX_STORED      1000000               /* largest of both */
+
 #define OKT_DEFAULT_TIMEOUT_MS  20000                 /* per request */
 #define OKT_DEFAULT_PING_MS     15000                 /* keepalive interval */
 #define OKT_DEFAULT_OPEN_MS     10000                 /* connect+handshake */

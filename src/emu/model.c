@@ -14,11 +14,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "message.h"
 #include "b64.h"
+#include "okt_limits.h"
 #include "protocol.h"
 #include "session.h"
 #include "states.h"
@@ -131,7 +133,7 @@ typedef struct muser {
     char *id, *login, *password, *name, *callerid, *info, *number;
     char *group_id, *group_name, *role_id, *role_name, *lineid;
     char *redirect_number;          /* NULL: none */
-    char *sessionid;                /* for login by session id */
+    int nstored;                    /* stored sessions (sessionid) */
     int isoperator, has_line, line;
     /* state */
     int st;                         /* chosen / server-set user state */
@@ -158,7 +160,21 @@ typedef struct msess {
     int used, user, next;           /* next: free list or user's list */
     unsigned subs;
     int confirm_usage;
+    int stored;                     /* the stored session it logged in
+                                       with (index), -1 none */
+    unsigned stored_gen;            /* its generation then: a slot reused
+                                       since is not this login's */
 } msess;
+
+/* A stored login session: what a `sessionid` logs in to. Unguessable (128
+ * bits from RAND_bytes), bound to its user, expiring, revoked by logout. */
+typedef struct mstored {
+    char id[37];                    /* GUID-shaped hex; "" when free */
+    int user;
+    unsigned gen;                   /* bumped each time the slot is used */
+    int64_t expires;                /* on the model's clock */
+    int next;                       /* hash chain or free list, -1 end */
+} mstored;
 
 typedef struct mcaller {
     char *number;
@@ -179,8 +195,15 @@ struct okt_model {
     int *touched;                   /* users touched by this reaction */
     size_t ntouched;
     okt_out prompts;                /* 121/122/123 events of this reaction */
-    unsigned long long counter;     /* session ids */
     char *version_build;
+    int64_t now;                    /* the clock, as okt_model_set_time */
+    /* stored sessions: a fixed table of max_sessions slots, hashed by the
+     * id's first 32 bits (random, so chains stay short) */
+    mstored *stored;
+    int *buckets;                   /* nbuckets heads, -1 empty */
+    size_t nstored, max_stored, nbuckets, max_user_stored;
+    int free_stored;
+    int64_t session_ttl;            /* ms */
 };
 
 /* ---- small helpers -------------------------------------------------- */
@@ -521,7 +544,7 @@ static void free_user(muser *u)
     char **f[] = {&u->id, &u->login, &u->password, &u->name, &u->callerid,
                   &u->info, &u->number, &u->group_id, &u->group_name,
                   &u->role_id, &u->role_name, &u->lineid,
-                  &u->redirect_number, &u->sessionid, &u->reasonmsg,
+                  &u->redirect_number, &u->reasonmsg,
                   &u->onumber, &u->otext};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         free(*f[i]);
@@ -557,6 +580,8 @@ void okt_model_free(okt_model *m)
     free(m->tasks);
     free(m->sess);
     free(m->touched);
+    free(m->stored);
+    free(m->buckets);
     okt_out_free(&m->prompts);
     free(m->version_build);
     free(m);
@@ -598,6 +623,142 @@ static int cfg_bool(const json_t *o, const char *key, int def, int *dst,
         return okt_err_set(err, OKT_EINVAL, "%s: '%s' must be a boolean",
                            what, key);
     return 0;
+}
+
+/* A top-level integer key in lo..hi, def when absent or null. */
+static int cfg_int(const json_t *cfg, const char *key, long long lo,
+                   long long hi, long long def, long long *dst, okt_err *err)
+{
+    const json_t *v = cfg ? json_object_get(cfg, key) : NULL;
+    *dst = def;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo ||
+        json_integer_value(v) > hi)
+        return okt_err_set(err, OKT_EINVAL,
+                           "'%s' must be an integer %lld..%lld", key, lo, hi);
+    *dst = json_integer_value(v);
+    return 0;
+}
+
+/* ---- stored sessions (sessionid) ------------------------------------ */
+
+static int store_init(okt_model *m)
+{
+    m->nbuckets = 16;
+    while (m->nbuckets < m->max_stored)
+        m->nbuckets *= 2;
+    m->stored = calloc(m->max_stored, sizeof *m->stored);
+    m->buckets = malloc(m->nbuckets * sizeof *m->buckets);
+    if (!m->stored || !m->buckets)
+        return -1;
+    for (size_t i = 0; i < m->nbuckets; i++)
+        m->buckets[i] = -1;
+    for (size_t i = 0; i < m->max_stored; i++)
+        m->stored[i].next = i + 1 < m->max_stored ? (int)(i + 1) : -1;
+    m->free_stored = 0;
+    return 0;
+}
+
+/* The bucket of an id: its first 8 hex digits; -1 when not hex. */
+static long store_bucket(const okt_model *m, const char *id)
+{
+    unsigned long h = 0;
+    for (int i = 0; i < 8; i++) {
+        int c = tolower((unsigned char)id[i]), d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else
+            return -1;
+        h = h << 4 | (unsigned long)d;
+    }
+    return (long)(h & (m->nbuckets - 1));
+}
+
+static void store_remove(okt_model *m, int k)
+{
+    mstored *st = &m->stored[k];
+    long b = store_bucket(m, st->id);
+    for (int *p = &m->buckets[b]; *p >= 0; p = &m->stored[*p].next)
+        if (*p == k) {
+            *p = st->next;
+            break;
+        }
+    m->users[st->user].nstored--;
+    st->id[0] = '\0';
+    st->next = m->free_stored;
+    m->free_stored = k;
+    m->nstored--;
+}
+
+/* The slot holding id, live on the model's clock; -1 none. An expired one
+ * met on the way is removed. The comparison takes the same time wherever
+ * the ids differ. */
+static int store_find(okt_model *m, const char *id)
+{
+    if (!id || strlen(id) != 36)
+        return -1;
+    long b = store_bucket(m, id);
+    if (b < 0)
+        return -1;
+    for (int k = m->buckets[b]; k >= 0;) {
+        mstored *st = &m->stored[k];
+        int next = st->next;
+        if (st->expires <= m->now)
+            store_remove(m, k);
+        else if (CRYPTO_memcmp(st->id, id, 36) == 0)
+            return k;
+        k = next;
+    }
+    return -1;
+}
+
+/* Evict: the user's oldest (soonest expiring) session when ui >= 0, else
+ * the soonest expiring of all. */
+static void store_evict(okt_model *m, int ui)
+{
+    int best = -1;
+    for (size_t k = 0; k < m->max_stored; k++) {
+        const mstored *st = &m->stored[k];
+        if (st->id[0] && (ui < 0 || st->user == ui) &&
+            (best < 0 || st->expires < m->stored[best].expires))
+            best = (int)k;
+    }
+    if (best >= 0)
+        store_remove(m, best);
+}
+
+/* A new stored session of user ui living ttl ms: its slot, -1 on failure
+ * (no randomness). Over a bound the oldest session goes first. */
+static int store_new(okt_model *m, int ui, int64_t ttl)
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return -1;
+    if (m->users[ui].nstored >= (int)m->max_user_stored)
+        store_evict(m, ui);
+    if (m->free_stored < 0)
+        store_evict(m, -1);
+    int k = m->free_stored;
+    mstored *st = &m->stored[k];
+    m->free_stored = st->next;
+    /* all 128 bits random (no version bits): GUID-shaped, not a v4 UUID */
+    snprintf(st->id, sizeof st->id,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+             b[10], b[11], b[12], b[13], b[14], b[15]);
+    st->user = ui;
+    st->gen++;
+    st->expires = m->now + ttl;
+    long bk = store_bucket(m, st->id);
+    st->next = m->buckets[bk];
+    m->buckets[bk] = k;
+    m->users[ui].nstored++;
+    m->nstored++;
+    return k;
 }
 
 static void guid(char out[37], unsigned kind, unsigned long long n)
@@ -726,6 +887,21 @@ okt_model *okt_model_new(const json_t *config, okt_err *err)
         }
         m->licenses = (long)json_integer_value(lic);
     }
+    long long ttl, per_user, total;
+    if (cfg_int(config, "session_ttl", 1, OKT_EMU_MAX_SESSION_TTL,
+                OKT_EMU_SESSION_TTL, &ttl, err) ||
+        cfg_int(config, "max_sessions", 1, OKT_EMU_MAX_STORED,
+                OKT_EMU_STORED_SESSIONS, &total, err) ||
+        cfg_int(config, "max_sessions_per_user", 1, OKT_EMU_MAX_STORED,
+                OKT_EMU_STORED_PER_USER, &per_user, err))
+        goto fail;
+    m->session_ttl = ttl * 1000;
+    m->max_stored = (size_t)total;
+    m->max_user_stored = (size_t)per_user;
+    if (store_init(m)) {
+        okt_err_set(err, OKT_ENOMEM, "out of memory");
+        goto fail;
+    }
     const json_t *users = config ? json_object_get(config, "users") : NULL;
     const json_t *tasks = config ? json_object_get(config, "tasks") : NULL;
     if (users && !json_is_null(users) &&
@@ -780,9 +956,20 @@ int okt_model_open(okt_model *m, okt_err *err)
     }
     int s = m->free_sess;
     m->free_sess = m->sess[s].next;
-    m->sess[s] = (msess){.used = 1, .user = -1, .next = -1};
+    m->sess[s] = (msess){.used = 1, .user = -1, .next = -1, .stored = -1};
     m->live_sess++;
     return s;
+}
+
+void okt_model_set_time(okt_model *m, int64_t now_ms)
+{
+    m->now = now_ms;
+}
+
+int okt_model_logged_in(const okt_model *m, int sess)
+{
+    return sess >= 0 && (size_t)sess < m->nsess_cap && m->sess[sess].used &&
+           m->sess[sess].user >= 0;
 }
 
 size_t okt_model_session_count(const okt_model *m)
@@ -1073,12 +1260,16 @@ static int h_login(req *r)
     const char *sid = p_str(r, OKT_F_SESSIONID);
     int ui = find_user(m, login);
     muser *u = ui >= 0 ? &m->users[ui] : NULL;
-    /* refusals carry the texts oktell.js matches (§8.1) */
+    int k = -1;
+    /* refusals carry the texts oktell.js matches (§8.1): an id that is
+     * not stored (never handed out, expired, revoked by logout), or one
+     * handed out to another user */
     if (!pw && !pwl && sid) {
-        if (!u)
-            return reply_err(r, OKT_SE_SESSION_USER);
-        if (!streq(u->sessionid, sid))
+        k = store_find(m, sid);
+        if (k < 0)
             return reply_err(r, OKT_SE_NO_SESSION);
+        if (m->stored[k].user != ui)
+            return reply_err(r, OKT_SE_SESSION_USER);
     } else {
         char h[33], hl[33];
         int ok = 0;
@@ -1105,21 +1296,33 @@ static int h_login(req *r)
     m->sess[r->sess].next = u->first_sess;
     u->first_sess = r->sess;
     u->nsess++;
-    if (!u->sessionid) {
-        char buf[37];
-        guid(buf, 0x5e55, ++m->counter);
-        u->sessionid = strdup(buf);
-        if (!u->sessionid)
+    if (k < 0) {
+        /* A password login starts a session of its own; `expires` (§3.2:
+         * a lifetime in seconds) may shorten it, never extend it. */
+        int64_t ttl = m->session_ttl;
+        long long want = 0;
+        if (p_int(r, OKT_F_EXPIRES, &want) && want > 0 && want < ttl / 1000)
+            ttl = (int64_t)want * 1000;
+        if ((k = store_new(m, ui, ttl)) < 0)
             return -1;
     }
+    m->sess[r->sess].stored = k;
+    m->sess[r->sess].stored_gen = m->stored[k].gen;
     return reply(r, json_pack("{s:s, s:s}", OKT_F_USERID, u->id,
-                              OKT_F_SESSIONID, u->sessionid));
+                              OKT_F_SESSIONID, m->stored[k].id));
 }
 
 /* oktell.js waits for the server to close (§3.5); the CRM link's server
  * answers first (§14.2), so both. */
 static int h_logout(req *r)
 {
+    /* Logout revokes the session id this transport logged in with: a
+     * later login by it is refused (§3.5: keepSession closes instead). */
+    msess *ss = &r->m->sess[r->sess];
+    if (ss->stored >= 0 && r->m->stored[ss->stored].id[0] &&
+        r->m->stored[ss->stored].gen == ss->stored_gen)
+        store_remove(r->m, ss->stored);
+    ss->stored = -1;
     unbind(r->m, r->sess);
     if (reply(r, NULL))
         return -1;

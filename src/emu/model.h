@@ -38,8 +38,10 @@ void okt_out_clear(okt_out *o);       /* frees the texts, keeps capacity */
 void okt_out_free(okt_out *o);
 
 /* config: the table given to emulator.start, as JSON (NULL: defaults, one
- * user Peter/123, one dialing task, 2 licences). Unknown keys are ignored;
- * a key of the wrong type fails with OKT_EINVAL naming it. */
+ * user Peter/123, one dialing task, 2 licences; session_ttl (s),
+ * max_sessions, max_sessions_per_user: the stored login sessions).
+ * Unknown keys are the server's to refuse (emu.h); a key of the wrong type
+ * fails with OKT_EINVAL naming it. */
 okt_model *okt_model_new(const json_t *config, okt_err *err);
 void okt_model_free(okt_model *m);            /* NULL ok */
 
@@ -66,5 +68,13 @@ int okt_model_control(okt_model *m, const char *cmd, const json_t *args,
                       json_t **result, okt_out *out, okt_err *err);
 
 size_t okt_model_session_count(const okt_model *m);
+
+/* The model has no clock of its own: the server sets the time (ms, any
+ * epoch, never going back) before each call; session expiry and login
+ * throttling read it. Tests set it to whatever they need. */
+void okt_model_set_time(okt_model *m, int64_t now_ms);
+
+/* 1 when sess is logged in (the server's login timeout ends). */
+int okt_model_logged_in(const okt_model *m, int sess);
 
 #endif

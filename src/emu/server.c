@@ -417,6 +417,7 @@ static void apply(okt_emu *e, cmd *k)
         k->rc = 0;
         return;
     }
+    okt_model_set_time(e->model, okt_now_ms());
     k->rc = okt_model_control(e->model, k->name, k->args, &k->result, &e->out,
                               &k->err);
     flush_out(e);
@@ -458,6 +459,8 @@ static void *thread_main(void *arg)
     e->next_sweep = okt_now_ms() + SWEEP_MS;
     while (!stopping(e)) {
         int n = epoll_wait(e->epfd, evs, 256, SWEEP_MS);
+        /* the model's clock: session expiry, login throttling */
+        okt_model_set_time(e->model, okt_now_ms());
         for (int i = 0; i < n; i++) {
             uint64_t tag = evs[i].data.u64;
             if (tag == TAG_WAKE)
