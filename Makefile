@@ -39,6 +39,9 @@ FUZZERS  := $(patsubst tests/c/%.c,%,$(filter-out tests/c/fuzz_replay.c,$(wildca
 # Each fuzz target also runs its committed corpus as an ordinary test.
 CTESTS   += $(patsubst %,$(B)/tests/test_corpus_%,$(FUZZERS))
 BENCH_C  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+# Helper programs the specs run (not tests themselves): misbehaving peers
+# for spec/adversarial_spec.lua.
+HELPERS  := $(B)/tests/hostile_peer
 
 LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(B)/?.so;;'
 
@@ -84,21 +87,22 @@ $(B)/bench/%: bench/%.c $(LIBS_ALL)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS_ALL) $(LIBS)
 
 # The test entry point: C tests, then specs; last line "N passed, N failed".
-test: all $(CTESTS)
+test: all $(CTESTS) $(HELPERS)
 	@sh tools/rockspec.sh --check
 	@B=$(B) LUA=$(LUA) sh tests/run.sh
 
 test-c: all $(CTESTS)
 	@B=$(B) LUA=$(LUA) ONLY=c sh tests/run.sh
 
-test-lua: all
+test-lua: all $(HELPERS)
 	@B=$(B) LUA=$(LUA) ONLY=lua sh tests/run.sh
 
 # Sanitizer run: a separate build tree, the same tests.
 check: deps
 	$(MAKE) B=build/san OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN_FLAGS='-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all' \
-	    build/san/oktell/core.so build/san/oktell/emucore.so $(patsubst $(B)/%,build/san/%,$(CTESTS))
+	    build/san/oktell/core.so build/san/oktell/emucore.so \
+	    $(patsubst $(B)/%,build/san/%,$(CTESTS) $(HELPERS))
 	@B=build/san LUA=$(LUA) SAN=1 sh tests/run.sh
 
 demo: all
