@@ -25,6 +25,10 @@
 #define OKT_EMU_STORED_SESSIONS 10000                 /* sessionids kept */
 #define OKT_EMU_STORED_PER_USER 16                    /* of one user */
 #define OKT_EMU_MAX_STORED      1000000               /* largest of both */
+#define OKT_EMU_LOGIN_FAILURES  5                     /* before throttling */
+#define OKT_EMU_LOGIN_LOCKOUT   60                    /* s, first refusal */
+#define OKT_EMU_MAX_LOCKOUT     86400                 /* its largest value */
+#define OKT_EMU_FAIL_ADDRS      4096u                 /* addresses tracked */
 
 #define OKT_DEFAULT_TIMEOUT_MS  20000                 /* per request */
 #define OKT_DEFAULT_PING_MS     15000                 /* keepalive interval */

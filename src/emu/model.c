@@ -129,11 +129,23 @@ enum {
     TK_CALL       /* answered: lsCommutated until finish "failed" */
 };
 
+/* Failed logins of a user or of a source address (login throttling). */
+typedef struct mthrottle {
+    int fails;                      /* since the last success */
+    int64_t last, until;            /* last failure; refused before until */
+} mthrottle;
+
+typedef struct maddr {
+    char addr[48];                  /* the peer's IP as text */
+    mthrottle th;
+} maddr;
+
 typedef struct muser {
     char *id, *login, *password, *name, *callerid, *info, *number;
     char *group_id, *group_name, *role_id, *role_name, *lineid;
     char *redirect_number;          /* NULL: none */
     int nstored;                    /* stored sessions (sessionid) */
+    mthrottle th;                   /* failed logins of this user */
     int isoperator, has_line, line;
     /* state */
     int st;                         /* chosen / server-set user state */
@@ -164,6 +176,7 @@ typedef struct msess {
                                        with (index), -1 none */
     unsigned stored_gen;            /* its generation then: a slot reused
                                        since is not this login's */
+    char addr[48];                  /* the peer's IP ("": not known) */
 } msess;
 
 /* A stored login session: what a `sessionid` logs in to. Unguessable (128
@@ -204,6 +217,12 @@ struct okt_model {
     size_t nstored, max_stored, nbuckets, max_user_stored;
     int free_stored;
     int64_t session_ttl;            /* ms */
+    /* login throttling: per user (muser.th) and per source address */
+    maddr *addrs;                   /* OKT_EMU_FAIL_ADDRS, allocated at
+                                       the first failure */
+    size_t naddrs;
+    int login_failures;             /* allowed before refusals start */
+    int64_t login_lockout;          /* ms, the first refusal window */
 };
 
 /* ---- small helpers -------------------------------------------------- */
@@ -582,6 +601,7 @@ void okt_model_free(okt_model *m)
     free(m->touched);
     free(m->stored);
     free(m->buckets);
+    free(m->addrs);
     okt_out_free(&m->prompts);
     free(m->version_build);
     free(m);
@@ -887,15 +907,21 @@ okt_model *okt_model_new(const json_t *config, okt_err *err)
         }
         m->licenses = (long)json_integer_value(lic);
     }
-    long long ttl, per_user, total;
+    long long ttl, per_user, total, fails, lockout;
     if (cfg_int(config, "session_ttl", 1, OKT_EMU_MAX_SESSION_TTL,
                 OKT_EMU_SESSION_TTL, &ttl, err) ||
+        cfg_int(config, "login_failures", 1, 1000000,
+                OKT_EMU_LOGIN_FAILURES, &fails, err) ||
+        cfg_int(config, "login_lockout", 1, OKT_EMU_MAX_LOCKOUT,
+                OKT_EMU_LOGIN_LOCKOUT, &lockout, err) ||
         cfg_int(config, "max_sessions", 1, OKT_EMU_MAX_STORED,
                 OKT_EMU_STORED_SESSIONS, &total, err) ||
         cfg_int(config, "max_sessions_per_user", 1, OKT_EMU_MAX_STORED,
                 OKT_EMU_STORED_PER_USER, &per_user, err))
         goto fail;
     m->session_ttl = ttl * 1000;
+    m->login_failures = (int)fails;
+    m->login_lockout = lockout * 1000;
     m->max_stored = (size_t)total;
     m->max_user_stored = (size_t)per_user;
     if (store_init(m)) {
@@ -980,6 +1006,13 @@ size_t okt_model_session_count(const okt_model *m)
 static int valid_sess(const okt_model *m, int s)
 {
     return s >= 0 && (size_t)s < m->nsess_cap && m->sess[s].used;
+}
+
+void okt_model_set_addr(okt_model *m, int sess, const char *addr)
+{
+    if (valid_sess(m, sess))
+        snprintf(m->sess[sess].addr, sizeof m->sess[sess].addr, "%s",
+                 addr ? addr : "");
 }
 
 /* Take sess off its user's list; the user's last session disconnects the
@@ -1244,6 +1277,73 @@ static muser *me(req *r)
     return &r->m->users[r->m->sess[r->sess].user];
 }
 
+/* ---- login throttling ----------------------------------------------- */
+
+#define LOCKOUT_DOUBLINGS 6     /* the window grows to 64 x login_lockout */
+
+static int throttled(const okt_model *m, const mthrottle *th)
+{
+    return th && m->now < th->until;
+}
+
+/* A failed login: past login_failures, refuse for login_lockout, doubled
+ * with each further failure. A record quiet for the longest window starts
+ * over. */
+static void note_fail(okt_model *m, mthrottle *th)
+{
+    if (!th)
+        return;
+    if (th->fails &&
+        m->now - th->last >= m->login_lockout << LOCKOUT_DOUBLINGS)
+        th->fails = 0;
+    th->fails++;
+    th->last = m->now;
+    if (th->fails >= m->login_failures) {
+        int k = th->fails - m->login_failures;
+        th->until = m->now +
+                    (m->login_lockout << (k < LOCKOUT_DOUBLINGS ? k
+                                                                : LOCKOUT_DOUBLINGS));
+    }
+}
+
+/* The failure record of sess's source address; NULL when the address is
+ * not known, or none is kept and create is 0. The table is bounded: a new
+ * address takes the slot of the one that failed longest ago. */
+static mthrottle *addr_rec(okt_model *m, int sess, int create)
+{
+    const char *a = m->sess[sess].addr;
+    if (!a[0])
+        return NULL;
+    for (size_t i = 0; i < m->naddrs; i++)
+        if (strcmp(m->addrs[i].addr, a) == 0)
+            return &m->addrs[i].th;
+    if (!create)
+        return NULL;
+    if (!m->addrs && !(m->addrs = calloc(OKT_EMU_FAIL_ADDRS, sizeof *m->addrs)))
+        return NULL;    /* no memory: this address goes unthrottled */
+    size_t k = m->naddrs;
+    if (k == OKT_EMU_FAIL_ADDRS) {
+        k = 0;
+        for (size_t i = 1; i < m->naddrs; i++)
+            if (m->addrs[i].th.last < m->addrs[k].th.last)
+                k = i;
+    } else {
+        m->naddrs++;
+    }
+    memset(&m->addrs[k], 0, sizeof m->addrs[k]);
+    snprintf(m->addrs[k].addr, sizeof m->addrs[k].addr, "%s", a);
+    return &m->addrs[k].th;
+}
+
+/* A login refused for its credentials: counted for the user (when there
+ * is one) and the source address. */
+static int login_failed(req *r, muser *u, const char *msg)
+{
+    note_fail(r->m, u ? &u->th : NULL);
+    note_fail(r->m, addr_rec(r->m, r->sess, 1));
+    return reply_err(r, msg);
+}
+
 /* ---- handlers ------------------------------------------------------- */
 
 static int h_ping(req *r)
@@ -1261,15 +1361,20 @@ static int h_login(req *r)
     int ui = find_user(m, login);
     muser *u = ui >= 0 ? &m->users[ui] : NULL;
     int k = -1;
+    /* Password guessing: a user or an address with too many failures is
+     * refused before any check, whatever it sends. */
+    if (throttled(m, u ? &u->th : NULL) ||
+        throttled(m, addr_rec(m, r->sess, 0)))
+        return reply_err(r, OKT_EMU_E_THROTTLED);
     /* refusals carry the texts oktell.js matches (§8.1): an id that is
      * not stored (never handed out, expired, revoked by logout), or one
      * handed out to another user */
     if (!pw && !pwl && sid) {
         k = store_find(m, sid);
         if (k < 0)
-            return reply_err(r, OKT_SE_NO_SESSION);
+            return login_failed(r, u, OKT_SE_NO_SESSION);
         if (m->stored[k].user != ui)
-            return reply_err(r, OKT_SE_SESSION_USER);
+            return login_failed(r, u, OKT_SE_SESSION_USER);
     } else {
         char h[33], hl[33];
         int ok = 0;
@@ -1280,8 +1385,9 @@ static int h_login(req *r)
                     : pwl && strcasecmp(pwl, hl) == 0;
         }
         if (!ok)
-            return reply_err(r, OKT_SE_WRONG_LOGIN);
+            return login_failed(r, u, OKT_SE_WRONG_LOGIN);
     }
+    u->th.fails = 0;    /* the address keeps its count: see EMULATOR.md */
     /* A second login on the same transport replaces the first. */
     unbind(m, r->sess);
     touch(m, ui);

@@ -39,7 +39,8 @@ void okt_out_free(okt_out *o);
 
 /* config: the table given to emulator.start, as JSON (NULL: defaults, one
  * user Peter/123, one dialing task, 2 licences; session_ttl (s),
- * max_sessions, max_sessions_per_user: the stored login sessions).
+ * max_sessions, max_sessions_per_user: the stored login sessions;
+ * login_failures, login_lockout (s): login throttling).
  * Unknown keys are the server's to refuse (emu.h); a key of the wrong type
  * fails with OKT_EINVAL naming it. */
 okt_model *okt_model_new(const json_t *config, okt_err *err);
@@ -73,6 +74,10 @@ size_t okt_model_session_count(const okt_model *m);
  * epoch, never going back) before each call; session expiry and login
  * throttling read it. Tests set it to whatever they need. */
 void okt_model_set_time(okt_model *m, int64_t now_ms);
+
+/* The source address of sess (the peer's IP as text; NULL or "": none),
+ * for login throttling per address. */
+void okt_model_set_addr(okt_model *m, int sess, const char *addr);
 
 /* 1 when sess is logged in (the server's login timeout ends). */
 int okt_model_logged_in(const okt_model *m, int sess);

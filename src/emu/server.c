@@ -3,6 +3,7 @@
  * thread for control calls. */
 #include "emu.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -332,10 +333,28 @@ static int grow_conns(okt_emu *e, size_t need)
     return 0;
 }
 
+/* The peer's IP as text in buf (login throttling counts failures per
+ * address); "" when unknown. */
+static const char *peer_ip(const struct sockaddr_storage *sa, socklen_t sl,
+                           char buf[INET6_ADDRSTRLEN])
+{
+    buf[0] = '\0';
+    if (sa->ss_family == AF_INET && sl >= sizeof(struct sockaddr_in))
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
+                  INET6_ADDRSTRLEN);
+    else if (sa->ss_family == AF_INET6 && sl >= sizeof(struct sockaddr_in6))
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                  buf, INET6_ADDRSTRLEN);
+    return buf;
+}
+
 static void accept_some(okt_emu *e)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = accept4(e->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof sa;
+        int fd = accept4(e->lfd, (struct sockaddr *)&sa, &sl,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             /* Out of descriptors the connection stays in the backlog and
              * the (level-triggered) listener is ready again at once: mute
@@ -362,6 +381,8 @@ static void accept_some(okt_emu *e)
             continue;
         }
         c->fd = fd;
+        char ip[INET6_ADDRSTRLEN];
+        okt_model_set_addr(e->model, s, peer_ip(&sa, sl, ip));
         c->deadline = okt_now_ms() + HANDSHAKE_MS;
         c->ev = EPOLLIN;
         struct epoll_event ee = {.events = EPOLLIN, .data.u64 = (uint64_t)s};

@@ -400,6 +400,66 @@ TEST(session_store_total_bound)
     }
 }
 
+/* A password login of user on s: "ok" or the refusal text. */
+static const char *try_pw(okt_model *m, int s, const char *user, const char *h)
+{
+    feedf(m, s, "[\"login\",{\"userlogin\":\"%s\",\"Password\":\"%s\","
+                "\"qid\":\"t\"}]", user, h);
+    return rfield(s, "loginresult", "result") == 1 ? "ok"
+                                                   : emsg(s, "loginresult");
+}
+
+#define WRONG "00000000000000000000000000000000"
+
+/* Issue 11, case 8: after login_failures failures a user, or an address,
+ * is refused for login_lockout, doubled per further failure; another user
+ * from another address is not slowed. */
+TEST(login_throttling)
+{
+    json_t *cfg = json_pack("{s:i, s:i, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+                            "login_failures", 3, "login_lockout", 10,
+                            "users", "login", "A", "password", "123",
+                            "login", "B", "password", "123", "login", "C",
+                            "password", "123");
+    okt_model *m = okt_model_new(cfg, NULL);
+    json_decref(cfg);
+    okt_model_set_time(m, 1000);
+    int x = okt_model_open(m, NULL), y = okt_model_open(m, NULL),
+        z = okt_model_open(m, NULL);
+    okt_model_set_addr(m, x, "10.0.0.1");
+    okt_model_set_addr(m, y, "10.0.0.2");
+    okt_model_set_addr(m, z, "10.0.0.1");
+    for (int i = 0; i < 3; i++)
+        CHECK_STR(try_pw(m, x, "A", WRONG), "Wrong login/pass combination");
+    /* A is throttled, from any address, even with the right password */
+    CHECK_STR(try_pw(m, x, "A", H123), "Too many failed logins");
+    CHECK_STR(try_pw(m, y, "A", H123), "Too many failed logins");
+    /* so is the address, for any user */
+    CHECK_STR(try_pw(m, z, "B", H123), "Too many failed logins");
+    /* another user from another address: at once */
+    CHECK_STR(try_pw(m, y, "B", H123), "ok");
+    /* the window ends; one more failure doubles it */
+    okt_model_set_time(m, 1000 + 10000);
+    CHECK_STR(try_pw(m, x, "A", WRONG), "Wrong login/pass combination");
+    okt_model_set_time(m, 1000 + 10000 + 19999);
+    CHECK_STR(try_pw(m, y, "A", H123), "Too many failed logins");
+    okt_model_set_time(m, 1000 + 10000 + 20000);
+    CHECK_STR(try_pw(m, y, "A", H123), "ok");
+    /* success forgets the user's count: three more to throttle again */
+    int w = okt_model_open(m, NULL);
+    okt_model_set_addr(m, w, "10.0.0.3");
+    for (int i = 0; i < 2; i++)
+        CHECK_STR(try_pw(m, w, "A", WRONG), "Wrong login/pass combination");
+    CHECK_STR(try_pw(m, y, "A", H123), "ok");
+    /* unknown logins and bad session ids count for the address */
+    okt_model_set_addr(m, w, "10.0.0.4");
+    for (int i = 0; i < 2; i++)
+        CHECK_STR(try_pw(m, w, "Nobody", WRONG), "Wrong login/pass combination");
+    CHECK_STR(login_sid(m, w, "C", "nope"), "Bad request. Session does not exist");
+    CHECK_STR(try_pw(m, w, "C", H123), "Too many failed logins");
+    okt_model_free(m);
+}
+
 TEST(password_hash_vectors)
 {
     /* fact sheet §3.1: (input, password lowercased, Password) */
@@ -1373,6 +1433,7 @@ int main(void)
     RUN(default_login_and_wrong_password);
     RUN(login_by_session_id);
     RUN(session_store_total_bound);
+    RUN(login_throttling);
     RUN(password_hash_vectors);
     RUN(bad_input_gets_error_replies);
     RUN(every_table_method_is_served_in_the_table_shape);

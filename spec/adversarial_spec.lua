@@ -1,0 +1,72 @@
+-- Hostile peers and careless scripts against the emulator (issue 11): each
+-- case starts an emulator in this process and runs one mode of the C helper
+-- build/tests/hostile_peer (raw sockets, hand-made frames, its own source
+-- address when it needs one), which prints what it measured as one JSON
+-- line. The figures go to stderr as "# adversarial ..." lines, so a test run
+-- shows them; the asserts hold generous bounds that the emulator broke
+-- before the fixes (the commit messages give the figures before and after).
+--
+-- Plain Lua 5.1 syntax: the suite is loaded by every interpreter the specs
+-- run under, and skips itself where the emulator module is not built.
+local has_emu, emulator = pcall(require, "oktell.emulator")
+local dkjson = require "dkjson"
+
+local B = os.getenv("B") or "build"
+local HELPER = "./" .. B .. "/tests/hostile_peer"
+
+local function my_pid()
+  local f = assert(io.open("/proc/self/stat"))
+  local line = f:read("*l")
+  f:close()
+  return line:match("^(%d+)")
+end
+
+-- Run one mode of the helper against emu; its figures as a table.
+local function peer(emu, mode, arg)
+  local cmd = ("%s --pid %s %s %d %s 2>&1"):format(HELPER, my_pid(), mode,
+    emu.port, tostring(arg or ""))
+  local p = assert(io.popen(cmd))
+  local out = p:read("*a")
+  p:close()
+  local t = dkjson.decode(out)
+  assert(type(t) == "table", "hostile_peer said: " .. out)
+  assert(t.error == nil, "hostile_peer failed: " .. out)
+  io.stderr:write(("# adversarial %s %s: %s"):format(mode, tostring(arg or ""), out))
+  return t
+end
+
+-- Run fn(emu) with an emulator started from opts; always stop it.
+local function with(opts, fn)
+  local emu = assert(emulator.start(opts))
+  local ok, err = xpcall(function() fn(emu) end, debug.traceback)
+  emu:stop()
+  if not ok then error(err, 0) end
+end
+
+local function below(limit, v, what)
+  assert(type(v) == "number", what .. ": no figure")
+  assert(v < limit, ("%s: %s, expected below %s"):format(what, tostring(v), tostring(limit)))
+end
+
+if not has_emu then
+  describe("adversarial peers", function()
+    pending("oktell.emulator is not built for this Lua")
+  end)
+  return
+end
+
+describe("adversarial peers", function()
+  describe("password guessing", function()
+    it("1000 wrong passwords are not all checked; another user from another address logs in at once", function()
+      with({users = {{login = "A", password = "1"}, {login = "B", password = "2"}}}, function(emu)
+        local r = peer(emu, "guess", 1000)
+        assert.equals(1000, r.checked + r.throttled)
+        -- login_failures (5) checked, then refused without a check
+        assert.equals(5, r.checked)
+        assert.is_true(r.other_user_ok)
+        below(100, r.other_user_ms, "another user's login, ms")
+        assert.is_true(r.same_user_refused)
+      end)
+    end)
+  end)
+end)
