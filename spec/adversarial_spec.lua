@@ -56,6 +56,21 @@ if not has_emu then
 end
 
 describe("adversarial peers", function()
+  describe("expansion bombs", function()
+    for _, kind in ipairs {"nested", "arrays", "numbers", "keys", "string"} do
+      it("a 16 MB frame of " .. kind .. " costs little time and memory", function()
+        with({}, function(emu)
+          local r = peer(emu, "bomb", kind)
+          -- refused (or answered) soon after the last byte is in
+          below(1000, r.answer_ms - r.sent_ms, "answer after the frame, ms")
+          assert.matches("Bad request", r.answer)
+          below(200, r.probe_ms, "another session's round trip, ms")
+          below(64 * 1024, r.rss_peak_growth_kb, "peak RSS growth, kB")
+        end)
+      end)
+    end
+  end)
+
   describe("password guessing", function()
     it("1000 wrong passwords are not all checked; another user from another address logs in at once", function()
       with({users = {{login = "A", password = "1"}, {login = "B", password = "2"}}}, function(emu)

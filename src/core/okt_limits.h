@@ -29,6 +29,9 @@
 #define OKT_EMU_LOGIN_LOCKOUT   60                    /* s, first refusal */
 #define OKT_EMU_MAX_LOCKOUT     86400                 /* its largest value */
 #define OKT_EMU_FAIL_ADDRS      4096u                 /* addresses tracked */
+#define OKT_EMU_JSON_ITEMS      10000u                /* values in a request */
+#define OKT_EMU_JSON_TOKEN      (64u * 1024u)         /* longest string */
+#define OKT_EMU_JSON_TEXT       (1024u * 1024u)       /* text in a request */
 
 #define OKT_DEFAULT_TIMEOUT_MS  20000                 /* per request */
 #define OKT_DEFAULT_PING_MS     15000                 /* keepalive interval */

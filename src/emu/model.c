@@ -1950,7 +1950,11 @@ int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
     json_t *root = NULL, *params = NULL;
     const char *name = NULL;
     okt_err perr;
-    if (okt_msg_parse(text, len, &root, &name, &params, &perr) != 0) {
+    /* A request is small: bound what jansson would build before it builds
+     * it (a 16 MB frame of "[]," is four million arrays). */
+    if (okt_msg_scan(text, len, OKT_MAX_JSON_DEPTH, OKT_EMU_JSON_ITEMS,
+                     OKT_EMU_JSON_TOKEN, OKT_EMU_JSON_TEXT, &perr) != 0 ||
+        okt_msg_parse(text, len, &root, &name, &params, &perr) != 0) {
         /* No method to name the reply after, nor a qid to echo. perr names
          * the fault, never quoting the input (a login, maybe). */
         char msg[OKT_ERRMSG_MAX + 16];
