@@ -56,6 +56,26 @@ if not has_emu then
 end
 
 describe("adversarial peers", function()
+  describe("fair service", function()
+    it("a pipelining peer does not hold up another peer's requests", function()
+      with({}, function(emu)
+        local r = peer(emu, "flood", 3)
+        assert.is_true(r.probes >= 20)
+        assert.equals(0, r.lost)
+        below(200, r.max_ms, "prober's worst round trip, ms")
+        assert.is_true(r.flood_mb_read > 1) -- the flooder is served too
+      end)
+    end)
+
+    it("a peer that pipelined megabytes and closed is not served", function()
+      with({}, function(emu)
+        local r = peer(emu, "closeflood", 8)
+        assert.is_true(r.sent_mb > 1)
+        below(100, r.probe_after_close_ms, "round trip right after the close, ms")
+      end)
+    end)
+  end)
+
   describe("expansion bombs", function()
     for _, kind in ipairs {"nested", "arrays", "numbers", "keys", "string"} do
       it("a 16 MB frame of " .. kind .. " costs little time and memory", function()

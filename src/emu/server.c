@@ -28,6 +28,11 @@
 #define HANDSHAKE_MS OKT_DEFAULT_OPEN_MS
 #define SWEEP_MS 250
 #define ACCEPT_BATCH 128
+/* Fair service: each turn of the loop serves every peer with waiting
+ * messages at most this much, round-robin, so one pipelining peer cannot
+ * hold the thread while another's request waits. */
+#define TURN_MSGS 32
+#define TURN_BYTES (64u * 1024u)
 
 typedef struct conn {
     okt_ws *ws;
@@ -35,6 +40,7 @@ typedef struct conn {
     unsigned ev;                /* epoll events registered */
     int closing;                /* polite close under way */
     int dirty;                  /* output queued this turn */
+    int ready;                  /* in e->ready: messages wait for service */
     unsigned backlog;           /* messages queued since output last
                                    drained: a peer that stops reading is
                                    dropped past OKT_MAX_EVENTS */
@@ -60,6 +66,10 @@ struct okt_emu {
     size_t nconns;
     int *dirty;                 /* handles with output this turn */
     size_t ndirty;
+    int *ready, *ready2;        /* handles with messages waiting, in turn
+                                   order (2 x nconns: a slot reused within
+                                   a turn may appear twice; c->ready tells) */
+    size_t nready;
     okt_out out;
     int paused;
     pthread_t th;
@@ -151,9 +161,12 @@ static void set_interest(okt_emu *e, int s, conn *c)
     int w = okt_ws_events(c->ws);
     unsigned ev = 0;
     /* While paused, nothing is read (the peer's bytes wait in the kernel)
-     * but queued output still goes out. */
-    if ((w & OKT_WANT_READ) && !e->paused)
+     * but queued output still goes out. Nor while messages already read
+     * wait for their turn: a pipelining peer is read as fast as it is
+     * served, not faster. A peer's hang-up is always heard. */
+    if ((w & OKT_WANT_READ) && !e->paused && !okt_ws_pending(c->ws))
         ev |= EPOLLIN;
+    ev |= EPOLLRDHUP;
     if (w & OKT_WANT_WRITE)
         ev |= EPOLLOUT;
     if (ev == c->ev)
@@ -249,21 +262,31 @@ static void queue_one(okt_emu *e, int s)
     okt_out_clear(&e->out);
 }
 
-/* Hand the complete messages of session s to the model, a batch at a
- * time. A peer that does not read its replies is not served further until
- * its output drains (EPOLLOUT brings us back): replies cannot pile up. */
-#define DRAIN_BATCH 64
-static void drain(okt_emu *e, int s)
+/* s has messages waiting: serve it in a later turn (once). */
+static void make_ready(okt_emu *e, int s, conn *c)
+{
+    if (!c->ready && okt_ws_pending(c->ws) && e->nready < 2 * e->nconns) {
+        c->ready = 1;
+        e->ready[e->nready++] = s;
+    }
+}
+
+/* Hand complete messages of session s to the model: one turn's budget
+ * (TURN_MSGS, TURN_BYTES). 1 when more wait and s may go on next turn. A
+ * peer that does not read its replies is not served further until its
+ * output drains (EPOLLOUT brings us back): replies cannot pile up. */
+static int drain(okt_emu *e, int s)
 {
     const char *data;
-    size_t len;
+    size_t len, bytes = 0;
     conn *c;
-    for (;;) {
+    {
         int taken = 0;
-        while (taken < DRAIN_BATCH && (c = e->conns[s]) &&
-               (c->closing || !e->paused) &&
+        while (taken < TURN_MSGS && bytes < TURN_BYTES &&
+               (c = e->conns[s]) && (c->closing || !e->paused) &&
                okt_ws_recv(c->ws, &data, &len)) {
             taken++;
+            bytes += len;
             /* After logout nothing more is answered, but messages are
              * still taken so the transport reads on until the peer's
              * close. */
@@ -280,10 +303,34 @@ static void drain(okt_emu *e, int s)
         }
         flush_out(e);
         c = e->conns[s];
-        if (!c || taken < DRAIN_BATCH ||
-            (okt_ws_events(c->ws) & OKT_WANT_WRITE))
-            return;
+        return c && (c->closing || !e->paused) && okt_ws_pending(c->ws) &&
+               !(okt_ws_events(c->ws) & OKT_WANT_WRITE);
     }
+}
+
+/* One round of the peers with waiting messages, each its budget, in the
+ * order they became ready; those with more wait for the next round. */
+static void serve_ready(okt_emu *e)
+{
+    size_t n = e->nready;
+    int *list = e->ready;
+    e->ready = e->ready2;
+    e->ready2 = list;
+    e->nready = 0;
+    for (size_t i = 0; i < n; i++) {
+        int s = list[i];
+        conn *c = e->conns[s];
+        if (!c || !c->ready)
+            continue;   /* dropped, or a stale entry of a reused slot */
+        c->ready = 0;
+        int more = drain(e, s);
+        if ((c = e->conns[s])) {
+            if (more)
+                make_ready(e, s, c);
+            set_interest(e, s, c);
+        }
+    }
+    flush_out(e);
 }
 
 static void service(okt_emu *e, int s, unsigned revents)
@@ -291,6 +338,13 @@ static void service(okt_emu *e, int s, unsigned revents)
     conn *c = (size_t)s < e->nconns ? e->conns[s] : NULL;
     if (!c)
         return;
+    /* The peer hung up (or the connection broke): nothing we send can be
+     * read, so whatever it pipelined before is dropped unserved. */
+    if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        drop_conn(e, s);
+        flush_out(e);
+        return;
+    }
     int rv = 0;
     if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
         rv |= OKT_WANT_READ;
@@ -300,14 +354,13 @@ static void service(okt_emu *e, int s, unsigned revents)
     if (c->deadline >= 0 && !c->closing &&
         okt_ws_state(c->ws) != OKT_WS_CONNECTING)
         c->deadline = -1;           /* upgraded in time */
-    drain(e, s);
-    if (!e->conns[s])
-        return;
     if (rc != 0) {
         drop_conn(e, s);
     } else {
-        if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE))
+        if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE)) {
             c->backlog = 0;
+            make_ready(e, s, c);    /* served in this turn's round */
+        }
         set_interest(e, s, c);
     }
     flush_out(e);
@@ -329,6 +382,13 @@ static int grow_conns(okt_emu *e, size_t need)
     if (!d)
         return -1;
     e->dirty = d;
+    int *r = realloc(e->ready, 2 * n * sizeof *r);
+    if (!r)
+        return -1;
+    e->ready = r;
+    if (!(r = realloc(e->ready2, 2 * n * sizeof *r)))
+        return -1;
+    e->ready2 = r;
     e->nconns = n;
     return 0;
 }
@@ -384,8 +444,9 @@ static void accept_some(okt_emu *e)
         char ip[INET6_ADDRSTRLEN];
         okt_model_set_addr(e->model, s, peer_ip(&sa, sl, ip));
         c->deadline = okt_now_ms() + HANDSHAKE_MS;
-        c->ev = EPOLLIN;
-        struct epoll_event ee = {.events = EPOLLIN, .data.u64 = (uint64_t)s};
+        struct epoll_event ee = {.events = EPOLLIN | EPOLLRDHUP,
+                                 .data.u64 = (uint64_t)s};
+        c->ev = ee.events;
         if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ee) != 0) {
             okt_ws_free(c->ws);
             free(c);
@@ -433,7 +494,7 @@ static void apply(okt_emu *e, cmd *k)
         if (was && !e->paused)
             for (size_t s = 0; s < e->nconns; s++)
                 if (e->conns[s])
-                    drain(e, (int)s);   /* answer what waited */
+                    make_ready(e, (int)s, e->conns[s]); /* what waited */
         k->result = json_true();
         k->rc = 0;
         return;
@@ -479,7 +540,7 @@ static void *thread_main(void *arg)
     struct epoll_event evs[256];
     e->next_sweep = okt_now_ms() + SWEEP_MS;
     while (!stopping(e)) {
-        int n = epoll_wait(e->epfd, evs, 256, SWEEP_MS);
+        int n = epoll_wait(e->epfd, evs, 256, e->nready ? 0 : SWEEP_MS);
         /* the model's clock: session expiry, login throttling */
         okt_model_set_time(e->model, okt_now_ms());
         for (int i = 0; i < n; i++) {
@@ -491,6 +552,7 @@ static void *thread_main(void *arg)
             else
                 service(e, (int)tag, evs[i].events);
         }
+        serve_ready(e);
         int64_t now = okt_now_ms();
         if (now >= e->next_sweep) {
             sweep(e, now);
@@ -662,6 +724,8 @@ void okt_emu_free(okt_emu *e)
         }
     free(e->conns);
     free(e->dirty);
+    free(e->ready);
+    free(e->ready2);
     if (e->lfd >= 0)
         close(e->lfd);
     if (e->wfd >= 0)
