@@ -5,6 +5,7 @@
 
 #define OKT_MAX_WS_MSG          (16u * 1024u * 1024u) /* one WebSocket message */
 #define OKT_MAX_HANDSHAKE       (16u * 1024u)         /* HTTP upgrade head */
+#define OKT_MAX_WS_OUT          (1024u * 1024u)       /* server: output waiting */
 #define OKT_MAX_MP_PARTS        4096u                 /* multipart packetcount */
 #define OKT_MAX_MP_BYTES        (16u * 1024u * 1024u) /* reassembled multipart */
 #define OKT_MAX_MP_PENDING      64u                   /* partial multiparts kept */

@@ -78,6 +78,9 @@ struct okt_ws {
     int peer_code;
     char peer_reason[124];
     size_t max_msg, max_handshake;
+    size_t max_out;          /* server: see okt_ws_cfg */
+    int out_over;            /* server: the last step stopped framing input
+                                over max_out, the socket taking no more */
     char *subprotocol;       /* NULL: none offered / echoed */
     char *path;              /* server: request target; client: ours */
     char *hostport;          /* client: for messages and Host: */
@@ -220,7 +223,9 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *b, size_t len,
     (void)flags;
     okt_ws *ws = ud;
     size_t have = buf_used(&ws->in);
-    if (have == 0) {
+    /* Server: over max_out no frame is taken in (each ping would queue a
+     * pong); the bytes wait in `in` until the output drains. */
+    if (have == 0 || (ws->server && okt_ws_out_queued(ws) > ws->max_out)) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
@@ -525,6 +530,7 @@ void okt_ws_cfg_init(okt_ws_cfg *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->max_msg = OKT_MAX_WS_MSG;
     cfg->max_handshake = OKT_MAX_HANDSHAKE;
+    cfg->max_out = OKT_MAX_WS_OUT;
     cfg->subprotocol = "json";
     cfg->verify = 1;
 }
@@ -542,6 +548,7 @@ static okt_ws *ws_new(int server, const okt_ws_cfg *cfg, okt_err *err)
     ws->max_msg = cfg->max_msg ? cfg->max_msg : OKT_MAX_WS_MSG;
     ws->max_handshake = cfg->max_handshake ? cfg->max_handshake
                                            : OKT_MAX_HANDSHAKE;
+    ws->max_out = cfg->max_out ? cfg->max_out : OKT_MAX_WS_OUT;
     if (cfg->subprotocol && *cfg->subprotocol) {
         ws->subprotocol = strdup(cfg->subprotocol);
         if (!ws->subprotocol)
@@ -827,6 +834,11 @@ static int want_input(const okt_ws *ws)
          * large backlog of messages. */
         if (ws->rq_bytes > ws->max_msg || !wslay_event_want_read(ws->ctx))
             return 0;
+        /* Server: nor while the output is over its bound (cb_recv), nor
+         * while bytes read before still wait there to be framed. */
+        if (ws->server && (okt_ws_out_queued(ws) > ws->max_out ||
+                           buf_used(&ws->in) >= RECV_CHUNK))
+            return 0;
     }
     return 1;
 }
@@ -1016,8 +1028,27 @@ static const char *code_text(int code)
 static void ws_frames(okt_ws *ws)
 {
     int rerr = 0;
-    if (buf_used(&ws->in) && wslay_event_get_read_enabled(ws->ctx))
-        rerr = wslay_event_recv(ws->ctx);   /* < 0: read is now disabled */
+    ws->out_over = 0;
+    for (;;) {
+        if (buf_used(&ws->in) && wslay_event_get_read_enabled(ws->ctx))
+            rerr = wslay_event_recv(ws->ctx);   /* < 0: read is now disabled */
+        /* Server over max_out, so cb_recv stopped framing: push output to
+         * the socket and frame on while it takes it. When it takes nothing
+         * the peer does not read; EPOLLOUT resumes framing later. */
+        if (rerr != 0 || !ws->server || ws->ssl || !buf_used(&ws->in) ||
+            !wslay_event_get_read_enabled(ws->ctx) ||
+            okt_ws_out_queued(ws) <= ws->max_out)
+            break;
+        if (buf_used(&ws->out) < OUT_HIGH && wslay_event_want_write(ws->ctx) &&
+            wslay_event_send(ws->ctx) != 0)
+            break;   /* reported by the send below */
+        size_t before = buf_used(&ws->out);
+        flush(ws);
+        if (ws->wfail || buf_used(&ws->out) >= before) {
+            ws->out_over = 1;
+            break;
+        }
+    }
     if (!wslay_event_get_read_enabled(ws->ctx)) {
         ws->in.off = ws->in.len;   /* nothing after close is for us */
     }
@@ -1327,4 +1358,20 @@ void okt_ws_get_stats(const okt_ws *ws, okt_ws_stats *st)
         *st = ws->st;
     else
         memset(st, 0, sizeof *st);
+}
+
+size_t okt_ws_out_queued(const okt_ws *ws)
+{
+    if (!ws || ws->phase == PH_DONE)
+        return 0;
+    size_t n = buf_used(&ws->out) + buf_used(&ws->pout);
+    if (ws->ctx)
+        n += wslay_event_get_queued_msg_length(ws->ctx) +
+             wslay_event_get_queued_msg_count(ws->ctx) * OKT_WS_MSG_COST;
+    return n;
+}
+
+int okt_ws_out_over(const okt_ws *ws)
+{
+    return ws && ws->phase != PH_DONE && ws->out_over;
 }

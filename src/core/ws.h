@@ -21,6 +21,12 @@ typedef struct okt_ws_cfg {
     int verify;              /* client TLS: verify cert + host name (1) */
     const char *certfile;    /* server TLS (optional): PEM cert chain */
     const char *keyfile;     /* server TLS: PEM key */
+    size_t max_out;          /* server: no frame is taken in while more
+                                output than this waits (OKT_MAX_WS_OUT), so
+                                a peer that sends pings and never reads
+                                cannot grow the pong queue; what to do with
+                                such a peer is the caller's (see
+                                okt_ws_out_queued) */
 } okt_ws_cfg;
 
 void okt_ws_cfg_init(okt_ws_cfg *cfg);
@@ -100,5 +106,18 @@ typedef struct okt_ws_stats {
 } okt_ws_stats;
 
 void okt_ws_get_stats(const okt_ws *ws, okt_ws_stats *st);
+
+/* --- server-side output bound (issue 11) --- */
+
+/* Output waiting to go out: bytes buffered for the socket, plus the
+ * messages queued in wslay (their payload and OKT_WS_MSG_COST each for
+ * framing and bookkeeping, so a queue of empty pongs counts too). */
+#define OKT_WS_MSG_COST 64u
+size_t okt_ws_out_queued(const okt_ws *ws);
+
+/* Server: 1 when the last step had to stop taking frames in because more
+ * than max_out of output waited and the socket took no more of it: a peer
+ * that sends (pings, say) and does not read. */
+int okt_ws_out_over(const okt_ws *ws);
 
 #endif

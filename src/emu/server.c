@@ -82,9 +82,26 @@ struct okt_emu {
     size_t live;                /* under mu: sessions, for okt_emu_sessions */
     int64_t next_sweep;
     int accept_off;             /* out of descriptors: listener muted */
+    size_t max_output;          /* a peer with more output waiting is cut */
 };
 
 /* ---- construction --------------------------------------------------- */
+
+/* A top-level integer key in lo..hi, def when absent or null. */
+static int cfg_size(const json_t *cfg, const char *key, long long lo,
+                    long long hi, long long def, long long *dst, okt_err *err)
+{
+    const json_t *v = cfg ? json_object_get(cfg, key) : NULL;
+    *dst = def;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo ||
+        json_integer_value(v) > hi)
+        return okt_err_set(err, OKT_EINVAL,
+                           "'%s' must be an integer %lld..%lld", key, lo, hi);
+    *dst = json_integer_value(v);
+    return 0;
+}
 
 okt_emu *okt_emu_new(const json_t *config, okt_err *err)
 {
@@ -126,6 +143,16 @@ okt_emu *okt_emu_new(const json_t *config, okt_err *err)
         }
         e->wscfg.max_msg = (size_t)json_integer_value(mm);
     }
+    long long v;
+    if (cfg_size(config, "max_output", 4096, 1LL << 30, OKT_MAX_WS_OUT, &v,
+                 err))
+        goto fail;
+    e->max_output = (size_t)v;
+    /* The transport stops taking frames in a quarter above the bound (a
+     * backstop for one step's overshoot) and says so (okt_ws_out_over):
+     * the bound itself is enforced here, after each step, by cutting the
+     * peer. */
+    e->wscfg.max_out = e->max_output + e->max_output / 4;
     e->host = strdup(json_is_string(h) ? json_string_value(h) : "127.0.0.1");
     e->cfg_port = json_is_integer(p) ? (int)json_integer_value(p) : 0;
     if (!e->host) {
@@ -224,6 +251,10 @@ static void flush_out(okt_emu *e)
             }
             if (okt_ws_send(c->ws, m->text, m->len, NULL) != 0)
                 continue;           /* the next step reports the failure */
+            if (okt_ws_out_queued(c->ws) > e->max_output) {
+                drop_conn(e, s);    /* it does not read what it is sent */
+                continue;
+            }
             c->backlog++;
         } else {
             okt_ws_close(c->ws, 1000, OKT_W_LOGOUT);
@@ -260,6 +291,8 @@ static void queue_one(okt_emu *e, int s)
     if (okt_ws_send(c->ws, m->text, m->len, NULL) == 0)
         mark_dirty(e, s, c);
     okt_out_clear(&e->out);
+    if (okt_ws_out_queued(c->ws) > e->max_output)
+        drop_conn(e, s);            /* its replies pile up unread */
 }
 
 /* s has messages waiting: serve it in a later turn (once). */
@@ -354,7 +387,10 @@ static void service(okt_emu *e, int s, unsigned revents)
     if (c->deadline >= 0 && !c->closing &&
         okt_ws_state(c->ws) != OKT_WS_CONNECTING)
         c->deadline = -1;           /* upgraded in time */
-    if (rc != 0) {
+    /* Pongs to a peer that pings and never reads: over max_output it is
+     * cut, and its memory freed. */
+    if (rc != 0 || okt_ws_out_queued(c->ws) > e->max_output ||
+        okt_ws_out_over(c->ws)) {
         drop_conn(e, s);
     } else {
         if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE)) {
