@@ -97,6 +97,42 @@ describe("adversarial peers", function()
     end)
   end)
 
+  describe("idle and stuck connections", function()
+    it("an upgraded connection that never logs in is closed after login_timeout", function()
+      with({login_timeout = 0.5}, function(emu)
+        local r = peer(emu, "idle", 5)
+        assert.equals(5, r.closed)
+        below(1500, r.last_closed_ms, "the last close, ms")
+        assert.equals(1008, r.close_code)
+        assert.equals("login timeout", r.close_reason)
+      end)
+    end)
+
+    it("a logged-in peer whose output is stuck is cut after write_timeout", function()
+      with({write_timeout = 0.5}, function(emu)
+        local r = peer(emu, "noread", 5)
+        assert.is_true(r.disconnected)
+        below(3000, r.after_ms, "time to the cut, ms")
+      end)
+    end)
+
+    it("above max_connections a new connection gets HTTP 503 with the reason", function()
+      with({max_connections = 5}, function(emu)
+        local r = peer(emu, "conns", 10)
+        assert.equals(5, r.upgraded)
+        assert.equals(5, r.refused_503)
+        assert.matches("max_connections", r.reason)
+        below(100, r.probe_ms, "a held connection's round trip, ms")
+      end)
+    end)
+
+    it("the timeouts and the limit are checked", function()
+      for _, bad in ipairs {{login_timeout = 0}, {write_timeout = "x"}, {max_connections = 0}} do
+        assert.has_error(function() emulator.start(bad) end)
+      end
+    end)
+  end)
+
   describe("expansion bombs", function()
     for _, kind in ipairs {"nested", "arrays", "numbers", "keys", "string"} do
       it("a 16 MB frame of " .. kind .. " costs little time and memory", function()

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +25,13 @@
 
 #define TAG_LISTEN UINT64_MAX
 #define TAG_WAKE (UINT64_MAX - 1)
+#define TAG_REFUSED (1ull << 62)  /* | index in e->refused */
+#define REFUSED_MAX 256         /* refusals lingering at once (beyond: closed
+                                   at once, the 503 maybe lost to a reset) */
+#define REFUSED_LINGER_MS 1000  /* a refused peer's bytes are read and
+                                   dropped this long, so closing does not
+                                   reset the connection before it reads the
+                                   503 */
 #define CLOSE_GRACE_MS 2000     /* polite close: wait this long for the peer */
 #define HANDSHAKE_MS OKT_DEFAULT_OPEN_MS
 #define SWEEP_MS 250
@@ -45,7 +53,15 @@ typedef struct conn {
                                    drained: a peer that stops reading is
                                    dropped past OKT_MAX_EVENTS */
     int64_t deadline;           /* handshake or close grace, -1 none */
+    int64_t login_deadline;     /* upgraded, not logged in: -1 none */
+    int64_t out_since;          /* output waiting and unmoved since */
+    uint64_t out_mark;          /* bytes out at out_since */
 } conn;
+
+typedef struct refused {
+    int fd;                     /* -1: free */
+    int64_t until;
+} refused;
 
 typedef struct cmd {
     const char *name;
@@ -83,9 +99,30 @@ struct okt_emu {
     int64_t next_sweep;
     int accept_off;             /* out of descriptors: listener muted */
     size_t max_output;          /* a peer with more output waiting is cut */
+    int64_t login_timeout, write_timeout;   /* ms */
+    size_t max_connections;
+    refused refused[REFUSED_MAX];
 };
 
 /* ---- construction --------------------------------------------------- */
+
+/* A duration key in seconds (a number, fractions allowed: tests use short
+ * ones) into ms; def (s) when absent or null. */
+static int cfg_secs(const json_t *cfg, const char *key, double def,
+                    int64_t *dst, okt_err *err)
+{
+    const json_t *v = cfg ? json_object_get(cfg, key) : NULL;
+    double x = def;
+    if (v && !json_is_null(v)) {
+        x = json_is_number(v) ? json_number_value(v) : -1;
+        if (!(x >= 0.01 && x <= 86400))
+            return okt_err_set(err, OKT_EINVAL,
+                               "'%s' must be a number of seconds 0.01..86400",
+                               key);
+    }
+    *dst = (int64_t)(x * 1000 + 0.5);
+    return 0;
+}
 
 /* A top-level integer key in lo..hi, def when absent or null. */
 static int cfg_size(const json_t *cfg, const char *key, long long lo,
@@ -115,6 +152,8 @@ okt_emu *okt_emu_new(const json_t *config, okt_err *err)
         return NULL;
     }
     e->lfd = e->wfd = e->epfd = -1;
+    for (int i = 0; i < REFUSED_MAX; i++)
+        e->refused[i].fd = -1;
     e->port = -1;
     okt_out_init(&e->out);
     okt_ws_cfg_init(&e->wscfg);
@@ -148,6 +187,15 @@ okt_emu *okt_emu_new(const json_t *config, okt_err *err)
                  err))
         goto fail;
     e->max_output = (size_t)v;
+    if (cfg_size(config, "max_connections", 1, 1000000,
+                 OKT_EMU_MAX_CONNECTIONS, &v, err))
+        goto fail;
+    e->max_connections = (size_t)v;
+    if (cfg_secs(config, "login_timeout", OKT_EMU_LOGIN_TIMEOUT,
+                 &e->login_timeout, err) ||
+        cfg_secs(config, "write_timeout", OKT_EMU_WRITE_TIMEOUT,
+                 &e->write_timeout, err))
+        goto fail;
     /* The transport stops taking frames in a quarter above the bound (a
      * backstop for one step's overshoot) and says so (okt_ws_out_over):
      * the bound itself is enforced here, after each step, by cutting the
@@ -385,8 +433,10 @@ static void service(okt_emu *e, int s, unsigned revents)
         rv |= OKT_WANT_WRITE;
     int rc = okt_ws_step(c->ws, rv, NULL);
     if (c->deadline >= 0 && !c->closing &&
-        okt_ws_state(c->ws) != OKT_WS_CONNECTING)
-        c->deadline = -1;           /* upgraded in time */
+        okt_ws_state(c->ws) != OKT_WS_CONNECTING) {
+        c->deadline = -1;           /* upgraded in time: now log in */
+        c->login_deadline = okt_now_ms() + e->login_timeout;
+    }
     /* Pongs to a peer that pings and never reads: over max_output it is
      * cut, and its memory freed. */
     if (rc != 0 || okt_ws_out_queued(c->ws) > e->max_output ||
@@ -444,6 +494,57 @@ static const char *peer_ip(const struct sockaddr_storage *sa, socklen_t sl,
     return buf;
 }
 
+/* Refuse a connection before its upgrade with an HTTP 503 naming why; its
+ * bytes are read and dropped for a while (refused_event) so that closing
+ * it does not reset the connection before the 503 is read. */
+static void refuse(okt_emu *e, int fd, const char *why)
+{
+    char resp[320];
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 503 Service Unavailable\r\n"
+                     "Connection: close\r\nRetry-After: 1\r\n"
+                     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+                     "\r\n%s; try again later\n",
+                     strlen(why) + sizeof "; try again later\n" - 1, why);
+    if (n > 0 && send(fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        /* a full buffer on a new socket: the peer sees the close alone */
+    }
+    shutdown(fd, SHUT_WR);
+    for (int i = 0; i < REFUSED_MAX; i++) {
+        if (e->refused[i].fd >= 0)
+            continue;
+        struct epoll_event ee = {.events = EPOLLIN | EPOLLRDHUP,
+                                 .data.u64 = TAG_REFUSED | (uint64_t)i};
+        if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ee) != 0)
+            break;
+        e->refused[i].fd = fd;
+        e->refused[i].until = okt_now_ms() + REFUSED_LINGER_MS;
+        return;
+    }
+    close(fd);
+}
+
+static void refused_close(okt_emu *e, int i)
+{
+    epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->refused[i].fd, NULL);
+    close(e->refused[i].fd);
+    e->refused[i].fd = -1;
+}
+
+/* A refused peer's bytes: read and dropped; its close ends it. */
+static void refused_event(okt_emu *e, int i)
+{
+    char junk[4096];
+    for (int k = 0; k < 16; k++) {
+        ssize_t n = recv(e->refused[i].fd, junk, sizeof junk, MSG_DONTWAIT);
+        if (n > 0)
+            continue;
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            refused_close(e, i);
+        return;
+    }
+}
+
 static void accept_some(okt_emu *e)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
@@ -464,6 +565,11 @@ static void accept_some(okt_emu *e)
             }
             return;     /* EAGAIN, or a transient error: try next turn */
         }
+        if (e->live >= e->max_connections) {
+            refuse(e, fd, "the emulator's connection limit (max_connections)"
+                          " is reached");
+            continue;
+        }
         int s = okt_model_open(e->model, NULL);
         conn *c = s >= 0 && grow_conns(e, (size_t)s + 1) == 0
                       ? calloc(1, sizeof *c)
@@ -480,6 +586,8 @@ static void accept_some(okt_emu *e)
         char ip[INET6_ADDRSTRLEN];
         okt_model_set_addr(e->model, s, peer_ip(&sa, sl, ip));
         c->deadline = okt_now_ms() + HANDSHAKE_MS;
+        c->login_deadline = -1;
+        c->out_since = okt_now_ms();
         struct epoll_event ee = {.events = EPOLLIN | EPOLLRDHUP,
                                  .data.u64 = (uint64_t)s};
         c->ev = ee.events;
@@ -504,10 +612,40 @@ static void sweep(okt_emu *e, int64_t now)
         if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lfd, &ee) == 0)
             e->accept_off = 0;
     }
+    for (int i = 0; i < REFUSED_MAX; i++)
+        if (e->refused[i].fd >= 0 && now >= e->refused[i].until)
+            refused_close(e, i);
     for (size_t s = 0; s < e->nconns; s++) {
         conn *c = e->conns[s];
-        if (c && c->deadline >= 0 && now >= c->deadline)
+        if (!c)
+            continue;
+        if (c->deadline >= 0 && now >= c->deadline) {
             drop_conn(e, (int)s);
+            continue;
+        }
+        /* Upgraded but never logged in: closed with a reason. */
+        if (c->login_deadline >= 0) {
+            if (okt_model_logged_in(e->model, (int)s)) {
+                c->login_deadline = -1;
+            } else if (now >= c->login_deadline) {
+                c->login_deadline = -1;
+                okt_ws_close(c->ws, 1008, "login timeout");
+                c->closing = 1;
+                c->deadline = now + CLOSE_GRACE_MS;
+                mark_dirty(e, (int)s, c);
+            }
+        }
+        /* Output waiting and none of it taken for write_timeout: the
+         * peer stopped reading (a close frame could not reach it). */
+        okt_ws_stats st;
+        okt_ws_get_stats(c->ws, &st);
+        if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE) ||
+            st.bytes_out != c->out_mark) {
+            c->out_mark = st.bytes_out;
+            c->out_since = now;
+        } else if (now - c->out_since >= e->write_timeout) {
+            drop_conn(e, (int)s);
+        }
     }
     flush_out(e);
 }
@@ -585,6 +723,8 @@ static void *thread_main(void *arg)
                 run_commands(e);
             else if (tag == TAG_LISTEN)
                 accept_some(e);
+            else if (tag & TAG_REFUSED)
+                refused_event(e, (int)(tag & ~TAG_REFUSED));
             else
                 service(e, (int)tag, evs[i].events);
         }
@@ -701,6 +841,13 @@ int okt_emu_start(okt_emu *e, okt_err *err)
         return okt_err_set(err, OKT_EINVAL, "emulator expected");
     if (e->running || e->lfd >= 0)
         return okt_err_set(err, OKT_EINVAL, "emulator already started");
+    /* Thousands of idle sessions need descriptors: take the hard limit
+     * where the soft one is lower (allowed without privileges). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     if (listen_on(e, err))
         return -1;
     e->wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -758,6 +905,9 @@ void okt_emu_free(okt_emu *e)
             okt_ws_free(e->conns[s]->ws);
             free(e->conns[s]);
         }
+    for (int i = 0; i < REFUSED_MAX; i++)
+        if (e->refused[i].fd >= 0)
+            close(e->refused[i].fd);
     free(e->conns);
     free(e->dirty);
     free(e->ready);

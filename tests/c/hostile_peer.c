@@ -569,23 +569,39 @@ static int m_idle(int n)
     for (int i = 0; i < n; i++)
         open += peer_open(&p[i], NULL) == 0;
     double t0 = now_ms(), last = -1;
-    int closed = 0;
+    int closed = 0, code = 0;
+    char reason[64] = "";
+    /* closed: a close frame (its code and reason kept) or the end */
     while (closed < open && now_ms() - t0 < 15000) {
         for (int i = 0; i < n; i++) {
             if (p[i].fd < 0 || p[i].closed)
                 continue;
-            char junk[4096];
-            ssize_t r = recv(p[i].fd, junk, sizeof junk, MSG_DONTWAIT);
-            if (r == 0 || (r < 0 && errno != EAGAIN)) {
+            int r = fill(&p[i], 0), op;
+            char *t;
+            while (take_frame(&p[i], &op, &t)) {
+                if (op == 8 && !p[i].closed) {
+                    size_t tl = strlen(t + (t[0] ? 2 : 0));
+                    code = t[0] ? ((unsigned char)t[0] << 8 | (unsigned char)t[1]) : 0;
+                    snprintf(reason, sizeof reason, "%.*s", (int)tl, t + 2);
+                    p[i].closed = 1;
+                }
+                free(t);
+            }
+            if (r < 0)
                 p[i].closed = 1;
+            if (p[i].closed) {
                 closed++;
                 last = now_ms() - t0;
             }
         }
         usleep(5000);
     }
-    printf("{\"mode\":\"idle\",\"open\":%d,\"closed\":%d,\"last_closed_ms\":%.0f",
-           open, closed, last);
+    for (char *c = reason; *c; c++)
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
+            *c = ' ';
+    printf("{\"mode\":\"idle\",\"open\":%d,\"closed\":%d,\"last_closed_ms\":%.0f,"
+           "\"close_code\":%d,\"close_reason\":\"%s\"",
+           open, closed, last, code, reason);
     for (int i = 0; i < n; i++)
         peer_close(&p[i]);
     free(p);

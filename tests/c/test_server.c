@@ -381,6 +381,9 @@ TEST(pause_drop_logout)
 TEST(control_errors_and_bad_config)
 {
     okt_emu *e = start(NULL);
+    /* started: the soft limit of open files raised to the hard one */
+    struct rlimit rl;
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur == rl.rlim_max);
     okt_err err;
     json_t *a = json_pack("{s:s}", "user", "Nobody");
     CHECK(okt_emu_control(e, "snapshot", a, NULL, &err) == -1);
