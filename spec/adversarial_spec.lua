@@ -133,6 +133,24 @@ describe("adversarial peers", function()
     end)
   end)
 
+  describe("memory cap", function()
+    it("near max_memory new connections get 503; over it the largest holder is cut", function()
+      with({max_memory = 8 * 1048576}, function(emu)
+        -- 5 unfinished 1.5 MiB frames: 7.5 MiB held, no one cut, new ones refused
+        local r = peer(emu, "memhog", "5x1.5")
+        assert.equals(0, r.cut)
+        assert.equals(503, r.new_status)
+        assert.matches("max_memory", r.new_reason)
+      end)
+      with({max_memory = 8 * 1048576}, function(emu)
+        -- a sixth: over the cap, one is cut
+        local r = peer(emu, "memhog", "6x1.5")
+        assert.equals(1, r.cut)
+      end)
+      assert.has_error(function() emulator.start{max_memory = 1000} end)
+    end)
+  end)
+
   describe("expansion bombs", function()
     for _, kind in ipairs {"nested", "arrays", "numbers", "keys", "string"} do
       it("a 16 MB frame of " .. kind .. " costs little time and memory", function()

@@ -33,6 +33,7 @@
 #define OKT_EMU_LOGIN_TIMEOUT   30                    /* s to log in */
 #define OKT_EMU_WRITE_TIMEOUT   30                    /* s of stuck output */
 #define OKT_EMU_MAX_CONNECTIONS 10000                 /* then HTTP 503 */
+#define OKT_EMU_MAX_MEMORY      (1024u * 1024u * 1024u) /* all conns' buffers */
 #define OKT_EMU_JSON_ITEMS      10000u                /* values in a request */
 #define OKT_EMU_JSON_TOKEN      (64u * 1024u)         /* longest string */
 #define OKT_EMU_JSON_TEXT       (1024u * 1024u)       /* text in a request */

@@ -81,6 +81,8 @@ struct okt_ws {
     size_t max_out;          /* server: see okt_ws_cfg */
     int out_over;            /* server: the last step stopped framing input
                                 over max_out, the socket taking no more */
+    uint64_t imsg_bytes;     /* payload of the message being received */
+    size_t rq_n;             /* messages in rq */
     char *subprotocol;       /* NULL: none offered / echoed */
     char *path;              /* server: request target; client: ours */
     char *hostport;          /* client: for messages and Host: */
@@ -276,8 +278,13 @@ static void cb_frame_start(wslay_event_context_ptr ctx,
                            void *ud)
 {
     (void)ctx;
-    (void)a;
-    ((okt_ws *)ud)->in_frame = 1;
+    okt_ws *ws = ud;
+    ws->in_frame = 1;
+    /* wslay allocates a data frame's whole payload at its start: counted
+     * in okt_ws_mem until the message is complete */
+    if (a->opcode == WSLAY_TEXT_FRAME || a->opcode == WSLAY_BINARY_FRAME ||
+        a->opcode == WSLAY_CONTINUATION_FRAME)
+        ws->imsg_bytes += a->payload_length;
 }
 
 static void cb_frame_end(wslay_event_context_ptr ctx, void *ud)
@@ -309,10 +316,13 @@ static void cb_msg(wslay_event_context_ptr ctx,
             ws->rq_head = m;
         ws->rq_tail = m;
         ws->rq_bytes += m->len;
+        ws->rq_n++;
+        ws->imsg_bytes = 0;
         ws->st.msgs_in++;
         break;
     }
     case WSLAY_BINARY_FRAME:
+        ws->imsg_bytes = 0;
         /* The Oktell protocol is JSON text only. */
         ws->fatal_close = WSLAY_CODE_UNSUPPORTED_DATA;
         wslay_event_shutdown_read(ctx);
@@ -1305,6 +1315,7 @@ int okt_ws_recv(okt_ws *ws, const char **data, size_t *len)
     if (!ws->rq_head)
         ws->rq_tail = NULL;
     ws->rq_bytes -= m->len;
+    ws->rq_n--;
     ws->taken = m;
     *data = m->data;
     *len = m->len;
@@ -1374,4 +1385,19 @@ size_t okt_ws_out_queued(const okt_ws *ws)
 int okt_ws_out_over(const okt_ws *ws)
 {
     return ws && ws->phase != PH_DONE && ws->out_over;
+}
+
+size_t okt_ws_mem(const okt_ws *ws)
+{
+    if (!ws)
+        return 0;
+    size_t n = sizeof *ws + ws->in.cap + ws->out.cap + ws->pout.cap +
+               ws->rq_bytes + ws->rq_n * (sizeof(rmsg) + 1) +
+               (size_t)ws->imsg_bytes;
+    if (ws->scratch)
+        n += RECV_CHUNK;
+    if (ws->ctx && ws->phase != PH_DONE)
+        n += wslay_event_get_queued_msg_length(ws->ctx) +
+             wslay_event_get_queued_msg_count(ws->ctx) * OKT_WS_MSG_COST;
+    return n;
 }

@@ -120,4 +120,9 @@ size_t okt_ws_out_queued(const okt_ws *ws);
  * that sends (pings, say) and does not read. */
 int okt_ws_out_over(const okt_ws *ws);
 
+/* Bytes this connection holds, roughly: its buffers, received messages not
+ * yet taken, the message being received (wslay allocates a frame's whole
+ * payload when it starts) and queued output. For a server's memory cap. */
+size_t okt_ws_mem(const okt_ws *ws);
+
 #endif

@@ -56,6 +56,7 @@ typedef struct conn {
     int64_t login_deadline;     /* upgraded, not logged in: -1 none */
     int64_t out_since;          /* output waiting and unmoved since */
     uint64_t out_mark;          /* bytes out at out_since */
+    size_t mem;                 /* okt_ws_mem at the last count */
 } conn;
 
 typedef struct refused {
@@ -101,6 +102,7 @@ struct okt_emu {
     size_t max_output;          /* a peer with more output waiting is cut */
     int64_t login_timeout, write_timeout;   /* ms */
     size_t max_connections;
+    size_t max_memory, mem;     /* cap and sum of the conns' mem */
     refused refused[REFUSED_MAX];
 };
 
@@ -191,6 +193,10 @@ okt_emu *okt_emu_new(const json_t *config, okt_err *err)
                  OKT_EMU_MAX_CONNECTIONS, &v, err))
         goto fail;
     e->max_connections = (size_t)v;
+    if (cfg_size(config, "max_memory", 1LL << 20, 1LL << 40,
+                 OKT_EMU_MAX_MEMORY, &v, err))
+        goto fail;
+    e->max_memory = (size_t)v;
     if (cfg_secs(config, "login_timeout", OKT_EMU_LOGIN_TIMEOUT,
                  &e->login_timeout, err) ||
         cfg_secs(config, "write_timeout", OKT_EMU_WRITE_TIMEOUT,
@@ -259,6 +265,7 @@ static void drop_conn(okt_emu *e, int s)
     if (!c)
         return;
     epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    e->mem -= c->mem;
     okt_ws_free(c->ws);
     free(c);
     e->conns[s] = NULL;
@@ -266,6 +273,33 @@ static void drop_conn(okt_emu *e, int s)
     pthread_mutex_lock(&e->mu);
     e->live--;
     pthread_mutex_unlock(&e->mu);
+}
+
+/* Count again what s holds (after its transport did anything). */
+static void account(okt_emu *e, conn *c)
+{
+    size_t m = sizeof *c + okt_ws_mem(c->ws);
+    e->mem += m - c->mem;
+    c->mem = m;
+}
+
+/* The memory cap: while all connections together hold more than
+ * max_memory, the one holding most is cut (new ones are refused from 7/8
+ * of it on: accept_some). */
+static void enforce_memory(okt_emu *e)
+{
+    while (e->mem > e->max_memory) {
+        size_t big = 0;
+        int who = -1;
+        for (size_t s = 0; s < e->nconns; s++)
+            if (e->conns[s] && e->conns[s]->mem > big) {
+                big = e->conns[s]->mem;
+                who = (int)s;
+            }
+        if (who < 0)
+            break;
+        drop_conn(e, who);
+    }
 }
 
 static void mark_dirty(okt_emu *e, int s, conn *c)
@@ -324,6 +358,7 @@ static void flush_out(okt_emu *e)
         }
         if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE))
             c->backlog = 0;
+        account(e, c);
         set_interest(e, s, c);
     }
     e->ndirty = 0;
@@ -406,6 +441,7 @@ static void serve_ready(okt_emu *e)
         c->ready = 0;
         int more = drain(e, s);
         if ((c = e->conns[s])) {
+            account(e, c);
             if (more)
                 make_ready(e, s, c);
             set_interest(e, s, c);
@@ -432,6 +468,7 @@ static void service(okt_emu *e, int s, unsigned revents)
     if (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         rv |= OKT_WANT_WRITE;
     int rc = okt_ws_step(c->ws, rv, NULL);
+    account(e, c);
     if (c->deadline >= 0 && !c->closing &&
         okt_ws_state(c->ws) != OKT_WS_CONNECTING) {
         c->deadline = -1;           /* upgraded in time: now log in */
@@ -568,6 +605,11 @@ static void accept_some(okt_emu *e)
         if (e->live >= e->max_connections) {
             refuse(e, fd, "the emulator's connection limit (max_connections)"
                           " is reached");
+            continue;
+        }
+        if (e->mem >= e->max_memory / 8 * 7) {
+            refuse(e, fd, "the emulator's memory limit (max_memory) is "
+                          "nearly reached");
             continue;
         }
         int s = okt_model_open(e->model, NULL);
@@ -729,6 +771,10 @@ static void *thread_main(void *arg)
                 service(e, (int)tag, evs[i].events);
         }
         serve_ready(e);
+        if (e->mem > e->max_memory) {
+            enforce_memory(e);
+            flush_out(e);
+        }
         int64_t now = okt_now_ms();
         if (now >= e->next_sweep) {
             sweep(e, now);

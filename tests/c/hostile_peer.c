@@ -20,6 +20,8 @@
  *     guess N           N wrong passwords for user A from 127.0.0.1, then
  *                       user B's right one from 127.0.0.2
  *     hog SECONDS       pipelines requests whose replies it never reads
+ *     memhog KxMB       K peers each hold an unfinished frame of MB
+ *                       megabytes; then a new connection is tried
  *   --pid PID: also report the peak growth of that process's VmRSS (kB)
  *   sampled every 20 ms while the mode runs, and its VmRSS at the end.
  *
@@ -823,6 +825,52 @@ static int m_guess(int n)
     return 0;
 }
 
+/* K peers each send all but the last byte of a SIZE-byte frame (the
+ * server holds the partial message), then a new connection is tried. */
+static int m_memhog(const char *arg)
+{
+    int k = 1;
+    double mb = 1;
+    sscanf(arg, "%dx%lf", &k, &mb);
+    size_t size = (size_t)(mb * 1048576);
+    peer *p = calloc((size_t)k, sizeof *p);
+    char *text = malloc(size);
+    unsigned char *fr = malloc(size + 14);
+    if (!p || !text || !fr)
+        abort();
+    memset(text, 'a', size);
+    size_t fl = frame(1, text, size, fr);
+    for (int i = 0; i < k; i++)
+        if (peer_open(&p[i], NULL) || login(&p[i], "Peter", "123"))
+            return printf("{\"mode\":\"memhog\",\"error\":\"setup\""), 1;
+    for (int i = 0; i < k; i++) {
+        send_all(&p[i], fr, fl - 1, 5000);
+        usleep(50000);   /* one at a time: the cut goes to the largest */
+    }
+    usleep(300000);
+    int cut = 0;
+    for (int i = 0; i < k; i++) {
+        char c;
+        ssize_t r = recv(p[i].fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN))
+            cut++;
+    }
+    peer n;
+    memset(&n, 0, sizeof n);
+    n.fd = tcp_connect(NULL);
+    char why[160] = "";
+    int st = n.fd >= 0 ? upgrade(&n, why, sizeof why) : 0;
+    printf("{\"mode\":\"memhog\",\"peers\":%d,\"frame_mb\":%.2f,\"cut\":%d,"
+           "\"new_status\":%d,\"new_reason\":\"%s\"", k, mb, cut, st, why);
+    peer_close(&n);
+    for (int i = 0; i < k; i++)
+        peer_close(&p[i]);
+    free(p);
+    free(text);
+    free(fr);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -858,6 +906,8 @@ int main(int argc, char **argv)
         rc = m_conns(atoi(arg));
     else if (!strcmp(mode, "bomb"))
         rc = m_bomb(arg);
+    else if (!strcmp(mode, "memhog"))
+        rc = m_memhog(arg);
     else if (!strcmp(mode, "guess"))
         rc = m_guess(atoi(arg));
     else {
