@@ -56,6 +56,47 @@ if not has_emu then
 end
 
 describe("adversarial peers", function()
+  describe("config", function()
+    it("an unknown key raises, naming it and the known keys", function()
+      local ok, err = pcall(emulator.start, {max_ouptut = 1})
+      assert.is_false(ok)
+      assert.matches("unknown key 'max_ouptut'", err, 1, true)
+      for _, k in ipairs {"max_output", "max_connections", "max_memory", "login_timeout",
+                          "write_timeout", "session_ttl", "max_sessions", "max_sessions_per_user",
+                          "login_failures", "login_lockout", "max_message", "users"} do
+        assert.matches(k, err, 1, true)
+      end
+    end)
+
+    it("bin/oktell-emu --config takes the bounds and refuses an unknown key", function()
+      local cfg = os.tmpname()
+      local function run(text)
+        local f = assert(io.open(cfg, "w"))
+        f:write(text)
+        f:close()
+        local p = assert(io.popen("lua5.4 bin/oktell-emu --listen 127.0.0.1:0 --stdin --config "
+          .. cfg .. " </dev/null 2>&1", "r"))
+        local out = p:read("*a")
+        p:close()
+        return out
+      end
+      local out = run("return {max_connections = 5, login_timeout = 0.5, max_ouptut = 1}\n")
+      assert.matches("unknown key 'max_ouptut'", out, 1, true)
+      out = run("return {max_connections = 5, login_timeout = 0.5, max_output = 65536}\n")
+      assert.matches("^ws://127%.0%.0%.1:%d+", out)
+      os.remove(cfg)
+    end)
+
+    it("every key takes its documented default and a good value", function()
+      with({session_ttl = 3600, max_sessions = 100, max_sessions_per_user = 2,
+            login_failures = 3, login_lockout = 10, max_output = 65536,
+            max_connections = 100, max_memory = 64 * 1048576, login_timeout = 5,
+            write_timeout = 5}, function(emu)
+        assert.is_string(emu.url)
+      end)
+    end)
+  end)
+
   describe("fair service", function()
     it("a pipelining peer does not hold up another peer's requests", function()
       with({}, function(emu)

@@ -885,6 +885,10 @@ static int load_task(okt_model *m, size_t i, const json_t *o, okt_err *err)
     return 0;
 }
 
+const char *const okt_model_config_keys[] = {
+    "licenses", "users", "tasks", "session_ttl", "max_sessions",
+    "max_sessions_per_user", "login_failures", "login_lockout", NULL};
+
 okt_model *okt_model_new(const json_t *config, okt_err *err)
 {
     if (config && !json_is_object(config)) {

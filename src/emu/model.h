@@ -44,6 +44,10 @@ void okt_out_free(okt_out *o);
  * Unknown keys are the server's to refuse (emu.h); a key of the wrong type
  * fails with OKT_EINVAL naming it. */
 okt_model *okt_model_new(const json_t *config, okt_err *err);
+
+/* The config keys okt_model_new reads (NULL-terminated), for the server's
+ * check of unknown keys. */
+extern const char *const okt_model_config_keys[];
 void okt_model_free(okt_model *m);            /* NULL ok */
 
 /* A new transport session (not logged in yet): a handle >= 0, small and

@@ -142,6 +142,52 @@ static int cfg_size(const json_t *cfg, const char *key, long long lo,
     return 0;
 }
 
+/* The server's own config keys; the model's are okt_model_config_keys. */
+static const char *const server_keys[] = {
+    "host", "port", "max_message", "max_output", "max_connections",
+    "max_memory", "login_timeout", "write_timeout", NULL};
+
+static int known_key(const char *k)
+{
+    for (const char *const *p = server_keys; *p; p++)
+        if (!strcmp(k, *p))
+            return 1;
+    for (const char *const *p = okt_model_config_keys; *p; p++)
+        if (!strcmp(k, *p))
+            return 1;
+    return 0;
+}
+
+/* A key that is not a config key is an error naming it and the known
+ * ones (a misspelt limit would otherwise silently stay at its default). */
+static int check_keys(const json_t *config, okt_err *err)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)config, k, v) {
+        (void)v;
+        if (known_key(k))
+            continue;
+        char name[28], list[224];
+        size_t i = 0, n = 0;
+        for (; k[i] && i < sizeof name - 1; i++)   /* printable ASCII only */
+            name[i] = k[i] > 0x20 && k[i] < 0x7f ? k[i] : '?';
+        name[i] = '\0';
+        list[0] = '\0';
+        for (const char *const *p = server_keys; *p; p++)
+            n += (size_t)snprintf(n < sizeof list ? list + n : NULL,
+                                  n < sizeof list ? sizeof list - n : 0,
+                                  "%s%s", n ? ", " : "", *p);
+        for (const char *const *p = okt_model_config_keys; *p; p++)
+            n += (size_t)snprintf(n < sizeof list ? list + n : NULL,
+                                  n < sizeof list ? sizeof list - n : 0,
+                                  ", %s", *p);
+        return okt_err_set(err, OKT_EINVAL, "unknown key '%s'%s (known: %s)",
+                           name, k[i] ? "..." : "", list);
+    }
+    return 0;
+}
+
 okt_emu *okt_emu_new(const json_t *config, okt_err *err)
 {
     if (config && !json_is_object(config)) {
@@ -161,6 +207,8 @@ okt_emu *okt_emu_new(const json_t *config, okt_err *err)
     okt_ws_cfg_init(&e->wscfg);
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
+    if (config && check_keys(config, err))
+        goto fail;
     const json_t *h = config ? json_object_get(config, "host") : NULL;
     const json_t *p = config ? json_object_get(config, "port") : NULL;
     const json_t *mm = config ? json_object_get(config, "max_message") : NULL;
