@@ -60,6 +60,9 @@ BENCH_C  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 # Lua C modules for the specs only (tests.testsock: a blocking TCP client
 # that moves core.wire's bytes); never installed.
 LTESTS   := $(patsubst tests/lua/%.c,$(LB)/tests/%.so,$(wildcard tests/lua/*.c))
+# Helper programs the specs run (not tests themselves): misbehaving peers
+# for spec/adversarial_spec.lua.
+HELPERS  := $(B)/tests/hostile_peer
 
 LUAENV   = LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./$(LB)/?.so;;'
 
@@ -132,21 +135,21 @@ $(B)/bench/%: bench/%.c $(LIBS_ALL)
 
 # The test entry point: C tests, then specs under $(LUA) against
 # $(B)/$(LUA)'s modules; last line "N passed, N failed".
-test: all $(CTESTS) $(LTESTS)
+test: all $(CTESTS) $(LTESTS) $(HELPERS)
 	@sh tools/rockspec.sh --check
 	@B=$(B) LUA=$(LUA) sh tests/run.sh
 
 test-c: all $(CTESTS)
 	@B=$(B) LUA=$(LUA) ONLY=c sh tests/run.sh
 
-test-lua: all $(LTESTS)
+test-lua: all $(LTESTS) $(HELPERS)
 	@B=$(B) LUA=$(LUA) ONLY=lua sh tests/run.sh
 
 # Sanitizer run: a separate build tree, the same tests.
 check: deps
 	$(MAKE) B=build/san LUA=$(LUA) OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN_FLAGS='-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all' \
-	    mods $(patsubst $(B)/%,build/san/%,$(CTESTS) $(LTESTS))
+	    mods $(patsubst $(B)/%,build/san/%,$(CTESTS) $(LTESTS) $(HELPERS))
 	@B=build/san LUA=$(LUA) SAN=1 sh tests/run.sh
 
 demo: all

@@ -125,7 +125,11 @@ static pid_t spawn(int echo, int *port)
             for (;;)
                 pause();
         }
-        okt_emu *e = okt_emu_new(NULL, NULL);
+        /* 10,000 sessions and the load clients: above the default
+         * max_connections (10000), which would refuse the last ones */
+        json_t *cfg = json_pack("{s:i}", "max_connections", 20000);
+        okt_emu *e = okt_emu_new(cfg, NULL);
+        json_decref(cfg);
         if (!e || okt_emu_start(e, NULL) != 0)
             _exit(1);
         int pt = okt_emu_port(e);

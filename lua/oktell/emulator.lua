@@ -6,6 +6,10 @@
 --
 --   local emu = emulator.start{host =, port =, licenses =, users =, tasks =,
 --                              max_message =}  -- largest WebSocket message accepted
+--   Bounds on hostile peers and careless scripts (docs/EMULATOR.md): session_ttl,
+--   max_sessions, max_sessions_per_user, login_failures, login_lockout,
+--   max_output, max_connections, max_memory, login_timeout, write_timeout.
+--   An unknown key raises, naming it and the known keys.
 --   emu.url; emu:offer(user, {task =, mode =, number =, text =, idinlist =})
 --   emu:finish(user, "answered" | "failed"); emu:enqueue{number =}
 --   emu:set_line(user, state); emu:lock_task(id, editor); emu:unlock_task(id)

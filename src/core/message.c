@@ -36,6 +36,86 @@ static int depth_ok(const char *s, size_t len, unsigned max)
     return 1;
 }
 
+int okt_msg_scan(const char *text, size_t len, unsigned max_depth,
+                 size_t max_items, size_t max_token, size_t max_total,
+                 okt_err *err)
+{
+    unsigned depth = 0;
+    size_t items = 0, tok = 0, total = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\') {
+                i++;
+                tok++;
+            } else if (c == '"') {
+                in_str = 0;
+                continue;
+            }
+            if (++tok > max_token)
+                return okt_err_set(err, OKT_EPROTOCOL,
+                                   "message: a string longer than %zu bytes",
+                                   max_token);
+            if (++total > max_total)
+                return okt_err_set(err, OKT_EPROTOCOL,
+                                   "message: over %zu bytes of text",
+                                   max_total);
+            continue;
+        }
+        switch (c) {
+        case '"':
+            in_str = 1;
+            tok = 0;
+            break;
+        case '[':
+        case '{':
+            if (++depth > max_depth)
+                return okt_err_set(err, OKT_EPROTOCOL,
+                                   "message: nested deeper than %u",
+                                   max_depth);
+            /* a container is an item too */
+            __attribute__((fallthrough));
+        case ',':
+            if (++items > max_items)
+                return okt_err_set(err, OKT_EPROTOCOL,
+                                   "message: more than %zu items",
+                                   max_items);
+            tok = 0;
+            break;
+        case ']':
+        case '}':
+            if (depth)
+                depth--;
+            tok = 0;
+            break;
+        case ':':
+            tok = 0;
+            break;
+        case ' ':
+        case '\t':
+        case '\r':
+        case '\n':
+            tok = 0;
+            if (++total > max_total)
+                return okt_err_set(err, OKT_EPROTOCOL,
+                                   "message: over %zu bytes of text",
+                                   max_total);
+            break;
+        default:    /* numbers and literals: one token */
+            if (++tok > max_token)
+                return okt_err_set(err, OKT_EPROTOCOL,
+                                   "message: a token longer than %zu bytes",
+                                   max_token);
+            if (++total > max_total)
+                return okt_err_set(err, OKT_EPROTOCOL,
+                                   "message: over %zu bytes of text",
+                                   max_total);
+        }
+    }
+    return 0;
+}
+
 int okt_msg_parse(const char *text, size_t len, json_t **root,
                   const char **name, json_t **obj, okt_err *err)
 {

@@ -18,6 +18,18 @@
 int okt_msg_parse(const char *text, size_t len, json_t **root,
                   const char **name, json_t **obj, okt_err *err);
 
+/* A linear pre-scan of untrusted JSON text, no allocation, to run before
+ * okt_msg_parse where a parse must stay cheap (the emulator): jansson
+ * would build every value first. 0 when the text nests at most max_depth,
+ * has at most max_items values (containers and comma-separated elements),
+ * no string (its bytes as written) or bare token longer than max_token and
+ * at most max_total bytes of text in all (strings, numbers, literals and
+ * whitespace: all but the structural characters); else -1 with err
+ * (OKT_EPROTOCOL) naming the bound, never quoting the input. */
+int okt_msg_scan(const char *text, size_t len, unsigned max_depth,
+                 size_t max_items, size_t max_token, size_t max_total,
+                 okt_err *err);
+
 /* Build ["name", obj] as compact JSON (key order kept). obj is borrowed
  * and may be NULL (sent as {}). Returns a malloc'd NUL-terminated string
  * the caller frees, *len (may be NULL) its length; NULL with err. */

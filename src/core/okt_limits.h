@@ -5,6 +5,7 @@
 
 #define OKT_MAX_WS_MSG          (16u * 1024u * 1024u) /* one WebSocket message */
 #define OKT_MAX_HANDSHAKE       (16u * 1024u)         /* HTTP upgrade head */
+#define OKT_MAX_WS_OUT          (1024u * 1024u)       /* server: output waiting */
 #define OKT_MAX_MP_PARTS        4096u                 /* multipart packetcount */
 #define OKT_MAX_MP_BYTES        (16u * 1024u * 1024u) /* reassembled multipart */
 #define OKT_MAX_MP_PENDING      64u                   /* partial multiparts kept */
@@ -18,6 +19,24 @@
 #define OKT_MAX_JSON_DEPTH      64u                   /* envelope nesting */
 #define OKT_MAX_TRACE           4096u                 /* wire trace records */
 #define OKT_MAX_TRACE_BYTES     (32u * 1024u * 1024u) /* their text together */
+
+/* The emulator's defaults (config keys of emulator.start, docs/EMULATOR.md) */
+#define OKT_EMU_SESSION_TTL     (8 * 3600)            /* s a sessionid lives */
+#define OKT_EMU_MAX_SESSION_TTL (366 * 24 * 3600)     /* its largest value */
+#define OKT_EMU_STORED_SESSIONS 10000                 /* sessionids kept */
+#define OKT_EMU_STORED_PER_USER 16                    /* of one user */
+#define OKT_EMU_MAX_STORED      1000000               /* largest of both */
+#define OKT_EMU_LOGIN_FAILURES  5                     /* before throttling */
+#define OKT_EMU_LOGIN_LOCKOUT   60                    /* s, first refusal */
+#define OKT_EMU_MAX_LOCKOUT     86400                 /* its largest value */
+#define OKT_EMU_FAIL_ADDRS      4096u                 /* addresses tracked */
+#define OKT_EMU_LOGIN_TIMEOUT   30                    /* s to log in */
+#define OKT_EMU_WRITE_TIMEOUT   30                    /* s of stuck output */
+#define OKT_EMU_MAX_CONNECTIONS 10000                 /* then HTTP 503 */
+#define OKT_EMU_MAX_MEMORY      (1024u * 1024u * 1024u) /* all conns' buffers */
+#define OKT_EMU_JSON_ITEMS      10000u                /* values in a request */
+#define OKT_EMU_JSON_TOKEN      (64u * 1024u)         /* longest string */
+#define OKT_EMU_JSON_TEXT       (1024u * 1024u)       /* text in a request */
 
 #define OKT_DEFAULT_TIMEOUT_MS  20000                 /* per request */
 #define OKT_DEFAULT_PING_MS     15000                 /* keepalive interval */

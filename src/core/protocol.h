@@ -234,6 +234,10 @@
 #define OKT_SE_SESSION_USER "Bad request. Invalid session user"
 #define OKT_SE_OLD_PASSWORD "old password is wrong"
 
+/* The emulator's own login refusal (our extension: no source shows one):
+ * too many failed logins of that user or from that address. */
+#define OKT_EMU_E_THROTTLED "Too many failed logins"
+
 /* The table's wire methods, one id each (okt_wire_method.id). */
 enum okt_method_id {
     OKT_M_PING,

@@ -38,6 +38,9 @@
 
 #define RECV_CHUNK   (16u * 1024u)     /* room offered to each recv() */
 #define READ_PER_TURN (4u * 1024u * 1024u) /* wire bytes read per step */
+/* Server: less per step, so the frames one step parses (a pipelining
+ * peer's, say) cost the other peers of the same thread little waiting. */
+#define SERVER_READ_PER_TURN (256u * 1024u)
 #define OUT_HIGH     (1u * 1024u * 1024u)  /* stop framing above this */
 /* Empty buffers larger than this are freed. 0: all of them, so a quiet
  * connection holds no receive room or reply bytes (the emulator keeps
@@ -84,6 +87,11 @@ struct okt_ws {
     int peer_code;
     char peer_reason[124];
     size_t max_msg, max_handshake;
+    size_t max_out;          /* server: see okt_ws_cfg */
+    int out_over;            /* server: the last step stopped framing input
+                                over max_out, the socket taking no more */
+    uint64_t imsg_bytes;     /* payload of the message being received */
+    size_t rq_n;             /* messages in rq */
     char *subprotocol;       /* NULL: none offered / echoed */
     char *path;              /* server: request target; client: ours */
     char *hostport;          /* client: for messages and Host: */
@@ -226,7 +234,9 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *b, size_t len,
     (void)flags;
     okt_ws *ws = ud;
     size_t have = buf_used(&ws->in);
-    if (have == 0) {
+    /* Server: over max_out no frame is taken in (each ping would queue a
+     * pong); the bytes wait in `in` until the output drains. */
+    if (have == 0 || (ws->server && okt_ws_out_queued(ws) > ws->max_out)) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
@@ -277,8 +287,13 @@ static void cb_frame_start(wslay_event_context_ptr ctx,
                            void *ud)
 {
     (void)ctx;
-    (void)a;
-    ((okt_ws *)ud)->in_frame = 1;
+    okt_ws *ws = ud;
+    ws->in_frame = 1;
+    /* wslay allocates a data frame's whole payload at its start: counted
+     * in okt_ws_mem until the message is complete */
+    if (a->opcode == WSLAY_TEXT_FRAME || a->opcode == WSLAY_BINARY_FRAME ||
+        a->opcode == WSLAY_CONTINUATION_FRAME)
+        ws->imsg_bytes += a->payload_length;
 }
 
 static void cb_frame_end(wslay_event_context_ptr ctx, void *ud)
@@ -310,10 +325,13 @@ static void cb_msg(wslay_event_context_ptr ctx,
             ws->rq_head = m;
         ws->rq_tail = m;
         ws->rq_bytes += m->len;
+        ws->rq_n++;
+        ws->imsg_bytes = 0;
         ws->st.msgs_in++;
         break;
     }
     case WSLAY_BINARY_FRAME:
+        ws->imsg_bytes = 0;
         /* The Oktell protocol is JSON text only. */
         ws->fatal_close = WSLAY_CODE_UNSUPPORTED_DATA;
         wslay_event_shutdown_read(ctx);
@@ -531,6 +549,7 @@ void okt_ws_cfg_init(okt_ws_cfg *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->max_msg = OKT_MAX_WS_MSG;
     cfg->max_handshake = OKT_MAX_HANDSHAKE;
+    cfg->max_out = OKT_MAX_WS_OUT;
     cfg->subprotocol = "json";
     cfg->verify = 1;
 }
@@ -548,6 +567,7 @@ static okt_ws *ws_new(int server, const okt_ws_cfg *cfg, okt_err *err)
     ws->max_msg = cfg->max_msg ? cfg->max_msg : OKT_MAX_WS_MSG;
     ws->max_handshake = cfg->max_handshake ? cfg->max_handshake
                                            : OKT_MAX_HANDSHAKE;
+    ws->max_out = cfg->max_out ? cfg->max_out : OKT_MAX_WS_OUT;
     if (cfg->subprotocol && *cfg->subprotocol) {
         ws->subprotocol = strdup(cfg->subprotocol);
         if (!ws->subprotocol)
@@ -862,6 +882,11 @@ static int want_input(const okt_ws *ws)
          * large backlog of messages. */
         if (ws->rq_bytes > ws->max_msg || !wslay_event_want_read(ws->ctx))
             return 0;
+        /* Server: nor while the output is over its bound (cb_recv), nor
+         * while bytes read before still wait there to be framed. */
+        if (ws->server && (okt_ws_out_queued(ws) > ws->max_out ||
+                           buf_used(&ws->in) >= RECV_CHUNK))
+            return 0;
     }
     return 1;
 }
@@ -898,7 +923,8 @@ static void read_input(okt_ws *ws)
             total += (size_t)n;
             /* A short read means the kernel buffer is empty now: asking
              * again would only cost a system call to hear EAGAIN. */
-            if ((size_t)n < room || total >= READ_PER_TURN)
+            if ((size_t)n < room ||
+                total >= (ws->server ? SERVER_READ_PER_TURN : READ_PER_TURN))
                 return;
             /* Before the upgrade is done, a head is all we want. */
             if (ws->phase < PH_OPEN && total > ws->max_handshake + RECV_CHUNK)
@@ -1054,8 +1080,28 @@ static void ws_frames(okt_ws *ws)
     /* Memory mode: the same back-pressure as want_input gives the socket;
      * fed bytes wait in `in` until the caller takes its messages. */
     int held = ws->mem && ws->rq_bytes > ws->max_msg;
-    if (buf_used(&ws->in) && !held && wslay_event_get_read_enabled(ws->ctx))
-        rerr = wslay_event_recv(ws->ctx);   /* < 0: read is now disabled */
+    ws->out_over = 0;
+    for (;;) {
+        if (buf_used(&ws->in) && !held && wslay_event_get_read_enabled(ws->ctx))
+            rerr = wslay_event_recv(ws->ctx);   /* < 0: read is now disabled */
+        /* Server over max_out, so cb_recv stopped framing: push output to
+         * the socket and frame on while it takes it. When it takes nothing
+         * the peer does not read; EPOLLOUT resumes framing later. (Memory
+         * mode has no socket to push to: its host takes the output.) */
+        if (rerr != 0 || !ws->server || ws->ssl || ws->mem ||
+            !buf_used(&ws->in) || !wslay_event_get_read_enabled(ws->ctx) ||
+            okt_ws_out_queued(ws) <= ws->max_out)
+            break;
+        if (buf_used(&ws->out) < OUT_HIGH && wslay_event_want_write(ws->ctx) &&
+            wslay_event_send(ws->ctx) != 0)
+            break;   /* reported by the send below */
+        size_t before = buf_used(&ws->out);
+        flush(ws);
+        if (ws->wfail || buf_used(&ws->out) >= before) {
+            ws->out_over = 1;
+            break;
+        }
+    }
     if (!wslay_event_get_read_enabled(ws->ctx)) {
         ws->in.off = ws->in.len;   /* nothing after close is for us */
     }
@@ -1321,6 +1367,7 @@ int okt_ws_recv(okt_ws *ws, const char **data, size_t *len)
     if (!ws->rq_head)
         ws->rq_tail = NULL;
     ws->rq_bytes -= m->len;
+    ws->rq_n--;
     ws->taken = m;
     *data = m->data;
     *len = m->len;
@@ -1468,4 +1515,35 @@ void okt_ws_consume(okt_ws *ws, size_t n)
     ws->st.bytes_out += n;
     buf_settle(&ws->out);
     mem_settle(ws);
+}
+
+size_t okt_ws_out_queued(const okt_ws *ws)
+{
+    if (!ws || ws->phase == PH_DONE)
+        return 0;
+    size_t n = buf_used(&ws->out) + buf_used(&ws->pout);
+    if (ws->ctx)
+        n += wslay_event_get_queued_msg_length(ws->ctx) +
+             wslay_event_get_queued_msg_count(ws->ctx) * OKT_WS_MSG_COST;
+    return n;
+}
+
+int okt_ws_out_over(const okt_ws *ws)
+{
+    return ws && ws->phase != PH_DONE && ws->out_over;
+}
+
+size_t okt_ws_mem(const okt_ws *ws)
+{
+    if (!ws)
+        return 0;
+    size_t n = sizeof *ws + ws->in.cap + ws->out.cap + ws->pout.cap +
+               ws->rq_bytes + ws->rq_n * (sizeof(rmsg) + 1) +
+               (size_t)ws->imsg_bytes;
+    if (ws->scratch)
+        n += RECV_CHUNK;
+    if (ws->ctx && ws->phase != PH_DONE)
+        n += wslay_event_get_queued_msg_length(ws->ctx) +
+             wslay_event_get_queued_msg_count(ws->ctx) * OKT_WS_MSG_COST;
+    return n;
 }

@@ -21,6 +21,12 @@ typedef struct okt_ws_cfg {
     int verify;              /* client TLS: verify cert + host name (1) */
     const char *certfile;    /* server TLS (optional): PEM cert chain */
     const char *keyfile;     /* server TLS: PEM key */
+    size_t max_out;          /* server: no frame is taken in while more
+                                output than this waits (OKT_MAX_WS_OUT), so
+                                a peer that sends pings and never reads
+                                cannot grow the pong queue; what to do with
+                                such a peer is the caller's (see
+                                okt_ws_out_queued) */
 } okt_ws_cfg;
 
 void okt_ws_cfg_init(okt_ws_cfg *cfg);
@@ -139,5 +145,23 @@ int okt_ws_feed_eof(okt_ws *ws, okt_err *err);
  * Nothing is taken until okt_ws_consume(ws, k) says k bytes went out. */
 int okt_ws_output(okt_ws *ws, const char **p, size_t *n);
 void okt_ws_consume(okt_ws *ws, size_t n);
+
+/* --- server-side output bound --- */
+
+/* Output waiting to go out: bytes buffered for the socket, plus the
+ * messages queued in wslay (their payload and OKT_WS_MSG_COST each for
+ * framing and bookkeeping, so a queue of empty pongs counts too). */
+#define OKT_WS_MSG_COST 64u
+size_t okt_ws_out_queued(const okt_ws *ws);
+
+/* Server: 1 when the last step had to stop taking frames in because more
+ * than max_out of output waited and the socket took no more of it: a peer
+ * that sends (pings, say) and does not read. */
+int okt_ws_out_over(const okt_ws *ws);
+
+/* Bytes this connection holds, roughly: its buffers, received messages not
+ * yet taken, the message being received (wslay allocates a frame's whole
+ * payload when it starts) and queued output. For a server's memory cap. */
+size_t okt_ws_mem(const okt_ws *ws);
 
 #endif

@@ -15,8 +15,12 @@ typedef struct okt_emu okt_emu;
 
 /* config: the table given to emulator.start, as JSON (borrowed; NULL for
  * defaults): host ("127.0.0.1"), port (0: a free one), licenses, users,
- * tasks (see model.h), max_message (largest WebSocket message accepted,
- * OKT_MAX_WS_MSG). Fails with OKT_EINVAL on a bad config. */
+ * tasks and the session and login keys (model.h), max_message (largest
+ * WebSocket message accepted, OKT_MAX_WS_MSG), and the bounds on hostile
+ * peers (docs/EMULATOR.md; defaults in okt_limits.h): max_output,
+ * max_connections, max_memory (bytes or counts), login_timeout,
+ * write_timeout (seconds). Fails with OKT_EINVAL on a bad config, and on
+ * an unknown key, naming it and the known ones. */
 okt_emu *okt_emu_new(const json_t *config, okt_err *err);
 
 /* Bind, listen and start the thread; listening when it returns. */

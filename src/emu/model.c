@@ -14,11 +14,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "message.h"
 #include "b64.h"
+#include "okt_limits.h"
 #include "protocol.h"
 #include "session.h"
 #include "states.h"
@@ -127,11 +129,23 @@ enum {
     TK_CALL       /* answered: lsCommutated until finish "failed" */
 };
 
+/* Failed logins of a user or of a source address (login throttling). */
+typedef struct mthrottle {
+    int fails;                      /* since the last success */
+    int64_t last, until;            /* last failure; refused before until */
+} mthrottle;
+
+typedef struct maddr {
+    char addr[48];                  /* the peer's IP as text */
+    mthrottle th;
+} maddr;
+
 typedef struct muser {
     char *id, *login, *password, *name, *callerid, *info, *number;
     char *group_id, *group_name, *role_id, *role_name, *lineid;
     char *redirect_number;          /* NULL: none */
-    char *sessionid;                /* for login by session id */
+    int nstored;                    /* stored sessions (sessionid) */
+    mthrottle th;                   /* failed logins of this user */
     int isoperator, has_line, line;
     /* state */
     int st;                         /* chosen / server-set user state */
@@ -158,7 +172,22 @@ typedef struct msess {
     int used, user, next;           /* next: free list or user's list */
     unsigned subs;
     int confirm_usage;
+    int stored;                     /* the stored session it logged in
+                                       with (index), -1 none */
+    unsigned stored_gen;            /* its generation then: a slot reused
+                                       since is not this login's */
+    char addr[48];                  /* the peer's IP ("": not known) */
 } msess;
+
+/* A stored login session: what a `sessionid` logs in to. Unguessable (128
+ * bits from RAND_bytes), bound to its user, expiring, revoked by logout. */
+typedef struct mstored {
+    char id[37];                    /* GUID-shaped hex; "" when free */
+    int user;
+    unsigned gen;                   /* bumped each time the slot is used */
+    int64_t expires;                /* on the model's clock */
+    int next;                       /* hash chain or free list, -1 end */
+} mstored;
 
 typedef struct mcaller {
     char *number;
@@ -179,8 +208,21 @@ struct okt_model {
     int *touched;                   /* users touched by this reaction */
     size_t ntouched;
     okt_out prompts;                /* 121/122/123 events of this reaction */
-    unsigned long long counter;     /* session ids */
     char *version_build;
+    int64_t now;                    /* the clock, as okt_model_set_time */
+    /* stored sessions: a fixed table of max_sessions slots, hashed by the
+     * id's first 32 bits (random, so chains stay short) */
+    mstored *stored;
+    int *buckets;                   /* nbuckets heads, -1 empty */
+    size_t nstored, max_stored, nbuckets, max_user_stored;
+    int free_stored;
+    int64_t session_ttl;            /* ms */
+    /* login throttling: per user (muser.th) and per source address */
+    maddr *addrs;                   /* OKT_EMU_FAIL_ADDRS, allocated at
+                                       the first failure */
+    size_t naddrs;
+    int login_failures;             /* allowed before refusals start */
+    int64_t login_lockout;          /* ms, the first refusal window */
 };
 
 /* ---- small helpers -------------------------------------------------- */
@@ -521,7 +563,7 @@ static void free_user(muser *u)
     char **f[] = {&u->id, &u->login, &u->password, &u->name, &u->callerid,
                   &u->info, &u->number, &u->group_id, &u->group_name,
                   &u->role_id, &u->role_name, &u->lineid,
-                  &u->redirect_number, &u->sessionid, &u->reasonmsg,
+                  &u->redirect_number, &u->reasonmsg,
                   &u->onumber, &u->otext};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         free(*f[i]);
@@ -557,6 +599,9 @@ void okt_model_free(okt_model *m)
     free(m->tasks);
     free(m->sess);
     free(m->touched);
+    free(m->stored);
+    free(m->buckets);
+    free(m->addrs);
     okt_out_free(&m->prompts);
     free(m->version_build);
     free(m);
@@ -598,6 +643,142 @@ static int cfg_bool(const json_t *o, const char *key, int def, int *dst,
         return okt_err_set(err, OKT_EINVAL, "%s: '%s' must be a boolean",
                            what, key);
     return 0;
+}
+
+/* A top-level integer key in lo..hi, def when absent or null. */
+static int cfg_int(const json_t *cfg, const char *key, long long lo,
+                   long long hi, long long def, long long *dst, okt_err *err)
+{
+    const json_t *v = cfg ? json_object_get(cfg, key) : NULL;
+    *dst = def;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo ||
+        json_integer_value(v) > hi)
+        return okt_err_set(err, OKT_EINVAL,
+                           "'%s' must be an integer %lld..%lld", key, lo, hi);
+    *dst = json_integer_value(v);
+    return 0;
+}
+
+/* ---- stored sessions (sessionid) ------------------------------------ */
+
+static int store_init(okt_model *m)
+{
+    m->nbuckets = 16;
+    while (m->nbuckets < m->max_stored)
+        m->nbuckets *= 2;
+    m->stored = calloc(m->max_stored, sizeof *m->stored);
+    m->buckets = malloc(m->nbuckets * sizeof *m->buckets);
+    if (!m->stored || !m->buckets)
+        return -1;
+    for (size_t i = 0; i < m->nbuckets; i++)
+        m->buckets[i] = -1;
+    for (size_t i = 0; i < m->max_stored; i++)
+        m->stored[i].next = i + 1 < m->max_stored ? (int)(i + 1) : -1;
+    m->free_stored = 0;
+    return 0;
+}
+
+/* The bucket of an id: its first 8 hex digits; -1 when not hex. */
+static long store_bucket(const okt_model *m, const char *id)
+{
+    unsigned long h = 0;
+    for (int i = 0; i < 8; i++) {
+        int c = tolower((unsigned char)id[i]), d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else
+            return -1;
+        h = h << 4 | (unsigned long)d;
+    }
+    return (long)(h & (m->nbuckets - 1));
+}
+
+static void store_remove(okt_model *m, int k)
+{
+    mstored *st = &m->stored[k];
+    long b = store_bucket(m, st->id);
+    for (int *p = &m->buckets[b]; *p >= 0; p = &m->stored[*p].next)
+        if (*p == k) {
+            *p = st->next;
+            break;
+        }
+    m->users[st->user].nstored--;
+    st->id[0] = '\0';
+    st->next = m->free_stored;
+    m->free_stored = k;
+    m->nstored--;
+}
+
+/* The slot holding id, live on the model's clock; -1 none. An expired one
+ * met on the way is removed. The comparison takes the same time wherever
+ * the ids differ. */
+static int store_find(okt_model *m, const char *id)
+{
+    if (!id || strlen(id) != 36)
+        return -1;
+    long b = store_bucket(m, id);
+    if (b < 0)
+        return -1;
+    for (int k = m->buckets[b]; k >= 0;) {
+        mstored *st = &m->stored[k];
+        int next = st->next;
+        if (st->expires <= m->now)
+            store_remove(m, k);
+        else if (CRYPTO_memcmp(st->id, id, 36) == 0)
+            return k;
+        k = next;
+    }
+    return -1;
+}
+
+/* Evict: the user's oldest (soonest expiring) session when ui >= 0, else
+ * the soonest expiring of all. */
+static void store_evict(okt_model *m, int ui)
+{
+    int best = -1;
+    for (size_t k = 0; k < m->max_stored; k++) {
+        const mstored *st = &m->stored[k];
+        if (st->id[0] && (ui < 0 || st->user == ui) &&
+            (best < 0 || st->expires < m->stored[best].expires))
+            best = (int)k;
+    }
+    if (best >= 0)
+        store_remove(m, best);
+}
+
+/* A new stored session of user ui living ttl ms: its slot, -1 on failure
+ * (no randomness). Over a bound the oldest session goes first. */
+static int store_new(okt_model *m, int ui, int64_t ttl)
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return -1;
+    if (m->users[ui].nstored >= (int)m->max_user_stored)
+        store_evict(m, ui);
+    if (m->free_stored < 0)
+        store_evict(m, -1);
+    int k = m->free_stored;
+    mstored *st = &m->stored[k];
+    m->free_stored = st->next;
+    /* all 128 bits random (no version bits): GUID-shaped, not a v4 UUID */
+    snprintf(st->id, sizeof st->id,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+             b[10], b[11], b[12], b[13], b[14], b[15]);
+    st->user = ui;
+    st->gen++;
+    st->expires = m->now + ttl;
+    long bk = store_bucket(m, st->id);
+    st->next = m->buckets[bk];
+    m->buckets[bk] = k;
+    m->users[ui].nstored++;
+    m->nstored++;
+    return k;
 }
 
 static void guid(char out[37], unsigned kind, unsigned long long n)
@@ -704,6 +885,10 @@ static int load_task(okt_model *m, size_t i, const json_t *o, okt_err *err)
     return 0;
 }
 
+const char *const okt_model_config_keys[] = {
+    "licenses", "users", "tasks", "session_ttl", "max_sessions",
+    "max_sessions_per_user", "login_failures", "login_lockout", NULL};
+
 okt_model *okt_model_new(const json_t *config, okt_err *err)
 {
     if (config && !json_is_object(config)) {
@@ -725,6 +910,27 @@ okt_model *okt_model_new(const json_t *config, okt_err *err)
             goto fail;
         }
         m->licenses = (long)json_integer_value(lic);
+    }
+    long long ttl, per_user, total, fails, lockout;
+    if (cfg_int(config, "session_ttl", 1, OKT_EMU_MAX_SESSION_TTL,
+                OKT_EMU_SESSION_TTL, &ttl, err) ||
+        cfg_int(config, "login_failures", 1, 1000000,
+                OKT_EMU_LOGIN_FAILURES, &fails, err) ||
+        cfg_int(config, "login_lockout", 1, OKT_EMU_MAX_LOCKOUT,
+                OKT_EMU_LOGIN_LOCKOUT, &lockout, err) ||
+        cfg_int(config, "max_sessions", 1, OKT_EMU_MAX_STORED,
+                OKT_EMU_STORED_SESSIONS, &total, err) ||
+        cfg_int(config, "max_sessions_per_user", 1, OKT_EMU_MAX_STORED,
+                OKT_EMU_STORED_PER_USER, &per_user, err))
+        goto fail;
+    m->session_ttl = ttl * 1000;
+    m->login_failures = (int)fails;
+    m->login_lockout = lockout * 1000;
+    m->max_stored = (size_t)total;
+    m->max_user_stored = (size_t)per_user;
+    if (store_init(m)) {
+        okt_err_set(err, OKT_ENOMEM, "out of memory");
+        goto fail;
     }
     const json_t *users = config ? json_object_get(config, "users") : NULL;
     const json_t *tasks = config ? json_object_get(config, "tasks") : NULL;
@@ -780,9 +986,20 @@ int okt_model_open(okt_model *m, okt_err *err)
     }
     int s = m->free_sess;
     m->free_sess = m->sess[s].next;
-    m->sess[s] = (msess){.used = 1, .user = -1, .next = -1};
+    m->sess[s] = (msess){.used = 1, .user = -1, .next = -1, .stored = -1};
     m->live_sess++;
     return s;
+}
+
+void okt_model_set_time(okt_model *m, int64_t now_ms)
+{
+    m->now = now_ms;
+}
+
+int okt_model_logged_in(const okt_model *m, int sess)
+{
+    return sess >= 0 && (size_t)sess < m->nsess_cap && m->sess[sess].used &&
+           m->sess[sess].user >= 0;
 }
 
 size_t okt_model_session_count(const okt_model *m)
@@ -793,6 +1010,13 @@ size_t okt_model_session_count(const okt_model *m)
 static int valid_sess(const okt_model *m, int s)
 {
     return s >= 0 && (size_t)s < m->nsess_cap && m->sess[s].used;
+}
+
+void okt_model_set_addr(okt_model *m, int sess, const char *addr)
+{
+    if (valid_sess(m, sess))
+        snprintf(m->sess[sess].addr, sizeof m->sess[sess].addr, "%s",
+                 addr ? addr : "");
 }
 
 /* Take sess off its user's list; the user's last session disconnects the
@@ -1057,6 +1281,73 @@ static muser *me(req *r)
     return &r->m->users[r->m->sess[r->sess].user];
 }
 
+/* ---- login throttling ----------------------------------------------- */
+
+#define LOCKOUT_DOUBLINGS 6     /* the window grows to 64 x login_lockout */
+
+static int throttled(const okt_model *m, const mthrottle *th)
+{
+    return th && m->now < th->until;
+}
+
+/* A failed login: past login_failures, refuse for login_lockout, doubled
+ * with each further failure. A record quiet for the longest window starts
+ * over. */
+static void note_fail(okt_model *m, mthrottle *th)
+{
+    if (!th)
+        return;
+    if (th->fails &&
+        m->now - th->last >= m->login_lockout << LOCKOUT_DOUBLINGS)
+        th->fails = 0;
+    th->fails++;
+    th->last = m->now;
+    if (th->fails >= m->login_failures) {
+        int k = th->fails - m->login_failures;
+        th->until = m->now +
+                    (m->login_lockout << (k < LOCKOUT_DOUBLINGS ? k
+                                                                : LOCKOUT_DOUBLINGS));
+    }
+}
+
+/* The failure record of sess's source address; NULL when the address is
+ * not known, or none is kept and create is 0. The table is bounded: a new
+ * address takes the slot of the one that failed longest ago. */
+static mthrottle *addr_rec(okt_model *m, int sess, int create)
+{
+    const char *a = m->sess[sess].addr;
+    if (!a[0])
+        return NULL;
+    for (size_t i = 0; i < m->naddrs; i++)
+        if (strcmp(m->addrs[i].addr, a) == 0)
+            return &m->addrs[i].th;
+    if (!create)
+        return NULL;
+    if (!m->addrs && !(m->addrs = calloc(OKT_EMU_FAIL_ADDRS, sizeof *m->addrs)))
+        return NULL;    /* no memory: this address goes unthrottled */
+    size_t k = m->naddrs;
+    if (k == OKT_EMU_FAIL_ADDRS) {
+        k = 0;
+        for (size_t i = 1; i < m->naddrs; i++)
+            if (m->addrs[i].th.last < m->addrs[k].th.last)
+                k = i;
+    } else {
+        m->naddrs++;
+    }
+    memset(&m->addrs[k], 0, sizeof m->addrs[k]);
+    snprintf(m->addrs[k].addr, sizeof m->addrs[k].addr, "%s", a);
+    return &m->addrs[k].th;
+}
+
+/* A login refused for its credentials: counted for the user (when there
+ * is one) and the source address. */
+static int login_failed(req *r, muser *u, const char *msg)
+{
+    note_fail(r->m, u ? &u->th : NULL);
+    note_fail(r->m, addr_rec(r->m, r->sess, 1));
+    return reply_err(r, msg);
+}
+
 /* ---- handlers ------------------------------------------------------- */
 
 static int h_ping(req *r)
@@ -1073,12 +1364,21 @@ static int h_login(req *r)
     const char *sid = p_str(r, OKT_F_SESSIONID);
     int ui = find_user(m, login);
     muser *u = ui >= 0 ? &m->users[ui] : NULL;
-    /* refusals carry the texts oktell.js matches (§8.1) */
+    int k = -1;
+    /* Password guessing: a user or an address with too many failures is
+     * refused before any check, whatever it sends. */
+    if (throttled(m, u ? &u->th : NULL) ||
+        throttled(m, addr_rec(m, r->sess, 0)))
+        return reply_err(r, OKT_EMU_E_THROTTLED);
+    /* refusals carry the texts oktell.js matches (§8.1): an id that is
+     * not stored (never handed out, expired, revoked by logout), or one
+     * handed out to another user */
     if (!pw && !pwl && sid) {
-        if (!u)
-            return reply_err(r, OKT_SE_SESSION_USER);
-        if (!streq(u->sessionid, sid))
-            return reply_err(r, OKT_SE_NO_SESSION);
+        k = store_find(m, sid);
+        if (k < 0)
+            return login_failed(r, u, OKT_SE_NO_SESSION);
+        if (m->stored[k].user != ui)
+            return login_failed(r, u, OKT_SE_SESSION_USER);
     } else {
         char h[33], hl[33];
         int ok = 0;
@@ -1089,8 +1389,9 @@ static int h_login(req *r)
                     : pwl && strcasecmp(pwl, hl) == 0;
         }
         if (!ok)
-            return reply_err(r, OKT_SE_WRONG_LOGIN);
+            return login_failed(r, u, OKT_SE_WRONG_LOGIN);
     }
+    u->th.fails = 0;    /* the address keeps its count: see EMULATOR.md */
     /* A second login on the same transport replaces the first. */
     unbind(m, r->sess);
     touch(m, ui);
@@ -1105,21 +1406,33 @@ static int h_login(req *r)
     m->sess[r->sess].next = u->first_sess;
     u->first_sess = r->sess;
     u->nsess++;
-    if (!u->sessionid) {
-        char buf[37];
-        guid(buf, 0x5e55, ++m->counter);
-        u->sessionid = strdup(buf);
-        if (!u->sessionid)
+    if (k < 0) {
+        /* A password login starts a session of its own; `expires` (§3.2:
+         * a lifetime in seconds) may shorten it, never extend it. */
+        int64_t ttl = m->session_ttl;
+        long long want = 0;
+        if (p_int(r, OKT_F_EXPIRES, &want) && want > 0 && want < ttl / 1000)
+            ttl = (int64_t)want * 1000;
+        if ((k = store_new(m, ui, ttl)) < 0)
             return -1;
     }
+    m->sess[r->sess].stored = k;
+    m->sess[r->sess].stored_gen = m->stored[k].gen;
     return reply(r, json_pack("{s:s, s:s}", OKT_F_USERID, u->id,
-                              OKT_F_SESSIONID, u->sessionid));
+                              OKT_F_SESSIONID, m->stored[k].id));
 }
 
 /* oktell.js waits for the server to close (§3.5); the CRM link's server
  * answers first (§14.2), so both. */
 static int h_logout(req *r)
 {
+    /* Logout revokes the session id this transport logged in with: a
+     * later login by it is refused (§3.5: keepSession closes instead). */
+    msess *ss = &r->m->sess[r->sess];
+    if (ss->stored >= 0 && r->m->stored[ss->stored].id[0] &&
+        r->m->stored[ss->stored].gen == ss->stored_gen)
+        store_remove(r->m, ss->stored);
+    ss->stored = -1;
     unbind(r->m, r->sess);
     if (reply(r, NULL))
         return -1;
@@ -1641,7 +1954,11 @@ int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
     json_t *root = NULL, *params = NULL;
     const char *name = NULL;
     okt_err perr;
-    if (okt_msg_parse(text, len, &root, &name, &params, &perr) != 0) {
+    /* A request is small: bound what jansson would build before it builds
+     * it (a 16 MB frame of "[]," is four million arrays). */
+    if (okt_msg_scan(text, len, OKT_MAX_JSON_DEPTH, OKT_EMU_JSON_ITEMS,
+                     OKT_EMU_JSON_TOKEN, OKT_EMU_JSON_TEXT, &perr) != 0 ||
+        okt_msg_parse(text, len, &root, &name, &params, &perr) != 0) {
         /* No method to name the reply after, nor a qid to echo. perr names
          * the fault, never quoting the input (a login, maybe). */
         char msg[OKT_ERRMSG_MAX + 16];

@@ -38,9 +38,16 @@ void okt_out_clear(okt_out *o);       /* frees the texts, keeps capacity */
 void okt_out_free(okt_out *o);
 
 /* config: the table given to emulator.start, as JSON (NULL: defaults, one
- * user Peter/123, one dialing task, 2 licences). Unknown keys are ignored;
- * a key of the wrong type fails with OKT_EINVAL naming it. */
+ * user Peter/123, one dialing task, 2 licences; session_ttl (s),
+ * max_sessions, max_sessions_per_user: the stored login sessions;
+ * login_failures, login_lockout (s): login throttling).
+ * Unknown keys are the server's to refuse (emu.h); a key of the wrong type
+ * fails with OKT_EINVAL naming it. */
 okt_model *okt_model_new(const json_t *config, okt_err *err);
+
+/* The config keys okt_model_new reads (NULL-terminated), for the server's
+ * check of unknown keys. */
+extern const char *const okt_model_config_keys[];
 void okt_model_free(okt_model *m);            /* NULL ok */
 
 /* A new transport session (not logged in yet): a handle >= 0, small and
@@ -66,5 +73,17 @@ int okt_model_control(okt_model *m, const char *cmd, const json_t *args,
                       json_t **result, okt_out *out, okt_err *err);
 
 size_t okt_model_session_count(const okt_model *m);
+
+/* The model has no clock of its own: the server sets the time (ms, any
+ * epoch, never going back) before each call; session expiry and login
+ * throttling read it. Tests set it to whatever they need. */
+void okt_model_set_time(okt_model *m, int64_t now_ms);
+
+/* The source address of sess (the peer's IP as text; NULL or "": none),
+ * for login throttling per address. */
+void okt_model_set_addr(okt_model *m, int sess, const char *addr);
+
+/* 1 when sess is logged in (the server's login timeout ends). */
+int okt_model_logged_in(const okt_model *m, int sess);
 
 #endif

@@ -3,6 +3,7 @@
  * thread for control calls. */
 #include "emu.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,10 +25,22 @@
 
 #define TAG_LISTEN UINT64_MAX
 #define TAG_WAKE (UINT64_MAX - 1)
+#define TAG_REFUSED (1ull << 62)  /* | index in e->refused */
+#define REFUSED_MAX 256         /* refusals lingering at once (beyond: closed
+                                   at once, the 503 maybe lost to a reset) */
+#define REFUSED_LINGER_MS 1000  /* a refused peer's bytes are read and
+                                   dropped this long, so closing does not
+                                   reset the connection before it reads the
+                                   503 */
 #define CLOSE_GRACE_MS 2000     /* polite close: wait this long for the peer */
 #define HANDSHAKE_MS OKT_DEFAULT_OPEN_MS
 #define SWEEP_MS 250
 #define ACCEPT_BATCH 128
+/* Fair service: each turn of the loop serves every peer with waiting
+ * messages at most this much, round-robin, so one pipelining peer cannot
+ * hold the thread while another's request waits. */
+#define TURN_MSGS 32
+#define TURN_BYTES (64u * 1024u)
 
 typedef struct conn {
     okt_ws *ws;
@@ -34,11 +48,21 @@ typedef struct conn {
     unsigned ev;                /* epoll events registered */
     int closing;                /* polite close under way */
     int dirty;                  /* output queued this turn */
+    int ready;                  /* in e->ready: messages wait for service */
     unsigned backlog;           /* messages queued since output last
                                    drained: a peer that stops reading is
                                    dropped past OKT_MAX_EVENTS */
     int64_t deadline;           /* handshake or close grace, -1 none */
+    int64_t login_deadline;     /* upgraded, not logged in: -1 none */
+    int64_t out_since;          /* output waiting and unmoved since */
+    uint64_t out_mark;          /* bytes out at out_since */
+    size_t mem;                 /* okt_ws_mem at the last count */
 } conn;
+
+typedef struct refused {
+    int fd;                     /* -1: free */
+    int64_t until;
+} refused;
 
 typedef struct cmd {
     const char *name;
@@ -59,6 +83,10 @@ struct okt_emu {
     size_t nconns;
     int *dirty;                 /* handles with output this turn */
     size_t ndirty;
+    int *ready, *ready2;        /* handles with messages waiting, in turn
+                                   order (2 x nconns: a slot reused within
+                                   a turn may appear twice; c->ready tells) */
+    size_t nready;
     okt_out out;
     int paused;
     pthread_t th;
@@ -71,9 +99,94 @@ struct okt_emu {
     size_t live;                /* under mu: sessions, for okt_emu_sessions */
     int64_t next_sweep;
     int accept_off;             /* out of descriptors: listener muted */
+    size_t max_output;          /* a peer with more output waiting is cut */
+    int64_t login_timeout, write_timeout;   /* ms */
+    size_t max_connections;
+    size_t max_memory, mem;     /* cap and sum of the conns' mem */
+    refused refused[REFUSED_MAX];
 };
 
 /* ---- construction --------------------------------------------------- */
+
+/* A duration key in seconds (a number, fractions allowed: tests use short
+ * ones) into ms; def (s) when absent or null. */
+static int cfg_secs(const json_t *cfg, const char *key, double def,
+                    int64_t *dst, okt_err *err)
+{
+    const json_t *v = cfg ? json_object_get(cfg, key) : NULL;
+    double x = def;
+    if (v && !json_is_null(v)) {
+        x = json_is_number(v) ? json_number_value(v) : -1;
+        if (!(x >= 0.01 && x <= 86400))
+            return okt_err_set(err, OKT_EINVAL,
+                               "'%s' must be a number of seconds 0.01..86400",
+                               key);
+    }
+    *dst = (int64_t)(x * 1000 + 0.5);
+    return 0;
+}
+
+/* A top-level integer key in lo..hi, def when absent or null. */
+static int cfg_size(const json_t *cfg, const char *key, long long lo,
+                    long long hi, long long def, long long *dst, okt_err *err)
+{
+    const json_t *v = cfg ? json_object_get(cfg, key) : NULL;
+    *dst = def;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo ||
+        json_integer_value(v) > hi)
+        return okt_err_set(err, OKT_EINVAL,
+                           "'%s' must be an integer %lld..%lld", key, lo, hi);
+    *dst = json_integer_value(v);
+    return 0;
+}
+
+/* The server's own config keys; the model's are okt_model_config_keys. */
+static const char *const server_keys[] = {
+    "host", "port", "max_message", "max_output", "max_connections",
+    "max_memory", "login_timeout", "write_timeout", NULL};
+
+static int known_key(const char *k)
+{
+    for (const char *const *p = server_keys; *p; p++)
+        if (!strcmp(k, *p))
+            return 1;
+    for (const char *const *p = okt_model_config_keys; *p; p++)
+        if (!strcmp(k, *p))
+            return 1;
+    return 0;
+}
+
+/* A key that is not a config key is an error naming it and the known
+ * ones (a misspelt limit would otherwise silently stay at its default). */
+static int check_keys(const json_t *config, okt_err *err)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)config, k, v) {
+        (void)v;
+        if (known_key(k))
+            continue;
+        char name[28], list[224];
+        size_t i = 0, n = 0;
+        for (; k[i] && i < sizeof name - 1; i++)   /* printable ASCII only */
+            name[i] = k[i] > 0x20 && k[i] < 0x7f ? k[i] : '?';
+        name[i] = '\0';
+        list[0] = '\0';
+        for (const char *const *p = server_keys; *p; p++)
+            n += (size_t)snprintf(n < sizeof list ? list + n : NULL,
+                                  n < sizeof list ? sizeof list - n : 0,
+                                  "%s%s", n ? ", " : "", *p);
+        for (const char *const *p = okt_model_config_keys; *p; p++)
+            n += (size_t)snprintf(n < sizeof list ? list + n : NULL,
+                                  n < sizeof list ? sizeof list - n : 0,
+                                  ", %s", *p);
+        return okt_err_set(err, OKT_EINVAL, "unknown key '%s'%s (known: %s)",
+                           name, k[i] ? "..." : "", list);
+    }
+    return 0;
+}
 
 okt_emu *okt_emu_new(const json_t *config, okt_err *err)
 {
@@ -87,11 +200,15 @@ okt_emu *okt_emu_new(const json_t *config, okt_err *err)
         return NULL;
     }
     e->lfd = e->wfd = e->epfd = -1;
+    for (int i = 0; i < REFUSED_MAX; i++)
+        e->refused[i].fd = -1;
     e->port = -1;
     okt_out_init(&e->out);
     okt_ws_cfg_init(&e->wscfg);
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
+    if (config && check_keys(config, err))
+        goto fail;
     const json_t *h = config ? json_object_get(config, "host") : NULL;
     const json_t *p = config ? json_object_get(config, "port") : NULL;
     const json_t *mm = config ? json_object_get(config, "max_message") : NULL;
@@ -115,6 +232,29 @@ okt_emu *okt_emu_new(const json_t *config, okt_err *err)
         }
         e->wscfg.max_msg = (size_t)json_integer_value(mm);
     }
+    long long v;
+    if (cfg_size(config, "max_output", 4096, 1LL << 30, OKT_MAX_WS_OUT, &v,
+                 err))
+        goto fail;
+    e->max_output = (size_t)v;
+    if (cfg_size(config, "max_connections", 1, 1000000,
+                 OKT_EMU_MAX_CONNECTIONS, &v, err))
+        goto fail;
+    e->max_connections = (size_t)v;
+    if (cfg_size(config, "max_memory", 1LL << 20, 1LL << 40,
+                 OKT_EMU_MAX_MEMORY, &v, err))
+        goto fail;
+    e->max_memory = (size_t)v;
+    if (cfg_secs(config, "login_timeout", OKT_EMU_LOGIN_TIMEOUT,
+                 &e->login_timeout, err) ||
+        cfg_secs(config, "write_timeout", OKT_EMU_WRITE_TIMEOUT,
+                 &e->write_timeout, err))
+        goto fail;
+    /* The transport stops taking frames in a quarter above the bound (a
+     * backstop for one step's overshoot) and says so (okt_ws_out_over):
+     * the bound itself is enforced here, after each step, by cutting the
+     * peer. */
+    e->wscfg.max_out = e->max_output + e->max_output / 4;
     e->host = strdup(json_is_string(h) ? json_string_value(h) : "127.0.0.1");
     e->cfg_port = json_is_integer(p) ? (int)json_integer_value(p) : 0;
     if (!e->host) {
@@ -150,9 +290,12 @@ static void set_interest(okt_emu *e, int s, conn *c)
     int w = okt_ws_events(c->ws);
     unsigned ev = 0;
     /* While paused, nothing is read (the peer's bytes wait in the kernel)
-     * but queued output still goes out. */
-    if ((w & OKT_WANT_READ) && !e->paused)
+     * but queued output still goes out. Nor while messages already read
+     * wait for their turn: a pipelining peer is read as fast as it is
+     * served, not faster. A peer's hang-up is always heard. */
+    if ((w & OKT_WANT_READ) && !e->paused && !okt_ws_pending(c->ws))
         ev |= EPOLLIN;
+    ev |= EPOLLRDHUP;
     if (w & OKT_WANT_WRITE)
         ev |= EPOLLOUT;
     if (ev == c->ev)
@@ -170,6 +313,7 @@ static void drop_conn(okt_emu *e, int s)
     if (!c)
         return;
     epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    e->mem -= c->mem;
     okt_ws_free(c->ws);
     free(c);
     e->conns[s] = NULL;
@@ -177,6 +321,33 @@ static void drop_conn(okt_emu *e, int s)
     pthread_mutex_lock(&e->mu);
     e->live--;
     pthread_mutex_unlock(&e->mu);
+}
+
+/* Count again what s holds (after its transport did anything). */
+static void account(okt_emu *e, conn *c)
+{
+    size_t m = sizeof *c + okt_ws_mem(c->ws);
+    e->mem += m - c->mem;
+    c->mem = m;
+}
+
+/* The memory cap: while all connections together hold more than
+ * max_memory, the one holding most is cut (new ones are refused from 7/8
+ * of it on: accept_some). */
+static void enforce_memory(okt_emu *e)
+{
+    while (e->mem > e->max_memory) {
+        size_t big = 0;
+        int who = -1;
+        for (size_t s = 0; s < e->nconns; s++)
+            if (e->conns[s] && e->conns[s]->mem > big) {
+                big = e->conns[s]->mem;
+                who = (int)s;
+            }
+        if (who < 0)
+            break;
+        drop_conn(e, who);
+    }
 }
 
 static void mark_dirty(okt_emu *e, int s, conn *c)
@@ -210,6 +381,10 @@ static void flush_out(okt_emu *e)
             }
             if (okt_ws_send(c->ws, m->text, m->len, NULL) != 0)
                 continue;           /* the next step reports the failure */
+            if (okt_ws_out_queued(c->ws) > e->max_output) {
+                drop_conn(e, s);    /* it does not read what it is sent */
+                continue;
+            }
             c->backlog++;
         } else {
             okt_ws_close(c->ws, 1000, OKT_W_LOGOUT);
@@ -231,6 +406,7 @@ static void flush_out(okt_emu *e)
         }
         if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE))
             c->backlog = 0;
+        account(e, c);
         set_interest(e, s, c);
     }
     e->ndirty = 0;
@@ -246,23 +422,35 @@ static void queue_one(okt_emu *e, int s)
     if (okt_ws_send(c->ws, m->text, m->len, NULL) == 0)
         mark_dirty(e, s, c);
     okt_out_clear(&e->out);
+    if (okt_ws_out_queued(c->ws) > e->max_output)
+        drop_conn(e, s);            /* its replies pile up unread */
 }
 
-/* Hand the complete messages of session s to the model, a batch at a
- * time. A peer that does not read its replies is not served further until
- * its output drains (EPOLLOUT brings us back): replies cannot pile up. */
-#define DRAIN_BATCH 64
-static void drain(okt_emu *e, int s)
+/* s has messages waiting: serve it in a later turn (once). */
+static void make_ready(okt_emu *e, int s, conn *c)
+{
+    if (!c->ready && okt_ws_pending(c->ws) && e->nready < 2 * e->nconns) {
+        c->ready = 1;
+        e->ready[e->nready++] = s;
+    }
+}
+
+/* Hand complete messages of session s to the model: one turn's budget
+ * (TURN_MSGS, TURN_BYTES). 1 when more wait and s may go on next turn. A
+ * peer that does not read its replies is not served further until its
+ * output drains (EPOLLOUT brings us back): replies cannot pile up. */
+static int drain(okt_emu *e, int s)
 {
     const char *data;
-    size_t len;
+    size_t len, bytes = 0;
     conn *c;
-    for (;;) {
+    {
         int taken = 0;
-        while (taken < DRAIN_BATCH && (c = e->conns[s]) &&
-               (c->closing || !e->paused) &&
+        while (taken < TURN_MSGS && bytes < TURN_BYTES &&
+               (c = e->conns[s]) && (c->closing || !e->paused) &&
                okt_ws_recv(c->ws, &data, &len)) {
             taken++;
+            bytes += len;
             /* After logout nothing more is answered, but messages are
              * still taken so the transport reads on until the peer's
              * close. */
@@ -279,10 +467,35 @@ static void drain(okt_emu *e, int s)
         }
         flush_out(e);
         c = e->conns[s];
-        if (!c || taken < DRAIN_BATCH ||
-            (okt_ws_events(c->ws) & OKT_WANT_WRITE))
-            return;
+        return c && (c->closing || !e->paused) && okt_ws_pending(c->ws) &&
+               !(okt_ws_events(c->ws) & OKT_WANT_WRITE);
     }
+}
+
+/* One round of the peers with waiting messages, each its budget, in the
+ * order they became ready; those with more wait for the next round. */
+static void serve_ready(okt_emu *e)
+{
+    size_t n = e->nready;
+    int *list = e->ready;
+    e->ready = e->ready2;
+    e->ready2 = list;
+    e->nready = 0;
+    for (size_t i = 0; i < n; i++) {
+        int s = list[i];
+        conn *c = e->conns[s];
+        if (!c || !c->ready)
+            continue;   /* dropped, or a stale entry of a reused slot */
+        c->ready = 0;
+        int more = drain(e, s);
+        if ((c = e->conns[s])) {
+            account(e, c);
+            if (more)
+                make_ready(e, s, c);
+            set_interest(e, s, c);
+        }
+    }
+    flush_out(e);
 }
 
 static void service(okt_emu *e, int s, unsigned revents)
@@ -290,23 +503,35 @@ static void service(okt_emu *e, int s, unsigned revents)
     conn *c = (size_t)s < e->nconns ? e->conns[s] : NULL;
     if (!c)
         return;
+    /* The peer hung up (or the connection broke): nothing we send can be
+     * read, so whatever it pipelined before is dropped unserved. */
+    if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        drop_conn(e, s);
+        flush_out(e);
+        return;
+    }
     int rv = 0;
     if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
         rv |= OKT_WANT_READ;
     if (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         rv |= OKT_WANT_WRITE;
     int rc = okt_ws_step(c->ws, rv, NULL);
+    account(e, c);
     if (c->deadline >= 0 && !c->closing &&
-        okt_ws_state(c->ws) != OKT_WS_CONNECTING)
-        c->deadline = -1;           /* upgraded in time */
-    drain(e, s);
-    if (!e->conns[s])
-        return;
-    if (rc != 0) {
+        okt_ws_state(c->ws) != OKT_WS_CONNECTING) {
+        c->deadline = -1;           /* upgraded in time: now log in */
+        c->login_deadline = okt_now_ms() + e->login_timeout;
+    }
+    /* Pongs to a peer that pings and never reads: over max_output it is
+     * cut, and its memory freed. */
+    if (rc != 0 || okt_ws_out_queued(c->ws) > e->max_output ||
+        okt_ws_out_over(c->ws)) {
         drop_conn(e, s);
     } else {
-        if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE))
+        if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE)) {
             c->backlog = 0;
+            make_ready(e, s, c);    /* served in this turn's round */
+        }
         set_interest(e, s, c);
     }
     flush_out(e);
@@ -328,14 +553,90 @@ static int grow_conns(okt_emu *e, size_t need)
     if (!d)
         return -1;
     e->dirty = d;
+    int *r = realloc(e->ready, 2 * n * sizeof *r);
+    if (!r)
+        return -1;
+    e->ready = r;
+    if (!(r = realloc(e->ready2, 2 * n * sizeof *r)))
+        return -1;
+    e->ready2 = r;
     e->nconns = n;
     return 0;
+}
+
+/* The peer's IP as text in buf (login throttling counts failures per
+ * address); "" when unknown. */
+static const char *peer_ip(const struct sockaddr_storage *sa, socklen_t sl,
+                           char buf[INET6_ADDRSTRLEN])
+{
+    buf[0] = '\0';
+    if (sa->ss_family == AF_INET && sl >= sizeof(struct sockaddr_in))
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
+                  INET6_ADDRSTRLEN);
+    else if (sa->ss_family == AF_INET6 && sl >= sizeof(struct sockaddr_in6))
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                  buf, INET6_ADDRSTRLEN);
+    return buf;
+}
+
+/* Refuse a connection before its upgrade with an HTTP 503 naming why; its
+ * bytes are read and dropped for a while (refused_event) so that closing
+ * it does not reset the connection before the 503 is read. */
+static void refuse(okt_emu *e, int fd, const char *why)
+{
+    char resp[320];
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 503 Service Unavailable\r\n"
+                     "Connection: close\r\nRetry-After: 1\r\n"
+                     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+                     "\r\n%s; try again later\n",
+                     strlen(why) + sizeof "; try again later\n" - 1, why);
+    if (n > 0 && send(fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        /* a full buffer on a new socket: the peer sees the close alone */
+    }
+    shutdown(fd, SHUT_WR);
+    for (int i = 0; i < REFUSED_MAX; i++) {
+        if (e->refused[i].fd >= 0)
+            continue;
+        struct epoll_event ee = {.events = EPOLLIN | EPOLLRDHUP,
+                                 .data.u64 = TAG_REFUSED | (uint64_t)i};
+        if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ee) != 0)
+            break;
+        e->refused[i].fd = fd;
+        e->refused[i].until = okt_now_ms() + REFUSED_LINGER_MS;
+        return;
+    }
+    close(fd);
+}
+
+static void refused_close(okt_emu *e, int i)
+{
+    epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->refused[i].fd, NULL);
+    close(e->refused[i].fd);
+    e->refused[i].fd = -1;
+}
+
+/* A refused peer's bytes: read and dropped; its close ends it. */
+static void refused_event(okt_emu *e, int i)
+{
+    char junk[4096];
+    for (int k = 0; k < 16; k++) {
+        ssize_t n = recv(e->refused[i].fd, junk, sizeof junk, MSG_DONTWAIT);
+        if (n > 0)
+            continue;
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            refused_close(e, i);
+        return;
+    }
 }
 
 static void accept_some(okt_emu *e)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = accept4(e->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof sa;
+        int fd = accept4(e->lfd, (struct sockaddr *)&sa, &sl,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             /* Out of descriptors the connection stays in the backlog and
              * the (level-triggered) listener is ready again at once: mute
@@ -348,6 +649,16 @@ static void accept_some(okt_emu *e)
                     e->accept_off = 1;
             }
             return;     /* EAGAIN, or a transient error: try next turn */
+        }
+        if (e->live >= e->max_connections) {
+            refuse(e, fd, "the emulator's connection limit (max_connections)"
+                          " is reached");
+            continue;
+        }
+        if (e->mem >= e->max_memory / 8 * 7) {
+            refuse(e, fd, "the emulator's memory limit (max_memory) is "
+                          "nearly reached");
+            continue;
         }
         int s = okt_model_open(e->model, NULL);
         conn *c = s >= 0 && grow_conns(e, (size_t)s + 1) == 0
@@ -362,9 +673,14 @@ static void accept_some(okt_emu *e)
             continue;
         }
         c->fd = fd;
+        char ip[INET6_ADDRSTRLEN];
+        okt_model_set_addr(e->model, s, peer_ip(&sa, sl, ip));
         c->deadline = okt_now_ms() + HANDSHAKE_MS;
-        c->ev = EPOLLIN;
-        struct epoll_event ee = {.events = EPOLLIN, .data.u64 = (uint64_t)s};
+        c->login_deadline = -1;
+        c->out_since = okt_now_ms();
+        struct epoll_event ee = {.events = EPOLLIN | EPOLLRDHUP,
+                                 .data.u64 = (uint64_t)s};
+        c->ev = ee.events;
         if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ee) != 0) {
             okt_ws_free(c->ws);
             free(c);
@@ -386,10 +702,40 @@ static void sweep(okt_emu *e, int64_t now)
         if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, e->lfd, &ee) == 0)
             e->accept_off = 0;
     }
+    for (int i = 0; i < REFUSED_MAX; i++)
+        if (e->refused[i].fd >= 0 && now >= e->refused[i].until)
+            refused_close(e, i);
     for (size_t s = 0; s < e->nconns; s++) {
         conn *c = e->conns[s];
-        if (c && c->deadline >= 0 && now >= c->deadline)
+        if (!c)
+            continue;
+        if (c->deadline >= 0 && now >= c->deadline) {
             drop_conn(e, (int)s);
+            continue;
+        }
+        /* Upgraded but never logged in: closed with a reason. */
+        if (c->login_deadline >= 0) {
+            if (okt_model_logged_in(e->model, (int)s)) {
+                c->login_deadline = -1;
+            } else if (now >= c->login_deadline) {
+                c->login_deadline = -1;
+                okt_ws_close(c->ws, 1008, "login timeout");
+                c->closing = 1;
+                c->deadline = now + CLOSE_GRACE_MS;
+                mark_dirty(e, (int)s, c);
+            }
+        }
+        /* Output waiting and none of it taken for write_timeout: the
+         * peer stopped reading (a close frame could not reach it). */
+        okt_ws_stats st;
+        okt_ws_get_stats(c->ws, &st);
+        if (!(okt_ws_events(c->ws) & OKT_WANT_WRITE) ||
+            st.bytes_out != c->out_mark) {
+            c->out_mark = st.bytes_out;
+            c->out_since = now;
+        } else if (now - c->out_since >= e->write_timeout) {
+            drop_conn(e, (int)s);
+        }
     }
     flush_out(e);
 }
@@ -412,11 +758,12 @@ static void apply(okt_emu *e, cmd *k)
         if (was && !e->paused)
             for (size_t s = 0; s < e->nconns; s++)
                 if (e->conns[s])
-                    drain(e, (int)s);   /* answer what waited */
+                    make_ready(e, (int)s, e->conns[s]); /* what waited */
         k->result = json_true();
         k->rc = 0;
         return;
     }
+    okt_model_set_time(e->model, okt_now_ms());
     k->rc = okt_model_control(e->model, k->name, k->args, &k->result, &e->out,
                               &k->err);
     flush_out(e);
@@ -457,15 +804,24 @@ static void *thread_main(void *arg)
     struct epoll_event evs[256];
     e->next_sweep = okt_now_ms() + SWEEP_MS;
     while (!stopping(e)) {
-        int n = epoll_wait(e->epfd, evs, 256, SWEEP_MS);
+        int n = epoll_wait(e->epfd, evs, 256, e->nready ? 0 : SWEEP_MS);
+        /* the model's clock: session expiry, login throttling */
+        okt_model_set_time(e->model, okt_now_ms());
         for (int i = 0; i < n; i++) {
             uint64_t tag = evs[i].data.u64;
             if (tag == TAG_WAKE)
                 run_commands(e);
             else if (tag == TAG_LISTEN)
                 accept_some(e);
+            else if (tag & TAG_REFUSED)
+                refused_event(e, (int)(tag & ~TAG_REFUSED));
             else
                 service(e, (int)tag, evs[i].events);
+        }
+        serve_ready(e);
+        if (e->mem > e->max_memory) {
+            enforce_memory(e);
+            flush_out(e);
         }
         int64_t now = okt_now_ms();
         if (now >= e->next_sweep) {
@@ -579,6 +935,13 @@ int okt_emu_start(okt_emu *e, okt_err *err)
         return okt_err_set(err, OKT_EINVAL, "emulator expected");
     if (e->running || e->lfd >= 0)
         return okt_err_set(err, OKT_EINVAL, "emulator already started");
+    /* Thousands of idle sessions need descriptors: take the hard limit
+     * where the soft one is lower (allowed without privileges). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     if (listen_on(e, err))
         return -1;
     e->wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -636,8 +999,13 @@ void okt_emu_free(okt_emu *e)
             okt_ws_free(e->conns[s]->ws);
             free(e->conns[s]);
         }
+    for (int i = 0; i < REFUSED_MAX; i++)
+        if (e->refused[i].fd >= 0)
+            close(e->refused[i].fd);
     free(e->conns);
     free(e->dirty);
+    free(e->ready);
+    free(e->ready2);
     if (e->lfd >= 0)
         close(e->lfd);
     if (e->wfd >= 0)

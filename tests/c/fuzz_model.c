@@ -1,8 +1,18 @@
 /* fuzz_model.c - arbitrary bytes as messages of logged-in and anonymous
- * sessions, plus control calls: the model must answer or refuse, never
- * crash, leak or hang. Input: messages separated by '\n'; a line starting
- * with '!' is a control call "!cmd {json args}". */
+ * sessions, plus control calls, the clock and transport drops: the model
+ * must answer or refuse, never crash, leak or hang. Input: lines separated
+ * by '\n':
+ *   !cmd {json args}   a control call
+ *   @N                 the clock moves N seconds on (session expiry, login
+ *                      throttling)
+ *   #U                 the next session logs in by the last sessionid handed
+ *                      out, as Peter (U = P), Anna (A) or U itself
+ *   ~                  the next session's transport goes and a new one opens
+ *   anything else      a message of the next session (round-robin)
+ * The config keeps the bounds small (2 sessionids per user, 4 in all, 2
+ * failures before throttling) so eviction and throttling are reached. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,21 +22,46 @@
               "\"202cb962ac59075b964b07152d234b70\",\"qid\":\"l\"}]"
 #define SUB "[\"subscribeevent\",{\"eventmethod\":[\"userstatechanged\"," \
             "\"linestatechanged\",\"dlgcard\"],\"qid\":\"s\"}]"
+#define CONFIG "{\"users\":[{\"login\":\"Peter\",\"password\":\"123\"}," \
+               "{\"login\":\"Anna\",\"password\":\"123\"}]," \
+               "\"session_ttl\":60,\"max_sessions\":4," \
+               "\"max_sessions_per_user\":2,\"login_failures\":2," \
+               "\"login_lockout\":1}"
+
+static const char *const addrs[3] = {"10.0.0.1", "10.0.0.2", ""};
+
+/* Keep the last sessionid any reply handed out. */
+static void note_sid(const okt_out *out, char sid[40])
+{
+    for (size_t j = 0; j < out->n; j++) {
+        const char *t = out->v[j].text;
+        const char *p = t ? strstr(t, "\"sessionid\":\"") : NULL;
+        if (p && strlen(p + 13) >= 36)
+            snprintf(sid, 40, "%.36s", p + 13);
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    okt_model *m = okt_model_new(NULL, NULL);
+    json_t *cfg = json_loads(CONFIG, 0, NULL);
+    okt_model *m = okt_model_new(cfg, NULL);
+    json_decref(cfg);
     if (!m)
         return 0;
     okt_out out;
     okt_out_init(&out);
+    int64_t now = 1000;
+    char sid[40] = "";
+    okt_model_set_time(m, now);
     int s[3];
-    s[0] = okt_model_open(m, NULL);
-    s[1] = okt_model_open(m, NULL);
-    s[2] = okt_model_open(m, NULL);
+    for (int j = 0; j < 3; j++) {
+        s[j] = okt_model_open(m, NULL);
+        okt_model_set_addr(m, s[j], addrs[j]);
+    }
     okt_model_feed(m, s[0], LOGIN, strlen(LOGIN), &out);
     okt_model_feed(m, s[0], SUB, strlen(SUB), &out);
     okt_model_feed(m, s[1], LOGIN, strlen(LOGIN), &out);
+    note_sid(&out, sid);
     okt_out_clear(&out);
     size_t i = 0, k = 0;
     while (i < size) {
@@ -48,9 +83,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             okt_model_control(m, buf, args, &res, &out, NULL);
             json_decref(res);
             json_decref(args);
+        } else if (len >= 1 && line[0] == '@') {
+            long secs = strtol(len > 1 ? line + 1 : "1", NULL, 10);
+            if (secs < 0 || secs > 100000)
+                secs = 1;
+            now += secs * 1000;
+            okt_model_set_time(m, now);
+        } else if (len >= 2 && line[0] == '#') {
+            const char *user = line[1] == 'P' ? "Peter"
+                               : line[1] == 'A' ? "Anna" : "Nobody";
+            char buf[160];
+            int n = snprintf(buf, sizeof buf,
+                             "[\"login\",{\"userlogin\":\"%s\",\"sessionid\":"
+                             "\"%s\",\"qid\":\"f\"}]", user, sid);
+            okt_model_feed(m, s[k++ % 3], buf, (size_t)n, &out);
+        } else if (len == 1 && line[0] == '~') {
+            size_t j = k++ % 3;
+            okt_model_close(m, s[j], &out);
+            s[j] = okt_model_open(m, NULL);
+            okt_model_set_addr(m, s[j], addrs[j]);
         } else {
             okt_model_feed(m, s[k++ % 3], line, len, &out);
         }
+        note_sid(&out, sid);
         /* what the server would do with close requests */
         for (size_t j = 0; j < out.n; j++)
             if (out.v[j].kind != OKT_OUT_SEND)

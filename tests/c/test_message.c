@@ -368,6 +368,25 @@ TEST(split_parts_are_utf8_whole)
     free(s);
 }
 
+/* okt_msg_scan: linear bounds before jansson builds anything. */
+TEST(scan_bounds)
+{
+    okt_err err;
+    const char *ok = "[\"ping\",{\"qid\":\"a b\",\"n\":[1,2,{\"x\":true}]}]";
+    CHECK(okt_msg_scan(ok, strlen(ok), 4, 20, 16, 64, NULL) == 0);
+    CHECK(okt_msg_scan(ok, strlen(ok), 2, 20, 16, 64, &err) == -1);
+    CHECK(strstr(err.msg, "nested deeper than 2") != NULL);
+    CHECK(okt_msg_scan(ok, strlen(ok), 4, 5, 16, 64, &err) == -1);
+    CHECK(strstr(err.msg, "more than 5 items") != NULL);
+    CHECK(okt_msg_scan(ok, strlen(ok), 4, 20, 2, 64, &err) == -1);
+    CHECK(strstr(err.msg, "longer than 2 bytes") != NULL);
+    CHECK(okt_msg_scan(ok, strlen(ok), 4, 20, 16, 10, &err) == -1);
+    CHECK(strstr(err.msg, "over 10 bytes of text") != NULL);
+    /* brackets inside strings are text, escapes do not end a string */
+    const char *s = "[\"[[[[\\\"]]\",{}]";
+    CHECK(okt_msg_scan(s, strlen(s), 2, 20, 16, 64, NULL) == 0);
+}
+
 int main(void)
 {
     RUN(parse_valid);
@@ -383,5 +402,6 @@ int main(void)
     RUN(multipart_stale_and_pending_bound);
     RUN(split_roundtrip_utf8);
     RUN(split_parts_are_utf8_whole);
+    RUN(scan_bounds);
     return TEST_SUMMARY();
 }

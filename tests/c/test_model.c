@@ -271,28 +271,192 @@ TEST(default_login_and_wrong_password)
     okt_model_free(m);
 }
 
+/* The sessionid of the loginresult on s ("" if none). */
+static const char *sid_of(int s, char buf[64])
+{
+    snprintf(buf, 64, "%s", fstr(s, "loginresult", "sessionid"));
+    return buf;
+}
+
+/* A password login on a new transport; its sessionid into sid. */
+static int login_pw(okt_model *m, const char *user, char sid[64])
+{
+    int s = okt_model_open(m, NULL);
+    feedf(m, s, "[\"login\",{\"userlogin\":\"%s\",\"Password\":\"" H123
+                "\",\"qid\":\"l\"}]", user);
+    CHECK(rfield(s, "loginresult", "result") == 1);
+    sid_of(s, sid);
+    return s;
+}
+
+static const char *login_sid(okt_model *m, int t, const char *user,
+                             const char *sid)
+{
+    feedf(m, t, "[\"login\",{\"userlogin\":\"%s\",\"sessionid\":\"%s\","
+                "\"qid\":\"1\"}]", user, sid);
+    return rfield(t, "loginresult", "result") == 1 ? "ok"
+                                                   : emsg(t, "loginresult");
+}
+
+/* Issue 11: a sessionid is 128 random bits, GUID-shaped, bound to its
+ * user, expiring, revoked by logout; the store is bounded. */
 TEST(login_by_session_id)
 {
-    okt_model *m = okt_model_new(NULL, NULL);
-    int s = login(m, "Peter", H123);
+    json_t *cfg = json_pack("{s:i, s:i, s:[{s:s, s:s}, {s:s, s:s}]}",
+                            "session_ttl", 10, "max_sessions_per_user", 2,
+                            "users", "login", "Peter", "password", "123",
+                            "login", "Anna", "password", "123");
+    okt_model *m = okt_model_new(cfg, NULL);
+    json_decref(cfg);
+    okt_model_set_time(m, 1000);
+    char sid[64], sid2[64];
+    int s = login_pw(m, "Peter", sid);
+    CHECK(strlen(sid) == 36 && sid[8] == '-' && sid[13] == '-' &&
+          sid[18] == '-' && sid[23] == '-');
+    CHECK(strspn(sid, "0123456789abcdef-") == 36);
     feed(m, s, "[\"login\",{\"userlogin\":\"Peter\",\"Password\":\"" H123
                "\",\"qid\":\"again\"}]");
-    json_t *o = find(s, "loginresult");
-    char sid[64];
-    snprintf(sid, sizeof sid, "%s", o && sval(o, "sessionid") ? sval(o, "sessionid") : "");
-    json_decref(o);
-    CHECK(sid[0] != '\0');
+    sid_of(s, sid2);
+    CHECK(sid2[0] && strcmp(sid, sid2) != 0);     /* a new one per login */
     CHECK(snap_b(m, "Peter", "sessions") == 1);   /* re-login replaced */
     int t = okt_model_open(m, NULL);
-    feedf(m, t, "[\"login\",{\"userlogin\":\"Peter\",\"sessionid\":\"%s\","
-                "\"qid\":\"1\"}]", sid);
-    CHECK(rfield(t, "loginresult", "result") == 1);
-    feed(m, t, "[\"login\",{\"userlogin\":\"Peter\",\"sessionid\":\"nope\","
-               "\"qid\":\"2\"}]");
-    CHECK_STR(emsg(t, "loginresult"), "Bad request. Session does not exist");
-    feedf(m, t, "[\"login\",{\"userlogin\":\"Nobody\",\"sessionid\":\"%s\","
-                "\"qid\":\"3\"}]", sid);
-    CHECK_STR(emsg(t, "loginresult"), "Bad request. Invalid session user");
+    CHECK_STR(login_sid(m, t, "Peter", sid), "ok");
+    CHECK_STR(fstr(t, "loginresult", "sessionid"), sid);   /* the same */
+    CHECK_STR(login_sid(m, t, "Peter", "nope"),
+              "Bad request. Session does not exist");
+    /* not the user's: refused, whoever asks (§8.1) */
+    CHECK_STR(login_sid(m, t, "Anna", sid), "Bad request. Invalid session user");
+    CHECK_STR(login_sid(m, t, "Nobody", sid), "Bad request. Invalid session user");
+    /* a guessed neighbour of a real id does not exist */
+    char near[64];
+    snprintf(near, sizeof near, "%s", sid);
+    near[35] = near[35] == '0' ? '1' : '0';
+    CHECK_STR(login_sid(m, t, "Peter", near),
+              "Bad request. Session does not exist");
+    /* the store keeps max_sessions_per_user (2) of a user: a third login
+     * pushes out the oldest */
+    char sid3[64];
+    int u = login_pw(m, "Peter", sid3);
+    CHECK_STR(login_sid(m, t, "Peter", sid),
+              "Bad request. Session does not exist");
+    CHECK_STR(login_sid(m, t, "Peter", sid2), "ok");
+    /* logout revokes the id the transport logged in with */
+    feed(m, u, "[\"logout\",{\"qid\":\"o\"}]");
+    CHECK(out.n == 2 && out.v[1].kind == OKT_OUT_CLOSE);
+    okt_model_close(m, u, &out);
+    CHECK_STR(login_sid(m, t, "Peter", sid3),
+              "Bad request. Session does not exist");
+    /* expiry: session_ttl (10 s) after the login that made it */
+    okt_model_set_time(m, 1000 + 9999);
+    CHECK_STR(login_sid(m, t, "Peter", sid2), "ok");
+    okt_model_set_time(m, 1000 + 10000);
+    CHECK_STR(login_sid(m, t, "Peter", sid2),
+              "Bad request. Session does not exist");
+    /* `expires` (s) shortens a session, never lengthens it */
+    feed(m, t, "[\"login\",{\"userlogin\":\"Anna\",\"Password\":\"" H123
+               "\",\"expires\":2,\"qid\":\"e\"}]");
+    sid_of(t, sid);
+    int v = okt_model_open(m, NULL);
+    okt_model_set_time(m, 11000 + 1999);
+    CHECK_STR(login_sid(m, v, "Anna", sid), "ok");
+    okt_model_set_time(m, 11000 + 2000);
+    CHECK_STR(login_sid(m, v, "Anna", sid), "Bad request. Session does not exist");
+    feed(m, t, "[\"login\",{\"userlogin\":\"Anna\",\"Password\":\"" H123
+               "\",\"expires\":100000,\"qid\":\"e\"}]");
+    sid_of(t, sid);
+    okt_model_set_time(m, 13000 + 10000);
+    CHECK_STR(login_sid(m, v, "Anna", sid), "Bad request. Session does not exist");
+    okt_model_free(m);
+}
+
+/* The store as a whole is bounded too: the soonest to expire goes. */
+TEST(session_store_total_bound)
+{
+    json_t *cfg = json_pack("{s:i, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+                            "max_sessions", 2, "users", "login", "A",
+                            "password", "123", "login", "B", "password",
+                            "123", "login", "C", "password", "123");
+    okt_model *m = okt_model_new(cfg, NULL);
+    json_decref(cfg);
+    char a[64], b[64], c[64];
+    okt_model_set_time(m, 1);
+    login_pw(m, "A", a);
+    okt_model_set_time(m, 2);
+    login_pw(m, "B", b);
+    okt_model_set_time(m, 3);
+    login_pw(m, "C", c);
+    int t = okt_model_open(m, NULL);
+    CHECK_STR(login_sid(m, t, "A", a), "Bad request. Session does not exist");
+    CHECK_STR(login_sid(m, t, "B", b), "ok");
+    CHECK_STR(login_sid(m, t, "C", c), "ok");
+    okt_model_free(m);
+    okt_err err;
+    const char *bad[] = {"{\"session_ttl\":0}", "{\"max_sessions\":\"x\"}",
+                         "{\"max_sessions_per_user\":-1}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg = json_loads(bad[i], 0, NULL);
+        CHECK(okt_model_new(cfg, &err) == NULL && err.code == OKT_EINVAL);
+        json_decref(cfg);
+    }
+}
+
+/* A password login of user on s: "ok" or the refusal text. */
+static const char *try_pw(okt_model *m, int s, const char *user, const char *h)
+{
+    feedf(m, s, "[\"login\",{\"userlogin\":\"%s\",\"Password\":\"%s\","
+                "\"qid\":\"t\"}]", user, h);
+    return rfield(s, "loginresult", "result") == 1 ? "ok"
+                                                   : emsg(s, "loginresult");
+}
+
+#define WRONG "00000000000000000000000000000000"
+
+/* Issue 11, case 8: after login_failures failures a user, or an address,
+ * is refused for login_lockout, doubled per further failure; another user
+ * from another address is not slowed. */
+TEST(login_throttling)
+{
+    json_t *cfg = json_pack("{s:i, s:i, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}",
+                            "login_failures", 3, "login_lockout", 10,
+                            "users", "login", "A", "password", "123",
+                            "login", "B", "password", "123", "login", "C",
+                            "password", "123");
+    okt_model *m = okt_model_new(cfg, NULL);
+    json_decref(cfg);
+    okt_model_set_time(m, 1000);
+    int x = okt_model_open(m, NULL), y = okt_model_open(m, NULL),
+        z = okt_model_open(m, NULL);
+    okt_model_set_addr(m, x, "10.0.0.1");
+    okt_model_set_addr(m, y, "10.0.0.2");
+    okt_model_set_addr(m, z, "10.0.0.1");
+    for (int i = 0; i < 3; i++)
+        CHECK_STR(try_pw(m, x, "A", WRONG), "Wrong login/pass combination");
+    /* A is throttled, from any address, even with the right password */
+    CHECK_STR(try_pw(m, x, "A", H123), "Too many failed logins");
+    CHECK_STR(try_pw(m, y, "A", H123), "Too many failed logins");
+    /* so is the address, for any user */
+    CHECK_STR(try_pw(m, z, "B", H123), "Too many failed logins");
+    /* another user from another address: at once */
+    CHECK_STR(try_pw(m, y, "B", H123), "ok");
+    /* the window ends; one more failure doubles it */
+    okt_model_set_time(m, 1000 + 10000);
+    CHECK_STR(try_pw(m, x, "A", WRONG), "Wrong login/pass combination");
+    okt_model_set_time(m, 1000 + 10000 + 19999);
+    CHECK_STR(try_pw(m, y, "A", H123), "Too many failed logins");
+    okt_model_set_time(m, 1000 + 10000 + 20000);
+    CHECK_STR(try_pw(m, y, "A", H123), "ok");
+    /* success forgets the user's count: three more to throttle again */
+    int w = okt_model_open(m, NULL);
+    okt_model_set_addr(m, w, "10.0.0.3");
+    for (int i = 0; i < 2; i++)
+        CHECK_STR(try_pw(m, w, "A", WRONG), "Wrong login/pass combination");
+    CHECK_STR(try_pw(m, y, "A", H123), "ok");
+    /* unknown logins and bad session ids count for the address */
+    okt_model_set_addr(m, w, "10.0.0.4");
+    for (int i = 0; i < 2; i++)
+        CHECK_STR(try_pw(m, w, "Nobody", WRONG), "Wrong login/pass combination");
+    CHECK_STR(login_sid(m, w, "C", "nope"), "Bad request. Session does not exist");
+    CHECK_STR(try_pw(m, w, "C", H123), "Too many failed logins");
     okt_model_free(m);
 }
 
@@ -1268,6 +1432,8 @@ int main(void)
     okt_out_init(&out);
     RUN(default_login_and_wrong_password);
     RUN(login_by_session_id);
+    RUN(session_store_total_bound);
+    RUN(login_throttling);
     RUN(password_hash_vectors);
     RUN(bad_input_gets_error_replies);
     RUN(every_table_method_is_served_in_the_table_shape);

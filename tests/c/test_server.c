@@ -300,7 +300,8 @@ TEST(slow_reader_does_not_starve_others)
 }
 
 /* A subscriber that never reads while events keep coming is dropped once
- * OKT_MAX_EVENTS messages wait for it; the others are not affected. */
+ * more than max_output bytes (or OKT_MAX_EVENTS messages) wait for it; the
+ * others are not affected. */
 TEST(non_reading_subscriber_is_dropped)
 {
     okt_emu *e = start(NULL);
@@ -329,7 +330,7 @@ TEST(non_reading_subscriber_is_dropped)
         okt_ws_step(hog, 0, NULL);
     }
     CHECK(replies == sent);
-    CHECK(sent > (int)OKT_MAX_EVENTS);
+    CHECK(sent > 1000);   /* the kernel's buffers took some first */
     CHECK(okt_emu_sessions(e) == 1);
     json_t *s = snapshot(e, "Peter");
     CHECK(s && ival(s, "sessions") == 1);
@@ -380,6 +381,9 @@ TEST(pause_drop_logout)
 TEST(control_errors_and_bad_config)
 {
     okt_emu *e = start(NULL);
+    /* started: the soft limit of open files raised to the hard one */
+    struct rlimit rl;
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur == rl.rlim_max);
     okt_err err;
     json_t *a = json_pack("{s:s}", "user", "Nobody");
     CHECK(okt_emu_control(e, "snapshot", a, NULL, &err) == -1);

@@ -37,6 +37,16 @@
 ---@field users? oktell.EmulatorUser[] default: the reference's Peter / 123
 ---@field tasks? oktell.EmulatorTask[] default: the reference's dialing task
 ---@field max_message? integer the largest WebSocket message accepted
+---@field session_ttl? integer seconds a sessionid lives (default 28800)
+---@field max_sessions? integer sessionids kept in all (default 10000)
+---@field max_sessions_per_user? integer sessionids kept per user (default 16)
+---@field login_failures? integer failed logins before throttling (default 5)
+---@field login_lockout? integer seconds of the first refusal window (default 60)
+---@field max_output? integer bytes waiting for one peer before it is cut (default 1 MiB)
+---@field login_timeout? number seconds to log in after the upgrade (default 30)
+---@field write_timeout? number seconds output may wait untaken (default 30)
+---@field max_connections? integer live connections; then HTTP 503 (default 10000)
+---@field max_memory? integer bytes all connections hold (default 1 GiB)
 
 ---The argument of `emu:offer`.
 ---@class oktell.EmulatorOffer

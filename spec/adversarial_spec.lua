@@ -1,0 +1,232 @@
+-- Hostile peers and careless scripts against the emulator (issue 11): each
+-- case starts an emulator in this process and runs one mode of the C helper
+-- build/tests/hostile_peer (raw sockets, hand-made frames, its own source
+-- address when it needs one), which prints what it measured as one JSON
+-- line. The figures go to stderr as "# adversarial ..." lines, so a test run
+-- shows them; the asserts hold generous bounds that the emulator broke
+-- before the fixes (the commit messages give the figures before and after).
+--
+-- Plain Lua 5.1 syntax: the suite is loaded by every interpreter the specs
+-- run under, and skips itself where the emulator module is not built.
+local has_emu, emulator = pcall(require, "oktell.emulator")
+local dkjson = require "dkjson"
+
+local B = os.getenv("B") or "build"
+local HELPER = "./" .. B .. "/tests/hostile_peer"
+
+local function my_pid()
+  local f = assert(io.open("/proc/self/stat"))
+  local line = f:read("*l")
+  f:close()
+  return line:match("^(%d+)")
+end
+
+-- Run one mode of the helper against emu; its figures as a table.
+local function peer(emu, mode, arg)
+  local cmd = ("%s --pid %s %s %d %s 2>&1"):format(HELPER, my_pid(), mode,
+    emu.port, tostring(arg or ""))
+  local p = assert(io.popen(cmd))
+  local out = p:read("*a")
+  p:close()
+  local t = dkjson.decode(out)
+  assert(type(t) == "table", "hostile_peer said: " .. out)
+  assert(t.error == nil, "hostile_peer failed: " .. out)
+  io.stderr:write(("# adversarial %s %s: %s"):format(mode, tostring(arg or ""), out))
+  return t
+end
+
+-- Run fn(emu) with an emulator started from opts; always stop it.
+local function with(opts, fn)
+  local emu = assert(emulator.start(opts))
+  local ok, err = xpcall(function() fn(emu) end, debug.traceback)
+  emu:stop()
+  if not ok then error(err, 0) end
+end
+
+local function below(limit, v, what)
+  assert(type(v) == "number", what .. ": no figure")
+  assert(v < limit, ("%s: %s, expected below %s"):format(what, tostring(v), tostring(limit)))
+end
+
+-- Under the sanitizer run (make check preloads libasan) freed memory stays
+-- in ASan's quarantine, so the process's RSS says nothing about what the
+-- emulator freed: the RSS bounds are checked in the plain run only.
+local SANITIZED = (os.getenv("LD_PRELOAD") or ""):find("asan", 1, true) ~= nil
+
+local function rss_below(limit_kb, v, what)
+  if not SANITIZED then below(limit_kb, v, what) end
+end
+
+if not has_emu then
+  describe("adversarial peers", function()
+    pending("oktell.emulator is not built for this Lua")
+  end)
+  return
+end
+
+describe("adversarial peers", function()
+  describe("config", function()
+    it("an unknown key raises, naming it and the known keys", function()
+      local ok, err = pcall(emulator.start, {max_ouptut = 1})
+      assert.is_false(ok)
+      assert.matches("unknown key 'max_ouptut'", err, 1, true)
+      for _, k in ipairs {"max_output", "max_connections", "max_memory", "login_timeout",
+                          "write_timeout", "session_ttl", "max_sessions", "max_sessions_per_user",
+                          "login_failures", "login_lockout", "max_message", "users"} do
+        assert.matches(k, err, 1, true)
+      end
+    end)
+
+    it("bin/oktell-emu --config takes the bounds and refuses an unknown key", function()
+      local cfg = os.tmpname()
+      local function run(text)
+        local f = assert(io.open(cfg, "w"))
+        f:write(text)
+        f:close()
+        local p = assert(io.popen("lua5.4 bin/oktell-emu --listen 127.0.0.1:0 --stdin --config "
+          .. cfg .. " </dev/null 2>&1", "r"))
+        local out = p:read("*a")
+        p:close()
+        return out
+      end
+      local out = run("return {max_connections = 5, login_timeout = 0.5, max_ouptut = 1}\n")
+      assert.matches("unknown key 'max_ouptut'", out, 1, true)
+      out = run("return {max_connections = 5, login_timeout = 0.5, max_output = 65536}\n")
+      assert.matches("^ws://127%.0%.0%.1:%d+", out)
+      os.remove(cfg)
+    end)
+
+    it("every key takes its documented default and a good value", function()
+      with({session_ttl = 3600, max_sessions = 100, max_sessions_per_user = 2,
+            login_failures = 3, login_lockout = 10, max_output = 65536,
+            max_connections = 100, max_memory = 64 * 1048576, login_timeout = 5,
+            write_timeout = 5}, function(emu)
+        assert.is_string(emu.url)
+      end)
+    end)
+  end)
+
+  describe("fair service", function()
+    it("a pipelining peer does not hold up another peer's requests", function()
+      with({}, function(emu)
+        local r = peer(emu, "flood", 3)
+        assert.is_true(r.probes >= 20)
+        assert.equals(0, r.lost)
+        below(200, r.max_ms, "prober's worst round trip, ms")
+        assert.is_true(r.flood_mb_read > 1) -- the flooder is served too
+      end)
+    end)
+
+    it("a peer that pipelined megabytes and closed is not served", function()
+      with({}, function(emu)
+        local r = peer(emu, "closeflood", 8)
+        assert.is_true(r.sent_mb > 1)
+        below(100, r.probe_after_close_ms, "round trip right after the close, ms")
+      end)
+    end)
+  end)
+
+  describe("output bound", function()
+    it("a peer that pings and never reads is cut at max_output and its memory freed", function()
+      with({}, function(emu)
+        local r = peer(emu, "pingflood", 3)
+        assert.is_true(r.disconnected)
+        below(3000, r.after_ms, "time to the cut, ms")
+        rss_below(32 * 1024, r.rss_peak_growth_kb, "peak RSS growth, kB")
+        rss_below(16 * 1024, r.rss_end_growth_kb, "RSS growth after the cut, kB")
+      end)
+    end)
+
+    it("max_output is configurable and checked", function()
+      with({max_output = 65536}, function(emu)
+        local r = peer(emu, "pingflood", 3)
+        assert.is_true(r.disconnected)
+      end)
+      assert.has_error(function() emulator.start{max_output = 10} end)
+      assert.has_error(function() emulator.start{max_output = "big"} end)
+    end)
+  end)
+
+  describe("idle and stuck connections", function()
+    it("an upgraded connection that never logs in is closed after login_timeout", function()
+      with({login_timeout = 0.5}, function(emu)
+        local r = peer(emu, "idle", 5)
+        assert.equals(5, r.closed)
+        below(1500, r.last_closed_ms, "the last close, ms")
+        assert.equals(1008, r.close_code)
+        assert.equals("login timeout", r.close_reason)
+      end)
+    end)
+
+    it("a logged-in peer whose output is stuck is cut after write_timeout", function()
+      with({write_timeout = 0.5}, function(emu)
+        local r = peer(emu, "noread", 5)
+        assert.is_true(r.disconnected)
+        below(3000, r.after_ms, "time to the cut, ms")
+      end)
+    end)
+
+    it("above max_connections a new connection gets HTTP 503 with the reason", function()
+      with({max_connections = 5}, function(emu)
+        local r = peer(emu, "conns", 10)
+        assert.equals(5, r.upgraded)
+        assert.equals(5, r.refused_503)
+        assert.matches("max_connections", r.reason)
+        below(100, r.probe_ms, "a held connection's round trip, ms")
+      end)
+    end)
+
+    it("the timeouts and the limit are checked", function()
+      for _, bad in ipairs {{login_timeout = 0}, {write_timeout = "x"}, {max_connections = 0}} do
+        assert.has_error(function() emulator.start(bad) end)
+      end
+    end)
+  end)
+
+  describe("memory cap", function()
+    it("near max_memory new connections get 503; over it the largest holder is cut", function()
+      with({max_memory = 8 * 1048576}, function(emu)
+        -- 5 unfinished 1.5 MiB frames: 7.5 MiB held, no one cut, new ones refused
+        local r = peer(emu, "memhog", "5x1.5")
+        assert.equals(0, r.cut)
+        assert.equals(503, r.new_status)
+        assert.matches("max_memory", r.new_reason)
+      end)
+      with({max_memory = 8 * 1048576}, function(emu)
+        -- a sixth: over the cap, one is cut
+        local r = peer(emu, "memhog", "6x1.5")
+        assert.equals(1, r.cut)
+      end)
+      assert.has_error(function() emulator.start{max_memory = 1000} end)
+    end)
+  end)
+
+  describe("expansion bombs", function()
+    for _, kind in ipairs {"nested", "arrays", "numbers", "keys", "string"} do
+      it("a 16 MB frame of " .. kind .. " costs little time and memory", function()
+        with({}, function(emu)
+          local r = peer(emu, "bomb", kind)
+          -- refused (or answered) soon after the last byte is in
+          below(1000, r.answer_ms - r.sent_ms, "answer after the frame, ms")
+          assert.matches("Bad request", r.answer)
+          below(200, r.probe_ms, "another session's round trip, ms")
+          rss_below(64 * 1024, r.rss_peak_growth_kb, "peak RSS growth, kB")
+        end)
+      end)
+    end
+  end)
+
+  describe("password guessing", function()
+    it("1000 wrong passwords are not all checked; another user from another address logs in at once", function()
+      with({users = {{login = "A", password = "1"}, {login = "B", password = "2"}}}, function(emu)
+        local r = peer(emu, "guess", 1000)
+        assert.equals(1000, r.checked + r.throttled)
+        -- login_failures (5) checked, then refused without a check
+        assert.equals(5, r.checked)
+        assert.is_true(r.other_user_ok)
+        below(100, r.other_user_ms, "another user's login, ms")
+        assert.is_true(r.same_user_refused)
+      end)
+    end)
+  end)
+end)
