@@ -18,7 +18,7 @@ OPT      ?= -O2 -g
 SAN_FLAGS :=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN) $(SAN_FLAGS) \
              -Isrc/core -Isrc/emu -Isrc/lua $(PKG_CFLAGS) $(CFLAGS)
-LIBS     = $(PKG_LIBS) -lwslay -lpthread
+LIBS     = $(PKG_LIBS) -lwslay -lpthread -lm
 
 # The client core (liboktell.a, oktell.core) and the emulator (liboktell-emu.a,
 # oktell.emucore) are separate, so the client loads no server code. The

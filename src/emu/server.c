@@ -457,7 +457,16 @@ static void *thread_main(void *arg)
     struct epoll_event evs[256];
     e->next_sweep = okt_now_ms() + SWEEP_MS;
     while (!stopping(e)) {
-        int n = epoll_wait(e->epfd, evs, 256, SWEEP_MS);
+        /* wait no longer than the model's next deadline (its timers) */
+        int64_t now = okt_now_ms(), dl = okt_model_deadline(e->model);
+        int wait = SWEEP_MS;
+        if (dl >= 0 && dl - now < wait)
+            wait = dl > now ? (int)(dl - now) : 0;
+        int n = epoll_wait(e->epfd, evs, 256, wait);
+        /* the clock first: what arrives now happens at this time */
+        okt_model_tick(e->model, okt_now_ms(), &e->out);
+        if (e->out.n)
+            flush_out(e);
         for (int i = 0; i < n; i++) {
             uint64_t tag = evs[i].data.u64;
             if (tag == TAG_WAKE)
@@ -467,7 +476,7 @@ static void *thread_main(void *arg)
             else
                 service(e, (int)tag, evs[i].events);
         }
-        int64_t now = okt_now_ms();
+        now = okt_now_ms();
         if (now >= e->next_sweep) {
             sweep(e, now);
             e->next_sweep = now + SWEEP_MS;
