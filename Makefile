@@ -70,7 +70,7 @@ $(B)/oktell/emucore.so: $(EBIND_OBJ) $(LIBS_ALL)
 
 # Tests and benchmarks link both archives: the linker takes from the emulator
 # archive only what a test uses.
-$(B)/tests/%: tests/c/%.c tests/c/test.h $(LIBS_ALL)
+$(B)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/c -o $@ $< $(LIBS_ALL) $(LIBS)
 
