@@ -15,10 +15,13 @@
 #include "protocol.h"
 #include "session.h"
 
+/* each test file uses some of these */
+#define HELPER static __attribute__((unused))
+
 static okt_out out;      /* the last reaction's output */
 static okt_err cerr;     /* the last control call's error */
 
-static okt_model *mk(const char *config)
+HELPER okt_model *mk(const char *config)
 {
     json_error_t je;
     json_t *cfg = config ? json_loads(config, 0, &je) : NULL;
@@ -33,19 +36,19 @@ static okt_model *mk(const char *config)
     return m;
 }
 
-static void done(okt_model *m)
+HELPER void done(okt_model *m)
 {
     okt_model_free(m);
     okt_out_free(&out);
 }
 
-static void feed(okt_model *m, int s, const char *text)
+HELPER void feed(okt_model *m, int s, const char *text)
 {
     okt_out_clear(&out);
     CHECK(okt_model_feed(m, s, text, strlen(text), &out) == 0);
 }
 
-static void feedf(okt_model *m, int s, const char *fmt, ...)
+HELPER void feedf(okt_model *m, int s, const char *fmt, ...)
 {
     char buf[2048];
     va_list ap;
@@ -56,14 +59,14 @@ static void feedf(okt_model *m, int s, const char *fmt, ...)
 }
 
 /* A request of the table with params as JSON text ("{}" when NULL). */
-static void req(okt_model *m, int s, const char *method, const char *params)
+HELPER void req(okt_model *m, int s, const char *method, const char *params)
 {
     feedf(m, s, "[\"%s\",%s]", method, params ? params : "{}");
 }
 
 /* Log in `login` with `password` and subscribe the session to every
  * event the table names. */
-static int login_as(okt_model *m, const char *login, const char *password)
+HELPER int login_as(okt_model *m, const char *login, const char *password)
 {
     char cs[33], ci[33];
     okt_password_hash(password, 0, cs, NULL);
@@ -91,7 +94,7 @@ static int login_as(okt_model *m, const char *login, const char *password)
     return s;
 }
 
-static json_t *msg_at(size_t i)
+HELPER json_t *msg_at(size_t i)
 {
     if (i >= out.n || out.v[i].kind != OKT_OUT_SEND)
         return NULL;
@@ -100,7 +103,7 @@ static json_t *msg_at(size_t i)
 
 /* The names of the messages for session s in the last reaction, comma
  * separated; phoneevent_ shortened to its event ("ringstarted"). */
-static const char *seq(int s)
+HELPER const char *seq(int s)
 {
     static char buf[2048];
     buf[0] = '\0';
@@ -125,7 +128,7 @@ static const char *seq(int s)
 
 /* The object of the first message named `name` to s (a new reference),
  * NULL if none. */
-static json_t *got(int s, const char *name)
+HELPER json_t *got(int s, const char *name)
 {
     for (size_t i = 0; i < out.n; i++) {
         if (out.v[i].sess != s)
@@ -142,7 +145,7 @@ static json_t *got(int s, const char *name)
 }
 
 /* The reply to a request, fed now: its object (a new reference). */
-static json_t *ask(okt_model *m, int s, const char *method,
+HELPER json_t *ask(okt_model *m, int s, const char *method,
                    const char *params)
 {
     req(m, s, method, params);
@@ -151,13 +154,13 @@ static json_t *ask(okt_model *m, int s, const char *method,
     return got(s, rn);
 }
 
-static const char *sv(const json_t *o, const char *key)
+HELPER const char *sv(const json_t *o, const char *key)
 {
     const char *v = json_string_value(json_object_get(o, key));
     return v ? v : "";
 }
 
-static long long iv(const json_t *o, const char *key)
+HELPER long long iv(const json_t *o, const char *key)
 {
     const json_t *v = json_object_get(o, key);
     if (json_is_boolean(v))
@@ -167,14 +170,14 @@ static long long iv(const json_t *o, const char *key)
     return json_is_integer(v) ? json_integer_value(v) : -999;
 }
 
-static int bv(const json_t *o, const char *key)
+HELPER int bv(const json_t *o, const char *key)
 {
     return json_is_true(json_object_get(o, key));
 }
 
 /* The request's reply is a refusal whose text ends in "(n)": oktell.js's
  * number in the text, no error number (issue 9). */
-static int refused_with(okt_model *m, int s, const char *method,
+HELPER int refused_with(okt_model *m, int s, const char *method,
                         const char *params, int n)
 {
     json_t *o = ask(m, s, method, params);
@@ -192,7 +195,7 @@ static int refused_with(okt_model *m, int s, const char *method,
 }
 
 /* A control call with args as JSON text: 0 / -1 (cerr), *res if wanted. */
-static int ctl(okt_model *m, const char *cmd, const char *args, json_t **res)
+HELPER int ctl(okt_model *m, const char *cmd, const char *args, json_t **res)
 {
     json_t *a = args ? json_loads(args, 0, NULL) : NULL;
     okt_out_clear(&out);
@@ -207,7 +210,7 @@ static int ctl(okt_model *m, const char *cmd, const char *args, json_t **res)
 }
 
 /* call_in: the chainid (static buffer) or "" */
-static const char *call_in(okt_model *m, const char *args)
+HELPER const char *call_in(okt_model *m, const char *args)
 {
     static char chain[64];
     json_t *r = NULL;
@@ -218,7 +221,7 @@ static const char *call_in(okt_model *m, const char *args)
     return chain;
 }
 
-static void tick(okt_model *m, int64_t ms)
+HELPER void tick(okt_model *m, int64_t ms)
 {
     okt_out_clear(&out);
     CHECK(okt_model_tick(m, ms, &out) == 0);
@@ -226,7 +229,7 @@ static void tick(okt_model *m, int64_t ms)
 
 /* A field of the user's snapshot: strings as is, booleans "true"/"false",
  * numbers in decimal; "" when absent. */
-static const char *snap(okt_model *m, const char *user, const char *key)
+HELPER const char *snap(okt_model *m, const char *user, const char *key)
 {
     static char buf[128];
     char args[96];
@@ -248,7 +251,7 @@ static const char *snap(okt_model *m, const char *user, const char *key)
 }
 
 /* getuserstate's code */
-static long long ustate(okt_model *m, int s)
+HELPER long long ustate(okt_model *m, int s)
 {
     json_t *o = ask(m, s, OKT_W_GETUSERSTATE, NULL);
     long long v = iv(o, OKT_F_USERSTATEID);
@@ -257,12 +260,12 @@ static long long ustate(okt_model *m, int s)
 }
 
 /* getextendedlineinfo's reply (a new reference) */
-static json_t *lineinfo(okt_model *m, int s)
+HELPER json_t *lineinfo(okt_model *m, int s)
 {
     return ask(m, s, OKT_W_GETEXTENDEDLINEINFO, NULL);
 }
 
-static const json_t *abonent(const json_t *li)
+HELPER const json_t *abonent(const json_t *li)
 {
     return json_object_get(li, OKT_F_ABONENT);
 }
