@@ -483,7 +483,8 @@ int okt_calls_flush(okt_calls *c, okt_out *out)
     }
     c->noutq = 0;
     for (size_t i = 0; c->records && i < json_array_size(c->records); i++) {
-        char *text = json_dumps(json_array_get(c->records, i), JSON_COMPACT);
+        char *text = json_dumps(json_array_get(c->records, i),
+                                JSON_COMPACT | JSON_REAL_PRECISION(12));
         if (!text) {
             rc = -1;
             continue;
