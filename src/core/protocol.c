@@ -454,8 +454,8 @@ static const okt_field e_custom[] = {
 
 /* A call event row: subscribed by its own name, as oktell.js does after
  * login (§4 step 14) and API-calls §6.3 asks for each. */
-#define CALL_EVENT(lua, w, fields, src, psrc) \
-    {lua, 0, NULL, w, w[0], fields, src, psrc}
+#define CALL_EVENT(lua, w, sub, fields, src, psrc) \
+    {lua, 0, NULL, w, sub, fields, src, psrc}
 
 static const okt_event_def events[] = {
     {"tminterfaceconfirm", OKT_EID_TMCONFIRM, "TMInterfaceConfirm", w_confirm,
@@ -468,25 +468,33 @@ static const okt_event_def events[] = {
      "R §14.1", "R §14.1"},
     {"linestate", 0, NULL, w_linestate, OKT_E_LINESTATECHANGED, e_linestate,
      "C §6.4", NULL},
-    CALL_EVENT("ringstarted", w_ringstarted, no_fields, "C §6.4", "C §6.4"),
-    CALL_EVENT("ringstopped", w_ringstopped, no_fields, "C §6.4", "C §6.4"),
-    CALL_EVENT("commstarted", w_commstarted, e_commstarted, "C §6.4",
-               "C §6.4"),
-    CALL_EVENT("commstopped", w_commstopped, no_fields, "C §6.4", "C §6.4"),
-    CALL_EVENT("acmcallstarted", w_acmstarted, no_fields, "C §6.4",
-               "C §6.4"),
-    CALL_EVENT("acmcallstopped", w_acmstopped, no_fields, "C §6.4",
-               "C §6.4"),
-    CALL_EVENT("ivrstarted", w_ivrstarted, e_ivrstarted, "C §6.4", "C §6.4"),
+    CALL_EVENT("ringstarted", w_ringstarted,
+               OKT_E_PHONEEVENT_RINGSTARTED, no_fields, "C §6.4", "C §6.4"),
+    CALL_EVENT("ringstopped", w_ringstopped,
+               OKT_E_PHONEEVENT_RINGSTOPPED, no_fields, "C §6.4", "C §6.4"),
+    CALL_EVENT("commstarted", w_commstarted,
+               OKT_E_PHONEEVENT_COMMSTARTED, e_commstarted, "C §6.4", "C §6.4"),
+    CALL_EVENT("commstopped", w_commstopped,
+               OKT_E_PHONEEVENT_COMMSTOPPED, no_fields, "C §6.4", "C §6.4"),
+    CALL_EVENT("acmcallstarted", w_acmstarted,
+               OKT_E_PHONEEVENT_ACMCALLSTARTED, no_fields, "C §6.4", "C §6.4"),
+    CALL_EVENT("acmcallstopped", w_acmstopped,
+               OKT_E_PHONEEVENT_ACMCALLSTOPPED, no_fields, "C §6.4", "C §6.4"),
+    CALL_EVENT("ivrstarted", w_ivrstarted,
+               OKT_E_PHONEEVENT_IVRSTARTED, e_ivrstarted, "C §6.4", "C §6.4"),
     /* seen only in the capture's relay (§14.2); oktell.js never names it */
-    CALL_EVENT("ivrstopped", w_ivrstopped, no_fields, "P §14.2", "P §14.2"),
-    CALL_EVENT("flash", w_flash, e_flash, "C §6.4", "P §14.2"),
-    CALL_EVENT("conference", w_confcomp, e_confinfo, "C §6.4", "C §6.4"),
-    CALL_EVENT("competitor", w_confcompetitor, e_confinfo, "C §6.4",
-               "C §6.4"),
-    CALL_EVENT("numberstate", w_numberstate, e_numberstate, "R §14.1",
-               "R §14.1"),
-    CALL_EVENT("customevent", w_custom, e_custom, "C §6.4", "C §6.4"),
+    CALL_EVENT("ivrstopped", w_ivrstopped,
+               OKT_E_PHONEEVENT_IVRSTOPPED, no_fields, "P §14.2", "P §14.2"),
+    CALL_EVENT("flash", w_flash,
+               OKT_E_FLASHSTATECHANGED, e_flash, "C §6.4", "P §14.2"),
+    CALL_EVENT("conference", w_confcomp,
+               OKT_E_CONFCOMPOSITIONCHANGED, e_confinfo, "C §6.4", "C §6.4"),
+    CALL_EVENT("competitor", w_confcompetitor,
+               OKT_E_CONFCOMPETITORSTATECHANGED, e_confinfo, "C §6.4", "C §6.4"),
+    CALL_EVENT("numberstate", w_numberstate,
+               OKT_E_PBXNUMBERSTATECHANGED, e_numberstate, "R §14.1", "R §14.1"),
+    CALL_EVENT("customevent", w_custom,
+               OKT_E_CUSTOMEVENT, e_custom, "C §6.4", "C §6.4"),
     /* made by the client: from userstatechanged's oncallcenter, and from
      * the connection's own life */
     {"callcenter", 0, NULL, NULL, NULL, no_fields, NULL, NULL},

@@ -1,7 +1,8 @@
 /* fuzz_model.c - arbitrary bytes as messages of logged-in and anonymous
- * sessions, plus control calls: the model must answer or refuse, never
- * crash, leak or hang. Input: messages separated by '\n'; a line starting
- * with '!' is a control call "!cmd {json args}". */
+ * sessions, plus control calls and the clock: the model must answer or
+ * refuse, never crash, leak or hang. Input: messages separated by '\n'; a
+ * line starting with '!' is a control call "!cmd {json args}", one
+ * starting with '@' a tick that many ms later (the call model's timers). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,22 @@
 #define LOGIN "[\"login\",{\"userlogin\":\"Peter\",\"Password\":" \
               "\"202cb962ac59075b964b07152d234b70\",\"qid\":\"l\"}]"
 #define SUB "[\"subscribeevent\",{\"eventmethod\":[\"userstatechanged\"," \
-            "\"linestatechanged\",\"dlgcard\"],\"qid\":\"s\"}]"
+            "\"linestatechanged\",\"dlgcard\",\"phoneevent_ringstarted\"," \
+            "\"flashstatechanged\",\"confcompositionchanged\"," \
+            "\"pbxnumberstatechanged\",\"customevent\"],\"qid\":\"s\"}]"
+/* Peter / 123, a second user, a virtual agent; service numbers */
+#define CONFIG "{\"users\":[{\"login\":\"Peter\",\"password\":\"123\"}," \
+               "{\"login\":\"B\",\"password\":\"2\",\"intercom\":false}," \
+               "{\"login\":\"A\",\"agent\":{\"answer\":1,\"wrapup\":2}}]," \
+               "\"licenses\":3,\"numbers\":[{\"number\":\"500\"," \
+               "\"kind\":\"queue\"},{\"number\":\"333\",\"kind\":\"ivr\"," \
+               "\"duration\":5}],\"procedures\":{\"p\":[]}}"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    okt_model *m = okt_model_new(NULL, NULL);
+    json_t *cfg = json_loads(CONFIG, 0, NULL);
+    okt_model *m = okt_model_new(cfg, NULL);
+    json_decref(cfg);
     if (!m)
         return 0;
     okt_out out;
@@ -29,11 +41,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     okt_model_feed(m, s[1], LOGIN, strlen(LOGIN), &out);
     okt_out_clear(&out);
     size_t i = 0, k = 0;
+    int64_t now = 0;
+    okt_model_tick(m, now, &out);
     while (i < size) {
         const uint8_t *nl = memchr(data + i, '\n', size - i);
         size_t len = nl ? (size_t)(nl - (data + i)) : size - i;
         const char *line = (const char *)data + i;
-        if (len > 1 && line[0] == '!') {
+        if (len > 1 && line[0] == '@') {
+            /* the clock: a step of at most about a day (the line is not
+             * NUL-terminated: digits read by hand) */
+            int64_t step = 0;
+            for (size_t d = 1; d < len && d < 10 && line[d] >= '0' &&
+                               line[d] <= '9'; d++)
+                step = step * 10 + (line[d] - '0');
+            now += step % 100000000;
+            okt_model_tick(m, now, &out);
+        } else if (len > 1 && line[0] == '!') {
             char buf[256];
             size_t n = len - 1 < sizeof buf - 1 ? len - 1 : sizeof buf - 1;
             memcpy(buf, line + 1, n);
