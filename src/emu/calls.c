@@ -230,12 +230,6 @@ ccall *call_at(okt_calls *c, int k)
     return &c->calls[k];
 }
 
-int call_find_serial(okt_calls *c, int k, unsigned serial)
-{
-    ccall *x = call_at(c, k);
-    return x && x->serial == serial;
-}
-
 int call_new(okt_calls *c)
 {
     int k;

@@ -27,11 +27,6 @@ cconf *conf_at(okt_calls *c, int k)
     return &c->confs[k];
 }
 
-int conf_of_user(okt_calls *c, int ui)
-{
-    return c->lines[ui].conf;
-}
-
 static int conf_find(okt_calls *c, const char *id)
 {
     for (size_t i = 0; id && i < c->nconfs; i++)
@@ -190,7 +185,7 @@ static void check_end(okt_calls *c, int fk)
             p->state = CS_ABORT;
             int k = p->call;
             p->call = -1;
-            call_end(c, k, 0);
+            call_end(c, k);
         }
     }
     ev_composition(c, f);
@@ -235,7 +230,7 @@ void conf_invite_done(okt_calls *c, int k, int state)
     if (state == CS_ACTIVE && p->user >= 0)
         join_line(c, p->user, fk);
     ev_state(c, f, p);
-    call_end(c, k, 0);
+    call_end(c, k);
     if (state == CS_ACTIVE && p->creator && f->pending)
         invite_pending(c, fk);
     else
@@ -648,7 +643,7 @@ int okt_h_confkick(okt_req *r)
             p->state = CS_ABORT;
             int k = p->call;
             p->call = -1;
-            call_end(c, k, 0);
+            call_end(c, k);
         } else {
             p->state = CS_EXITED;
             if (p->user >= 0) {
@@ -682,7 +677,7 @@ int okt_h_confexit(okt_req *r)
                 int k = f->comps[i].call;
                 f->comps[i].call = -1;
                 ev_state(c, f, &f->comps[i]);
-                call_end(c, k, 0);
+                call_end(c, k);
             }
         check_end(c, fk);
     }

@@ -133,7 +133,7 @@ static int ctl_hangup_abonent(okt_calls *c, const json_t *args, okt_err *err)
     if (x->kind == CK_INVITE && x->phase == PH_RING)
         conf_invite_done(c, k, CS_REFUSE);   /* the number refused */
     else
-        call_end(c, k, 0);
+        call_end(c, k);
     return 0;
 }
 
@@ -309,7 +309,7 @@ int okt_calls_finish(okt_calls *c, int ui, int answered, const char *number,
         if ((st == ST_RING || st == ST_ACM_RING) && line_answer(c, ui) == 0)
             return 0;
     } else if (st == ST_RING) {
-        call_end(c, c->lines[ui].cur, 0);   /* the call failed: it ends */
+        call_end(c, c->lines[ui].cur);   /* the call failed: it ends */
         return 0;
     } else if (line_hangup(c, ui) == 0) {
         return 0;

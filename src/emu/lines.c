@@ -460,9 +460,8 @@ static void route_or_busy(okt_calls *c, int k, const char *target)
     timer_add(c, 0, T_BUSY, k, x->serial, x->gen);
 }
 
-void call_end(okt_calls *c, int k, int unused)
+void call_end(okt_calls *c, int k)
 {
-    (void)unused;
     ccall *x = call_at(c, k);
     if (!x)
         return;
@@ -543,7 +542,7 @@ static int decline(okt_calls *c, int ui)
     } else if (x->origin == OR_QUEUE && side_of(x, ui) == 'b') {
         queue_missed(c, k, ui, 0);   /* back to the head (§4) */
     } else {
-        call_end(c, k, 0);
+        call_end(c, k);
     }
     return 0;
 }
@@ -597,17 +596,17 @@ int line_hangup(okt_calls *c, int ui)
         conf_leave(c, ui);
         return 0;
     case ST_FLASH:
-        call_end(c, l->held, 0);
+        call_end(c, l->held);
         return 0;
     case ST_TALK:
         if (l->held >= 0) {
             join(c, ui);
             return 0;
         }
-        call_end(c, l->cur, 0);
+        call_end(c, l->cur);
         return 0;
     default:
-        call_end(c, l->cur, 0);
+        call_end(c, l->cur);
         return 0;
     }
 }
@@ -645,7 +644,7 @@ int lines_timer(okt_calls *c, const ctimer *t)
     if (t->kind == T_HANGUP) {
         /* the abonent's talk time is over: it hangs up */
         if (x->phase == PH_TALK || x->phase == PH_IVR)
-            call_end(c, k, 0);
+            call_end(c, k);
         return 0;
     }
     if (x->gen != t->gen)
@@ -658,7 +657,7 @@ int lines_timer(okt_calls *c, const ctimer *t)
                    x->origin == OR_QUEUE) {
             queue_missed(c, k, x->b.user, 1);
         } else if (x->phase == PH_RING || x->phase == PH_ARING) {
-            call_end(c, k, 0);   /* nobody answered (§3 rows 3, 7) */
+            call_end(c, k);   /* nobody answered (§3 rows 3, 7) */
         }
         return 0;
     case T_ANSWER:
@@ -669,11 +668,11 @@ int lines_timer(okt_calls *c, const ctimer *t)
         if (x->kind == CK_INVITE)
             conf_invite_done(c, k, CS_BUSY);
         else
-            call_end(c, k, 0);
+            call_end(c, k);
         return 0;
     case T_IVR_END:
         if (x->phase == PH_IVR)
-            call_end(c, k, 0);
+            call_end(c, k);
         return 0;
     default:
         return 0;
@@ -872,7 +871,7 @@ int okt_h_autocallabort(okt_req *r)
         return refuse_right(r, "canuseacm");
     if (!acm_stage(line_stage(c, ui)))
         return refuse(r, E_ANSWERSTATE);
-    call_end(c, L(c, ui)->cur, 0);
+    call_end(c, L(c, ui)->cur);
     return okt_req_reply(r, NULL);
 }
 
@@ -967,7 +966,7 @@ int okt_h_makeflash(okt_req *r)
     } else {
         int h = l->held;            /* drop the current, back to the held */
         if (l->cur >= 0)
-            call_end(c, l->cur, 0);
+            call_end(c, l->cur);
         l->cur = h;
         l->held = -1;
     }
@@ -1004,7 +1003,7 @@ int okt_h_maketransfer(okt_req *r)
     l->held = -1;
     record(c, k, "transferred");
     if (route(c, k, to) < 0)
-        call_end(c, k, 0);   /* unanswered blind transfers end here */
+        call_end(c, k);   /* unanswered blind transfers end here */
     return okt_req_reply(r, NULL);
 }
 

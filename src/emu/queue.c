@@ -117,7 +117,7 @@ void queue_missed(okt_calls *c, int k, int ui, int timeout)
     x->skip = ui;
     x->pq = -1;
     if (queue_push(c, k, 1)) {
-        call_end(c, k, 0);
+        call_end(c, k);
         return;
     }
     call_phase(c, k, PH_QUEUED);
@@ -174,7 +174,7 @@ int queue_timer(okt_calls *c, const ctimer *t)
     if (!x || x->serial != t->b || x->answered)
         return 0;
     if (x->phase == PH_QUEUED || x->phase == PH_RING)
-        call_end(c, t->a, 0);
+        call_end(c, t->a);
     return 0;
 }
 

@@ -271,7 +271,6 @@ struct okt_calls {
 
 /* ---- calls.c ------------------------------------------------------------ */
 ccall *call_at(okt_calls *c, int k);          /* NULL: free or bad */
-int call_find_serial(okt_calls *c, int k, unsigned serial);
 int call_new(okt_calls *c);                   /* slot, or -1 (full/oom) */
 void call_release(okt_calls *c, int k);       /* the slot only */
 int timer_add(okt_calls *c, int64_t delay_ms, int kind, int a, unsigned b,
@@ -299,8 +298,9 @@ void call_phase(okt_calls *c, int k, int ph);
  * queues, enters an IVR or dials out. 0, or -1 "busy" (nothing changed,
  * the caller ends the call). */
 int route(okt_calls *c, int k, const char *target);
-/* End a call: its lines let go, a queue or conference let go, the stats. */
-void call_end(okt_calls *c, int k, int abandoned);
+/* End a call: its lines let go, a queue or conference let go; a caller
+ * from outside not answered counts as abandoned. */
+void call_end(okt_calls *c, int k);
 int b_answers(okt_calls *c, int k);           /* the dialled side answers */
 int line_answer(okt_calls *c, int ui);        /* the user's phone answers */
 int line_hangup(okt_calls *c, int ui);        /* the user's phone hangs up */
@@ -344,7 +344,6 @@ int directory_flush(okt_calls *c, okt_out *out); /* pbxnumberstatechanged */
 
 /* ---- conf.c --------------------------------------------------------------- */
 cconf *conf_at(okt_calls *c, int k);
-int conf_of_user(okt_calls *c, int ui);           /* slot, -1 */
 /* an invite call's b side answered, refused (CS_*), or it ended */
 void conf_invite_done(okt_calls *c, int k, int state);
 void conf_leave(okt_calls *c, int ui);           /* hang-up in a conference */
