@@ -73,6 +73,7 @@ build = {
             "src/emu/directory.c",
             "src/emu/lines.c",
             "src/emu/model.c",
+            "src/emu/pbx.c",
             "src/emu/queue.c",
             "src/emu/rights.c",
             "src/emu/server.c",

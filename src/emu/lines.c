@@ -3,23 +3,12 @@
  * transitions change calls and lines; the phone events are the difference
  * between a line at the reaction's first touch and at its end (diff()),
  * so every transition of §3 yields its events in the order of §3.1 without
- * each transition listing them. Also the pbx* requests and
- * getextendedlineinfo. */
+ * each transition listing them. The wire requests over them: pbx.c. */
 #include "room.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-#define ZERO_GUID "00000000-0000-0000-0000-000000000000"
-
-/* oktell.js's refusal numbers (fact sheet §8.2), texts in rights.c */
-enum {
-    E_NOPHONE = 2002, E_HOLDTALK = 2101, E_INCONF = 2102, E_CALLSTATE = 2103,
-    E_BUSY = 2104, E_SAMENUMBER = 2105, E_BADNUMBER = 2106,
-    E_TASKSTATE = 2108, E_NOTRANSFER = 2303, E_TRANSFERNUM = 2304,
-    E_NOHOLD = 2402, E_FLASHMODE = 2601, E_ANSWERSTATE = 2901
-};
 
 static cline *L(okt_calls *c, int ui)
 {
@@ -45,7 +34,7 @@ int other_side(const ccall *x, int ui, const cside **s)
     return 1;
 }
 
-static void user_side(okt_calls *c, cside *s, int ui)
+void user_side(okt_calls *c, cside *s, int ui)
 {
     okt_uview v;
     okt_m_user(c->m, ui, &v);
@@ -94,21 +83,6 @@ int line_idle(const okt_calls *c, int ui)
 {
     const cline *l = &c->lines[ui];
     return l->cur < 0 && l->held < 0 && l->conf < 0;
-}
-
-static int talking(int st)
-{
-    return st == ST_TALK || st == ST_CONF || st == ST_IVR;
-}
-
-static int ringing(int st)
-{
-    return st == ST_RING || st == ST_ACM_RING;
-}
-
-static int acm_stage(int st)
-{
-    return st == ST_ACM_RING || st == ST_ACM_WAITDOWN || st == ST_ACM_DIAL;
 }
 
 /* ---- the snapshot and the difference ----------------------------------- */
@@ -179,7 +153,7 @@ static int diff(okt_calls *c, okt_out *out, int ui, const lsnap *a,
                 const lsnap *b, int fhint)
 {
     int rc = 0;
-    int same_talk = talking(a->stage) && a->stage == b->stage &&
+    int same_talk = stage_talking(a->stage) && a->stage == b->stage &&
                     a->cur == b->cur && a->conf == b->conf &&
                     a->peer_user == b->peer_user && !strcmp(a->peer, b->peer);
     int resumed = a->held && b->cur == a->held;      /* back to the held */
@@ -192,13 +166,13 @@ static int diff(okt_calls *c, okt_out *out, int ui, const lsnap *a,
                                  OKT_F_FLASHTYPEID, type));
     }
     /* ending */
-    if (ringing(a->stage) && !(ringing(b->stage) && a->cur == b->cur))
+    if (stage_ringing(a->stage) && !(stage_ringing(b->stage) && a->cur == b->cur))
         rc |= phone_ev(c, out, ui, OKT_E_PHONEEVENT_RINGSTOPPED, NULL);
-    unsigned acm_a = acm_stage(a->stage) ? a->cur : 0;
-    unsigned acm_b = acm_stage(b->stage) ? b->cur : 0;
+    unsigned acm_a = stage_acm(a->stage) ? a->cur : 0;
+    unsigned acm_b = stage_acm(b->stage) ? b->cur : 0;
     if (acm_a && acm_a != acm_b)
         rc |= phone_ev(c, out, ui, OKT_E_PHONEEVENT_ACMCALLSTOPPED, NULL);
-    if ((talking(a->stage) && !same_talk && !resumed && !to_hold &&
+    if ((stage_talking(a->stage) && !same_talk && !resumed && !to_hold &&
          !to_conf) ||
         (a->stage == ST_FLASH && b->stage == ST_IDLE)) {
         rc |= phone_ev(c, out, ui, OKT_E_PHONEEVENT_COMMSTOPPED, NULL);
@@ -208,9 +182,9 @@ static int diff(okt_calls *c, okt_out *out, int ui, const lsnap *a,
     /* starting */
     if (acm_b && acm_b != acm_a)
         rc |= phone_ev(c, out, ui, OKT_E_PHONEEVENT_ACMCALLSTARTED, NULL);
-    if (ringing(b->stage) && !(ringing(a->stage) && a->cur == b->cur))
+    if (stage_ringing(b->stage) && !(stage_ringing(a->stage) && a->cur == b->cur))
         rc |= phone_ev(c, out, ui, OKT_E_PHONEEVENT_RINGSTARTED, NULL);
-    if (talking(b->stage) && !same_talk && !resumed) {
+    if (stage_talking(b->stage) && !same_talk && !resumed) {
         if (b->stage == ST_IVR)
             rc |= phone_ev(c, out, ui, OKT_E_PHONEEVENT_IVRSTARTED,
                            json_pack("{s:b}", OKT_F_ISROUTINGIVR, 0));
@@ -448,7 +422,7 @@ int route(okt_calls *c, int k, const char *target)
 /* A click-to-call or transfer whose target cannot be reached: dialled
  * anyway and found busy at the next reaction, so its stage is seen
  * (§3.1: no stage is skipped). */
-static void route_or_busy(okt_calls *c, int k, const char *target)
+void route_or_busy(okt_calls *c, int k, const char *target)
 {
     if (route(c, k, target) == 0)
         return;
@@ -511,7 +485,7 @@ int line_answer(okt_calls *c, int ui)
     int st = line_stage(c, ui);
     int k = L(c, ui)->cur;
     ccall *x = call_at(c, k);
-    if (!x || !ringing(st))
+    if (!x || !stage_ringing(st))
         return -1;
     if (x->kind == CK_INVITE) {
         conf_invite_done(c, k, CS_ACTIVE);
@@ -531,7 +505,7 @@ int line_answer(okt_calls *c, int ui)
     return 0;
 }
 
-static int decline(okt_calls *c, int ui)
+int line_decline(okt_calls *c, int ui)
 {
     int k = L(c, ui)->cur;
     ccall *x = call_at(c, k);
@@ -591,7 +565,7 @@ int line_hangup(okt_calls *c, int ui)
         return -1;
     case ST_RING:
     case ST_ACM_RING:
-        return decline(c, ui);
+        return line_decline(c, ui);
     case ST_CONF:
         conf_leave(c, ui);
         return 0;
@@ -677,344 +651,4 @@ int lines_timer(okt_calls *c, const ctimer *t)
     default:
         return 0;
     }
-}
-
-/* ---- the wire: the party objects -------------------------------------------- */
-
-json_t *side_json(okt_calls *c, const cside *s)
-{
-    okt_uview v;
-    switch (s->kind) {
-    case SD_USER:
-        okt_m_user(c->m, s->user, &v);
-        return json_pack("{s:s, s:s, s:s, s:s, s:b}", OKT_F_NUMBER, v.number,
-                         OKT_F_USERID, v.id, OKT_F_USERNAME, v.name,
-                         OKT_F_USERLOGIN, v.login, OKT_F_ISEXTLINE, 0);
-    case SD_IVR:
-        return json_pack("{s:s, s:b, s:s}", OKT_F_NUMBER, s->num, OKT_F_ISIVR,
-                         1, OKT_F_IVRNAME, s->name);
-    case SD_CONF:   /* an invitation: the conference calls */
-        return json_pack("{s:s, s:s}", OKT_F_CONFERENCEID, s->num, OKT_F_NAME,
-                         s->name);
-    case SD_EXT: {
-        json_t *o = json_pack("{s:s, s:s, s:b}", OKT_F_NUMBER, s->num,
-                              OKT_F_CALLERID, s->num, OKT_F_ISEXTLINE, 1);
-        if (o && s->name[0])
-            json_object_set_new(o, OKT_F_NAME, json_string(s->name));
-        return o;
-    }
-    default:
-        return json_pack("{s:s}", OKT_F_NUMBER, s->num);
-    }
-}
-
-/* The party as the line sees it: the other side, or for a call not yet
- * placed (a click-to-call ringing the operator, a queued dial) the number
- * asked for. */
-static json_t *party(okt_calls *c, const ccall *x, int ui)
-{
-    const cside *o;
-    if (other_side(x, ui, &o) && o->kind != SD_NONE)
-        return side_json(c, o);
-    cside t = {SD_EXT, -1, "", ""};
-    int tu = okt_m_find_number(c->m, x->to);
-    if (tu >= 0)
-        user_side(c, &t, tu);
-    else
-        copy_str(t.num, sizeof t.num, x->to);
-    return side_json(c, &t);
-}
-
-static int set_flag(json_t *o, const char *key)
-{
-    return o ? json_object_set_new(o, key, json_true()) : -1;
-}
-
-/* getextendedlineinfo: the stage as EMULATOR-calls §2's table shows it. */
-int okt_h_lineinfo(okt_req *r)
-{
-    okt_calls *c = okt_m_calls(okt_req_model(r));
-    int ui = okt_req_user(r);
-    cline *l = L(c, ui);
-    int st = line_stage(c, ui);
-    ccall *cur = call_at(c, l->cur), *held = call_at(c, l->held);
-    cconf *f = conf_at(c, l->conf);
-    json_t *ab = NULL;
-    switch (st) {
-    case ST_RING:
-        ab = party(c, cur, ui);
-        set_flag(ab, OKT_F_ISRINGING);
-        break;
-    case ST_ACM_RING:
-        if (cur->kind == CK_INVITE) {
-            cconf *g = conf_at(c, cur->conf);
-            ab = json_pack("{s:s}", OKT_F_CONFERENCEID, g ? g->id : "");
-        } else {
-            ab = party(c, cur, ui);
-        }
-        set_flag(ab, OKT_F_ISRINGING);
-        if (ab)
-            json_object_set_new(ab, OKT_F_DIRECTION,
-                                json_string(OKT_V_ACM_CALLBACK));
-        break;
-    case ST_ACM_WAITDOWN:
-    case ST_ACM_DIAL:
-        ab = party(c, cur, ui);
-        set_flag(ab, OKT_F_ISAUTOCALL);
-        break;
-    case ST_DIAL:
-        ab = party(c, cur, ui);
-        break;
-    case ST_TALK:
-        ab = party(c, cur, ui);
-        set_flag(ab, OKT_F_ISCOMMUTATED);
-        break;
-    case ST_FLASH:
-        ab = json_pack("{s:b}", OKT_F_ISWAITINGINFLASH, 1);
-        break;
-    case ST_CONF:
-        ab = json_pack("{s:s, s:b}", OKT_F_CONFERENCEID, f ? f->id : "",
-                       OKT_F_ISCONFERENCE, 1);
-        break;
-    case ST_IVR:
-        ab = json_pack("{s:s, s:b, s:s, s:b}", OKT_F_NUMBER, cur->b.num,
-                       OKT_F_ISIVR, 1, OKT_F_IVRNAME, cur->b.name,
-                       OKT_F_ISWAITINGFORANSWER, 0);
-        break;
-    default:
-        ab = json_object();
-    }
-    okt_uview v;
-    okt_m_user(c->m, ui, &v);
-    const char *ls = okt_linestate_refname(v.line);
-    const char *chain = cur ? cur->chainid : held ? held->chainid
-                                          : f ? f->chainid : ZERO_GUID;
-    long long talk = talking(st) || st == ST_FLASH
-                         ? (long long)((c->now - l->talk_since) / 1000)
-                         : 0;
-    json_t *o = json_pack("{s:s, s:o, s:s, s:b, s:I}", OKT_F_LINESTATESTR,
-                          ls ? ls : "", OKT_F_ABONENT,
-                          ab ? ab : json_object(), OKT_F_CHAINID, chain,
-                          OKT_F_ISFLASHING, held != NULL,
-                          OKT_F_TIMERTALKLENSEC, (json_int_t)talk);
-    if (o && held)
-        json_object_set_new(o, OKT_F_FLASHED, party(c, held, ui));
-    return o ? okt_req_reply(r, o) : -1;
-}
-
-/* ---- the pbx* requests -------------------------------------------------------- */
-
-/* The checks every pbx* request shares (§5): a working line (2002), and
- * no prompt or external task reserving the user (2108). 0 go on, 1 the
- * refusal is out, -1 out of memory. */
-static int pre(okt_req *r, okt_calls **cp, int *uip)
-{
-    *cp = okt_m_calls(okt_req_model(r));
-    *uip = okt_req_user(r);
-    okt_uview v;
-    okt_m_user(okt_req_model(r), *uip, &v);
-    if (!v.line_ok)
-        return refuse(r, E_NOPHONE) ? -1 : 1;
-    if (v.held)
-        return refuse(r, E_TASKSTATE) ? -1 : 1;
-    return 0;
-}
-
-#define PRE(r, c, ui)                         \
-    do {                                      \
-        int pre_rc_ = pre(r, &c, &ui);        \
-        if (pre_rc_)                          \
-            return pre_rc_ < 0 ? -1 : 0;      \
-    } while (0)
-
-int okt_h_answercall(okt_req *r)
-{
-    okt_calls *c;
-    int ui;
-    PRE(r, c, ui);
-    if (!ringing(line_stage(c, ui)))
-        return refuse(r, E_ANSWERSTATE);
-    /* a phone without intercom cannot be picked up from afar: accepted,
-     * nothing happens (EMULATOR-calls §3 row 2) */
-    if (L(c, ui)->intercom)
-        line_answer(c, ui);
-    return okt_req_reply(r, NULL);
-}
-
-int okt_h_declinecall(okt_req *r)
-{
-    okt_calls *c;
-    int ui;
-    PRE(r, c, ui);
-    if (!ringing(line_stage(c, ui)))
-        return refuse(r, E_ANSWERSTATE);
-    decline(c, ui);
-    return okt_req_reply(r, NULL);
-}
-
-int okt_h_abortcall(okt_req *r)
-{
-    okt_calls *c;
-    int ui;
-    PRE(r, c, ui);
-    if (line_hangup(c, ui) < 0)
-        return refuse(r, E_ANSWERSTATE);
-    return okt_req_reply(r, NULL);
-}
-
-int okt_h_autocallabort(okt_req *r)
-{
-    okt_calls *c;
-    int ui;
-    PRE(r, c, ui);
-    if (!right(c, ui, "canuseacm"))
-        return refuse_right(r, "canuseacm");
-    if (!acm_stage(line_stage(c, ui)))
-        return refuse(r, E_ANSWERSTATE);
-    call_end(c, L(c, ui)->cur);
-    return okt_req_reply(r, NULL);
-}
-
-int okt_h_autocallstart(okt_req *r)
-{
-    okt_calls *c;
-    int ui;
-    PRE(r, c, ui);
-    if (!right(c, ui, "canuseacm"))
-        return refuse_right(r, "canuseacm");
-    const char *num = json_string_value(okt_req_param(r, OKT_F_NUMBER));
-    if (!num || !num[0] || strlen(num) >= CALL_NUM)
-        return refuse(r, E_BADNUMBER);
-    const char *seq = json_string_value(okt_req_param(r, OKT_F_SEQUENCE));
-    const json_t *ic = okt_req_param(r, OKT_F_INTERCOM);
-    int intercom = json_is_true(ic) || json_integer_value(ic) == 1;
-    int abonent = seq && !strcmp(seq, OKT_V_SEQ_ABONENT) && !intercom;
-    cline *l = L(c, ui);
-    int st = line_stage(c, ui);
-    /* oktell.js's own checks (§5, [L3647-3676]) */
-    if (st == ST_TALK && l->held >= 0)
-        return refuse(r, E_HOLDTALK);
-    if (st == ST_FLASH)
-        return refuse(r, E_HOLDTALK);
-    if (st == ST_CONF)
-        return refuse(r, E_INCONF);
-    if (st != ST_IDLE && st != ST_TALK)
-        return refuse(r, E_CALLSTATE);
-    okt_uview v;
-    okt_m_user(c->m, ui, &v);
-    if (st == ST_IDLE && (v.shown == OKT_US_FULLBUSY ||
-                          v.shown == OKT_US_RESERVED))
-        return refuse(r, E_BUSY);
-    ccall *cur = call_at(c, l->cur);
-    const cside *o;
-    if (cur && other_side(cur, ui, &o) && !strcmp(o->num, num))
-        return refuse(r, E_SAMENUMBER);
-    int k = call_new(c);
-    if (k < 0)
-        return okt_req_refuse(r, 0, "too many calls");
-    ccall *x = call_at(c, k);
-    line_touch(c, ui);
-    x->kind = CK_ACM;
-    user_side(c, &x->a, ui);
-    copy_str(x->to, sizeof x->to, num);
-    record(c, k, "dialing");
-    if (st == ST_TALK) {
-        /* a consultation call: the party is held, the target dialled
-         * (§3 row 11) */
-        l->held = l->cur;
-        l->cur = k;
-        x->a_ok = 1;
-        route_or_busy(c, k, num);
-    } else if (abonent) {
-        l->cur = k;                 /* the target first (waitdown) */
-        x->seq_abonent = 1;
-        route_or_busy(c, k, num);
-    } else if (intercom && l->intercom) {
-        l->cur = k;                 /* the phone picks up by itself */
-        x->a_ok = 1;
-        route_or_busy(c, k, num);
-    } else {
-        l->cur = k;                 /* the operator's phone rings first */
-        call_phase(c, k, PH_ARING);
-        timer_add(c, c->ring_timeout_ms, T_RING, k, x->serial, x->gen);
-        agent_ring(c, ui);
-    }
-    return okt_req_reply(r, NULL);
-}
-
-int okt_h_makeflash(okt_req *r)
-{
-    okt_calls *c;
-    int ui;
-    PRE(r, c, ui);
-    const char *mode = json_string_value(okt_req_param(r, OKT_F_MODE));
-    int sw = mode && !strcmp(mode, OKT_V_FLASH_SWITCH);
-    int ab = mode && !strcmp(mode, OKT_V_FLASH_ABORT);
-    if (!sw && !ab)
-        return refuse(r, E_FLASHMODE);   /* also "next": meaning unknown */
-    cline *l = L(c, ui);
-    int st = line_stage(c, ui);
-    if (st != ST_TALK && st != ST_FLASH)
-        return refuse(r, E_NOHOLD);
-    if (ab && l->held < 0)
-        return refuse(r, E_NOHOLD);
-    line_touch(c, ui);
-    if (sw) {
-        int t = l->cur;             /* swap (a missing side is -1) */
-        l->cur = l->held;
-        l->held = t;
-    } else {
-        int h = l->held;            /* drop the current, back to the held */
-        if (l->cur >= 0)
-            call_end(c, l->cur);
-        l->cur = h;
-        l->held = -1;
-    }
-    return okt_req_reply(r, NULL);
-}
-
-int okt_h_maketransfer(okt_req *r)
-{
-    okt_calls *c;
-    int ui;
-    PRE(r, c, ui);
-    if (line_stage(c, ui) != ST_TALK)
-        return refuse(r, E_NOTRANSFER);
-    const char *to = json_string_value(okt_req_param(r, OKT_F_TRANSFERTO));
-    if (!to || !to[0] || strlen(to) >= CALL_NUM)
-        return refuse(r, E_TRANSFERNUM);
-    cline *l = L(c, ui);
-    int k = l->cur;
-    ccall *x = call_at(c, k);
-    const cside *p;
-    if (!other_side(x, ui, &p))
-        return refuse(r, E_NOTRANSFER);
-    /* the party rings the target; we leave, back to a held party if any
-     * (§3 row 14) */
-    cside party_side = *p;
-    call_touch(c, k);
-    x->a = party_side;
-    x->b.kind = SD_NONE;
-    x->b.user = -1;
-    x->kind = CK_PLAIN;
-    x->origin = OR_DIRECT;
-    x->hops = 0;
-    l->cur = l->held;
-    l->held = -1;
-    record(c, k, "transferred");
-    if (route(c, k, to) < 0)
-        call_end(c, k);   /* unanswered blind transfers end here */
-    return okt_req_reply(r, NULL);
-}
-
-int okt_h_flashedinfo(okt_req *r)
-{
-    okt_calls *c;
-    int ui;
-    PRE(r, c, ui);
-    ccall *held = call_at(c, L(c, ui)->held);
-    json_t *ab = held ? party(c, held, ui) : json_object();
-    return okt_req_reply(r, json_pack("{s:b, s:o}", OKT_F_CONTAINSFLASHED,
-                                      held != NULL, OKT_F_ABONENT,
-                                      ab ? ab : json_object()));
 }

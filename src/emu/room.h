@@ -1,7 +1,8 @@
 /* room.h - the call model's own types, shared by its rooms (one file per
  * concern, docs/EMULATOR.md "Calls"):
  *   calls.c     the object: config, clock and timers, call slots, output
- *   lines.c     line stages, transitions, phone events, the pbx* requests
+ *   lines.c     line stages, transitions, phone events
+ *   pbx.c       the pbx* requests and getextendedlineinfo
  *   queue.c     the call-center queue, personal queues, dispatch
  *   rights.c    roles and rights, the refusals and their texts
  *   directory.c numbers, users, break reasons, custom events, procedures
@@ -49,6 +50,21 @@ enum {
     ST_COUNT
 };
 extern const char *const okt_stage_names[ST_COUNT];
+
+static inline int stage_talking(int st)   /* phone "talk": a party on */
+{
+    return st == ST_TALK || st == ST_CONF || st == ST_IVR;
+}
+
+static inline int stage_ringing(int st)
+{
+    return st == ST_RING || st == ST_ACM_RING;
+}
+
+static inline int stage_acm(int st)       /* a click-to-call under way */
+{
+    return st == ST_ACM_RING || st == ST_ACM_WAITDOWN || st == ST_ACM_DIAL;
+}
 
 /* ---- calls -------------------------------------------------------------- */
 enum { SD_NONE, SD_USER, SD_EXT, SD_IVR, SD_CONF };  /* a side's kind */
@@ -305,6 +321,11 @@ int b_answers(okt_calls *c, int k);           /* the dialled side answers */
 int line_answer(okt_calls *c, int ui);        /* the user's phone answers */
 int line_hangup(okt_calls *c, int ui);        /* the user's phone hangs up */
 int line_dial(okt_calls *c, int ui, const char *number);
+int line_decline(okt_calls *c, int ui);       /* a ringing line declines */
+void user_side(okt_calls *c, cside *s, int ui);
+/* route, or when the target cannot take it, found busy at the next
+ * reaction (so its stage is seen, §3.1) */
+void route_or_busy(okt_calls *c, int k, const char *target);
 void ring_user(okt_calls *c, int k, int ui);  /* b := ui, the phone rings */
 int lines_timer(okt_calls *c, const ctimer *t);
 void lines_sync(okt_calls *c);
