@@ -183,7 +183,8 @@ okt_calls *okt_calls_new(okt_model *m, const json_t *config, okt_err *err)
         }
         seed = (double)json_integer_value(sd);
     }
-    rng_seed(c->rng, (uint64_t)(int64_t)seed);
+    c->seed = (uint64_t)(int64_t)seed;
+    rng_seed(c->rng, c->seed);
     if (rights_load(c, config, err) || directory_load(c, config, err) ||
         traffic_load(c, config, err))
         goto fail;

@@ -243,6 +243,7 @@ struct okt_calls {
     int64_t ring_timeout_ms, wrapup_ms;
     int missed_to_off;
     double speed;             /* emulated s per real s; 0: "max" */
+    uint64_t seed;            /* config `seed`: ids, and traffic's default */
     csvc *svc;
     size_t nsvc;
     json_t *lunch;            /* break reasons, the wire's items */

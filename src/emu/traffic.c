@@ -255,7 +255,7 @@ int traffic_start(okt_calls *c, const json_t *a, okt_err *err)
     copy_str(t.pattern, sizeof t.pattern,
              pat ? json_string_value(pat) : "7495#######");
     rng_seed(t.rng, json_is_integer(seed) ? (uint64_t)json_integer_value(seed)
-                                          : 1);
+                                          : c->seed);
     t.until = json_object_get(a, "duration") ? c->now + secs_ms(dur) : -1;
     t.st.sl = sl;
     t.used = t.running = 1;
