@@ -35,7 +35,7 @@ SAN_FLAGS :=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -fPIC $(OPT) $(WARN) $(SAN_FLAGS) \
              -Isrc/core -Isrc/emu $(PKG_CFLAGS) $(CFLAGS)
 CFLAGS_LUA = $(CFLAGS_ALL) -Isrc/lua $(LUA_CFLAGS)
-LIBS     = $(PKG_LIBS) -lwslay -lpthread
+LIBS     = $(PKG_LIBS) -lwslay -lpthread -lm
 
 # The client core (liboktell.a, oktell.core) and the emulator (liboktell-emu.a,
 # oktell.emucore) are separate, so the client loads no server code. The
@@ -116,7 +116,7 @@ endif
 
 # Tests and benchmarks link both archives: the linker takes from the emulator
 # archive only what a test uses.
-$(B)/tests/%: tests/c/%.c tests/c/test.h $(LIBS_ALL)
+$(B)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/c -o $@ $< $(LIBS_ALL) $(LIBS)
 

@@ -100,6 +100,17 @@ describe("docs/PROTOCOL.md", function()
     assert.is_true(ext > 0)
   end)
 
+  it("names every shape of the table and each of its fields", function()
+    assert.is_true(#proto.shapes > 0)
+    for _, sh in ipairs(proto.shapes) do
+      local row = row_of(sh.name)
+      assert.is_not_nil(row, "no row for shape " .. sh.name)
+      for _, f in ipairs(sh.fields) do
+        assert.is_truthy(row:find("`" .. f.wire .. "`", 1, true), sh.name .. "." .. f.wire)
+      end
+    end
+  end)
+
   it("lists the login refusals with the table's texts", function()
     for _, e in ipairs(proto.errors) do
       if e.request == "login" and e.errormsg then

@@ -29,7 +29,7 @@ cmod() {
     echo '         incdirs = { "src/core", "src/emu", "src/lua", "$(LUA_INCDIR)", "$(LIBXML2_INCDIR)/libxml2",'
     echo '                     "$(JANSSON_INCDIR)", "$(WSLAY_INCDIR)", "$(OPENSSL_INCDIR)" },'
     echo '         libdirs = { "$(LIBXML2_LIBDIR)", "$(JANSSON_LIBDIR)", "$(WSLAY_LIBDIR)", "$(OPENSSL_LIBDIR)" },'
-    echo '         libraries = { "xml2", "jansson", "wslay", "ssl", "crypto", "pthread" },'
+    echo '         libraries = { "xml2", "jansson", "wslay", "ssl", "crypto", "pthread", "m" },'
     echo '      },'
 }
 gen() {

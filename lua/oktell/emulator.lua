@@ -5,7 +5,10 @@
 -- docs/PROTOCOL.md.
 --
 --   local emu = emulator.start{host =, port =, licenses =, users =, tasks =,
---                              max_message =}  -- largest WebSocket message accepted
+--                              max_message =,  -- largest WebSocket message accepted
+--                              numbers =, break_reasons =, procedures =, roles =,
+--                              ring_timeout =, missed_to_off =, wrapup =, speed =,
+--                              seed =, control =}  -- the call model (docs/EMULATOR.md)
 --   Bounds on hostile peers and careless scripts (docs/EMULATOR.md): session_ttl,
 --   max_sessions, max_sessions_per_user, login_failures, login_lockout,
 --   max_output, max_connections, max_memory, login_timeout, write_timeout.
@@ -14,10 +17,16 @@
 --   emu:finish(user, "answered" | "failed"); emu:enqueue{number =}
 --   emu:set_line(user, state); emu:lock_task(id, editor); emu:unlock_task(id)
 --   emu:snapshot(user); emu:pause(on); emu:drop(user); emu:stop()
+--   calls: emu:call_in(number, to, {patience =, name =, talk =}) -> chainid
+--   emu:answer_as_abonent(id | number); emu:hangup_abonent(id | number)
+--   emu:abonent(number, {answer = s | false, busy =}); emu:phone(user, action, number)
+--   emu:calls(); emu:queue(); emu:stats(); emu:traffic{...} -> t; t:stats(); t:stop()
+--   local remote = emulator.attach("unix:PATH" | "tcp:HOST:PORT")  -- the same methods
 --
 -- users[i]: login, password, name, isoperator, line (a state name or false),
 -- redirect_number, and optionally id, number, callerid, info, group, group_id,
--- role, role_id. tasks[i]: id, name, type ("call" | "text"), active, and
+-- role, role_id, rights, subordinates, intercom, agent = {answer =, wrapup =}.
+-- tasks[i]: id, name, type ("call" | "text"), active, and
 -- optionally code, idproject, idlist. With no users: the reference's Peter /
 -- 123 with redirect number "100"; with no tasks: the reference's dialing
 -- task; licenses: 2.
@@ -84,6 +93,17 @@ function M.start(opts)
   end
   opt(1, "start", opts.users, "table")
   opt(1, "start", opts.tasks, "table")
+  for _, k in ipairs{"numbers", "break_reasons", "procedures", "roles"} do
+    opt(1, "start", opts[k], "table")
+  end
+  for _, k in ipairs{"ring_timeout", "wrapup", "seed"} do
+    opt(1, "start", opts[k], "number")
+  end
+  opt(1, "start", opts.missed_to_off, "boolean")
+  opt(1, "start", opts.control, "string")
+  if opts.speed ~= nil and opts.speed ~= "max" and type(opts.speed) ~= "number" then
+    argerror(1, "start", "'speed' must be a number or \"max\"")
+  end
   local h, msg, code = emucore.start(opts)
   if not h then
     if code == "invalid" then argerror(1, "start", msg) end
@@ -92,11 +112,13 @@ function M.start(opts)
   local host = opts.host or "127.0.0.1"
   if host:find(":", 1, true) then host = "[" .. host .. "]" end
   local port = h:port()
+  local info = opts.control and h:control("info")
   return setmetatable({
     _h = h,
     host = host,
     port = port,
     url = ("ws://%s:%d"):format(host, port),
+    control = info and info.control or false,  -- the channel's address (port 0 resolved)
   }, Emu)
 end
 
@@ -169,17 +191,138 @@ function Emu:unlock_task(id)
   return result(control(self, "unlock_task", 1, "unlock_task", {task = id}))
 end
 
-local SNAP_FIELDS = {"inside", "external", "connected", "confirm_pending", "dialing", "redirect"}
+local SNAP_FIELDS = {"inside", "external", "connected", "confirm_pending", "dialing", "redirect",
+                     "wrapup"}
 
 --- emu:snapshot(user) -> {userstate =, linestate =, inside =, external =,
---- connected =, confirm_pending =, dialing =, redirect =}
+--- connected =, confirm_pending =, dialing =, redirect =, wrapup =,
+--- phone = <the line's stage>, chainid =, held = <the held party's number>,
+--- conference = <its id>}
 function Emu:snapshot(user)
   check(1, "snapshot", user, "string")
   local res, msg, code = control(self, "snapshot", 1, "snapshot", {user = user})
   if not res then return nil, msg, code end
-  local s = {userstate = res.userstate, linestate = res.linestate}
+  local s = {userstate = res.userstate, linestate = res.linestate, phone = res.phone,
+             chainid = res.chainid, held = res.held, conference = res.conference}
   for _, k in ipairs(SNAP_FIELDS) do s[k] = res[k] == true end
   return s
+end
+
+-- Calls (docs/EMULATOR.md "Calls") ------------------------------------------
+
+-- A number argument: a string, or an integer written as one.
+local function number_arg(n, fname, v)
+  if math.type(v) == "integer" then v = tostring(v) end
+  if type(v) ~= "string" or v == "" then
+    argerror(n, fname, "number: non-empty string expected, got " .. type(v), 3)
+  end
+  return v
+end
+
+-- seconds, or false (never)
+local function secs(n, fname, o, key)
+  local v = o[key]
+  if v ~= nil and v ~= false and (type(v) ~= "number" or v < 0) then
+    argerror(n, fname, "'" .. key .. "' must be seconds or false", 3)
+  end
+  return v
+end
+
+--- emu:call_in(number, to [, {patience =, name =, talk =}]) -> chainid:
+--- an outside caller calls a user (login or number), a number, or "queue"
+function Emu:call_in(number, to, o)
+  number = number_arg(1, "call_in", number)
+  to = number_arg(2, "call_in", to)
+  o = o or {}
+  check(3, "call_in", o, "table")
+  opt(3, "call_in", o.name, "string")
+  local args = {from = number, to = to, name = o.name,
+                patience = secs(3, "call_in", o, "patience"), talk = secs(3, "call_in", o, "talk")}
+  local res, msg, code = control(self, "call_in", 1, "call_in", args)
+  return result(res, msg, code)
+end
+
+--- emu:answer_as_abonent(chainid | number): the far end picks up
+function Emu:answer_as_abonent(id)
+  id = number_arg(1, "answer_as_abonent", id)
+  return result(control(self, "answer_as_abonent", 1, "answer_as_abonent", {id = id}))
+end
+
+--- emu:hangup_abonent(chainid | number): the far end hangs up
+function Emu:hangup_abonent(id)
+  id = number_arg(1, "hangup_abonent", id)
+  return result(control(self, "hangup_abonent", 1, "hangup_abonent", {id = id}))
+end
+
+--- emu:abonent(number, {answer = s | false, busy = bool}): how that number
+--- behaves when dialled (default: it rings until answered)
+function Emu:abonent(number, o)
+  number = number_arg(1, "abonent", number)
+  o = o or {}
+  check(2, "abonent", o, "table")
+  opt(2, "abonent", o.busy, "boolean")
+  local answer = secs(2, "abonent", o, "answer")
+  return result(control(self, "abonent", 1, "abonent", {number = number, answer = answer, busy = o.busy}))
+end
+
+local PHONE = {pickup = true, hangup = true, dial = true}
+
+--- emu:phone(user, "pickup" | "hangup" | "dial" [, number]): the handset
+function Emu:phone(user, action, number)
+  check(1, "phone", user, "string")
+  if not PHONE[action] then argerror(2, "phone", "\"pickup\", \"hangup\" or \"dial\" expected") end
+  if action == "dial" then number = number_arg(3, "phone", number) end
+  return result(control(self, "phone", 1, "phone", {user = user, action = action, number = number}))
+end
+
+--- emu:calls() -> {{chainid, from, to, stage, user, since}, ...}
+function Emu:calls()
+  local res, msg, code = control(self, "calls", 1, "calls")
+  if res == true then res = {} end
+  return result(res, msg, code)
+end
+
+--- emu:queue() -> {{number, chainid, waited}, ...} (the call-center queue)
+function Emu:queue()
+  local res, msg, code = control(self, "queue", 1, "queue")
+  if res == true then res = {} end
+  return result(res, msg, code)
+end
+
+--- emu:stats() -> totals: {offered, answered, abandoned, refused, waiting,
+--- talking, max_wait, mean_wait, service_level, sl}
+function Emu:stats()
+  return result(control(self, "stats", 1, "stats"))
+end
+
+local Traffic = {}
+Traffic.__index = Traffic
+
+--- t:stats() -> as emu:stats(), for this traffic, and running
+function Traffic:stats()
+  return result(control(self.emu, "stats", 1, "traffic_stats", {id = self.id}))
+end
+
+--- t:stop(): no more arrivals (the calls in progress go on)
+function Traffic:stop()
+  return result(control(self.emu, "stop", 1, "traffic_stop", {id = self.id}))
+end
+
+--- emu:traffic{rate =, talk =, patience =, to =, numbers =, duration =,
+--- seed =, sl =} -> t: Poisson arrivals (rate per emulated second), talk
+--- and patience in seconds (a number: exponential mean; {min, max}:
+--- uniform; false: never)
+function Emu:traffic(o)
+  check(1, "traffic", o, "table")
+  if type(o.rate) ~= "number" or o.rate <= 0 then argerror(1, "traffic", "'rate' must be > 0") end
+  opt(1, "traffic", o.to, "string")
+  opt(1, "traffic", o.numbers, "string")
+  opt(1, "traffic", o.duration, "number")
+  opt(1, "traffic", o.sl, "number")
+  if o.seed ~= nil and math.type(o.seed) ~= "integer" then argerror(1, "traffic", "'seed' must be an integer") end
+  local res, msg, code = control(self, "traffic", 1, "traffic", o)
+  if not res then return nil, msg, code end
+  return setmetatable({emu = self, id = res.id}, Traffic)
 end
 
 --- emu:pause(true | false): stop answering (sessions stay open) / resume
@@ -193,6 +336,34 @@ end
 function Emu:drop(user)
   check(1, "drop", user, "string")
   return result(control(self, "drop", 1, "drop", {user = user}))
+end
+
+--- emulator.attach("unix:PATH" | "tcp:HOST:PORT" [, timeout]) -> an object
+--- with the started emulator's methods, over the control channel of an
+--- emulator another process runs (bin/oktell-emu --control ...); its stop()
+--- only closes the channel.
+function M.attach(spec, timeout)
+  check(1, "attach", spec, "string")
+  opt(2, "attach", timeout, "number")
+  local h, msg, code = emucore.attach(spec, timeout)
+  if not h then
+    if code == "invalid" then argerror(1, "attach", msg) end
+    return nil, msg, code
+  end
+  local info, imsg, icode = h:control("info")
+  if not info then
+    h:close()
+    return nil, imsg, icode
+  end
+  local host = info.host
+  if host:find(":", 1, true) then host = "[" .. host .. "]" end
+  return setmetatable({
+    _h = h,
+    host = host,
+    port = info.port,
+    url = ("ws://%s:%d"):format(host, info.port),
+    control = info.control,
+  }, Emu)
 end
 
 --- emu:sessions() -> live transport sessions (for tests and benchmarks)

@@ -158,6 +158,77 @@ static const okt_field r_numbers[] = {
 static const okt_field r_users[] = {{OKT_F_USERS, NULL, A, 0, "C §4"}, END};
 static const okt_field r_links[] = {{OKT_F_LINKS, NULL, A, 0, "C §4"}, END};
 
+/* Calls (§10). The replies of the fire-and-forget requests carry only
+ * `result`; oktell.js reads none of them (API-calls §6.0). */
+static const okt_field p_autocall[] = {
+    {OKT_F_NUMBER, NULL, S, 0, "C §10"},
+    {OKT_F_SEQUENCE, NULL, S, 0, "C §10"},
+    {OKT_F_INTERCOM, NULL, B, 0, "C §10"},
+    END};
+static const okt_field p_flash[] = {{OKT_F_MODE, NULL, S, 0, "C §10"}, END};
+static const okt_field p_transfer[] = {
+    {OKT_F_TRANSFERTO, NULL, S, 0, "C §10"},
+    END};
+static const okt_field r_flashed[] = {
+    {OKT_F_CONTAINSFLASHED, NULL, B, 0, "C §10"},
+    {OKT_F_ABONENT, NULL, O, 0, "C §10"},
+    END};
+
+/* Conferences (§10). */
+static const okt_field p_createconf[] = {
+    {OKT_F_CONFERENCE, NULL, O, 0, "C §10"},
+    {OKT_F_COMPETITORS, NULL, A, 0, "C §10"},
+    END};
+static const okt_field p_invite[] = {
+    {OKT_F_CONFERENCEID, NULL, S, 0, "C §10"},
+    {OKT_F_COMPETITORS, NULL, A, 0, "C §10"},
+    END};
+static const okt_field r_cancanconnect[] = {
+    {OKT_F_CANCONNECTTOGATHER, NULL, B, 0, "C §10"},
+    END};
+static const okt_field p_handle[] = {
+    {OKT_F_CONFERENCEID, NULL, S, 0, "C §10"},
+    {OKT_F_EVENTTYPE, NULL, S, 0, "C §10"},
+    {OKT_F_HANDLE, NULL, B, 0, "C §10"},
+    END};
+static const okt_field p_confid[] = {
+    {OKT_F_CONFERENCEID, NULL, S, 0, "C §10"},
+    END};
+static const okt_field r_confinfo[] = {
+    {OKT_F_CONFERENCE, NULL, O, 0, "C §10"},
+    {OKT_F_COMPETITORS, NULL, A, 0, "C §10"},
+    END};
+/* oktell.js throws without competitorlist (§10): required */
+static const okt_field r_competitors[] = {
+    {OKT_F_COMPETITORLIST, NULL, A, REQ, "C §10"},
+    END};
+static const okt_field p_kick[] = {
+    {OKT_F_CONFERENCEID, NULL, S, 0, "C §10"},
+    {OKT_F_COMPETITOR, NULL, O, 0, "C §10"},
+    END};
+
+/* Custom events: recipients is a list of user ids or false, sendback the
+ * number 1 or the string "0" (§10, a quirk of oktell.js): any. */
+static const okt_field p_custom[] = {
+    {OKT_F_USERID, NULL, S, 0, "C §10"},
+    {OKT_F_EVENTNAME, NULL, S, REQ, "C §10"},
+    {OKT_F_EVENTPARAM, NULL, OKT_PT_ANY, 0, "C §10"},
+    {OKT_F_RECIPIENTS, NULL, OKT_PT_ANY, 0, "C §10"},
+    {OKT_F_SENDBACK, NULL, OKT_PT_ANY, 0, "C §10"},
+    END};
+
+/* Stored procedures: oktell.js puts userlogin and userid in itself (§2.3)
+ * and needs result 1 with errorcode 0 (§8.1). */
+static const okt_field p_proc[] = {
+    {OKT_F_PROCEDURE, NULL, S, REQ, "C §10"},
+    {OKT_F_USERID, NULL, S, 0, "C §10"},
+    {OKT_F_INPUTPARAMS, NULL, O, 0, "C §10"},
+    END};
+static const okt_field r_proc[] = {
+    {OKT_F_ERRORCODE, NULL, I, 0, "C §8.1"},
+    {OKT_F_DATASET, NULL, A, 0, "C §10"},
+    END};
+
 /* A row by its method's name: id and request are OKT_M_<name> and
  * OKT_W_<name>, the reply is <method>result (§14.1) unless given. */
 #define W_REPLY(name, rep, src, rsrc, bare, nores, p, r) \
@@ -194,6 +265,34 @@ static const okt_wire_method wire_methods[] = {
     W(GETPBXNUMBERS, "R §14.1", "R §14.1", 0, 1, p_mode, r_numbers),
     W(GETALLUSERNUMBERS, "C §4", NULL, 0, 0, p_allnumbers, r_users),
     W(GETALLUSERPHOTOLINK, "C §4", NULL, 0, 0, p_mode, r_links),
+    /* calls (§10); pbxautocallstartresult is on record from third-party
+     * code (§14.2), the other replies follow the rule */
+    W(PBXAUTOCALLSTART, "C §10", "P §14.2", 0, 0, p_autocall, no_fields),
+    W(PBXAUTOCALLABORT, "C §10", NULL, 0, 0, no_fields, no_fields),
+    W(PBXABORTCALL, "C §10", NULL, 0, 0, no_fields, no_fields),
+    W(PBXDECLINECALL, "C §10", NULL, 0, 0, no_fields, no_fields),
+    W(PBXANSWERCALL, "C §10", NULL, 0, 0, no_fields, no_fields),
+    W(PBXMAKEFLASH, "C §10", NULL, 0, 0, p_flash, no_fields),
+    W(PBXMAKETRANSFER, "C §10", NULL, 0, 0, p_transfer, no_fields),
+    W(GETFLASHEDABONENTINFO, "C §10", NULL, 0, 0, no_fields, r_flashed),
+    /* conferences (§10) */
+    W(BUILDCONFERENCEFROMCOMMUTATION, "C §10", NULL, 0, 0, no_fields,
+      no_fields),
+    W(CREATENEWCONFERENCE, "C §10", NULL, 0, 0, p_createconf, no_fields),
+    W(INVITETOCONFERENCE, "C §10", NULL, 0, 0, p_invite, no_fields),
+    W(CHECKCANCONNECTTOGATHERTOCONFERENCE, "C §10", NULL, 0, 0, no_fields,
+      r_cancanconnect),
+    W(CONNECTTOGATHERTOCONFERENCE, "C §10", NULL, 0, 0, no_fields,
+      no_fields),
+    W(CONFHANDLEEVENT, "C §10", NULL, 0, 0, p_handle, no_fields),
+    W(GETCONFERENCEINFO, "C §10", NULL, 0, 0, p_confid, r_confinfo),
+    W(GETCONFERENCECOMPETITORS, "C §10", NULL, 0, 0, p_confid,
+      r_competitors),
+    W(CONFDISCONNECTCOMPETITOR, "C §10", NULL, 0, 0, p_kick, no_fields),
+    W(EXITCONFERENCE, "C §10", NULL, 0, 0, p_confid, no_fields),
+    /* custom events and stored procedures (§10) */
+    W(TRIGGERCUSTOMEVENT, "C §10", NULL, 0, 0, p_custom, no_fields),
+    W(EXECPREDEFINEDDBSTOREDPROC, "C §10", NULL, 0, 0, p_proc, r_proc),
     {0, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
 
 /* ---- the Lua API (API.md §3) ------------------------------------------ */
@@ -303,6 +402,61 @@ static const okt_field e_close[] = {
     {OKT_F_IDTASK, "idtask", S, 0, NULL},
     END};
 
+/* Call events (§6.4). oktell.js reads only isconference, confid and
+ * isroutingivr; every phone event also carries the user's userlogin and
+ * userid, as the capture's relay routes them by those (§14.2). */
+static const char *const w_ringstarted[] = {OKT_E_PHONEEVENT_RINGSTARTED,
+                                            NULL};
+static const char *const w_ringstopped[] = {OKT_E_PHONEEVENT_RINGSTOPPED,
+                                            NULL};
+static const char *const w_commstarted[] = {OKT_E_PHONEEVENT_COMMSTARTED,
+                                            NULL};
+static const char *const w_commstopped[] = {OKT_E_PHONEEVENT_COMMSTOPPED,
+                                            NULL};
+static const char *const w_acmstarted[] = {OKT_E_PHONEEVENT_ACMCALLSTARTED,
+                                           NULL};
+static const char *const w_acmstopped[] = {OKT_E_PHONEEVENT_ACMCALLSTOPPED,
+                                           NULL};
+static const char *const w_ivrstarted[] = {OKT_E_PHONEEVENT_IVRSTARTED, NULL};
+static const char *const w_ivrstopped[] = {OKT_E_PHONEEVENT_IVRSTOPPED, NULL};
+static const char *const w_flash[] = {OKT_E_FLASHSTATECHANGED, NULL};
+static const char *const w_confcomp[] = {OKT_E_CONFCOMPOSITIONCHANGED, NULL};
+static const char *const w_confcompetitor[] = {
+    OKT_E_CONFCOMPETITORSTATECHANGED, NULL};
+static const char *const w_numberstate[] = {OKT_E_PBXNUMBERSTATECHANGED,
+                                            NULL};
+static const char *const w_custom[] = {OKT_E_CUSTOMEVENT, NULL};
+
+static const okt_field e_commstarted[] = {
+    {OKT_F_ISCONFERENCE, "conference", B, 0, "C §6.4"},
+    {OKT_F_CONFID, "conference_id", S, 0, "C §6.4"},
+    END};
+static const okt_field e_ivrstarted[] = {
+    {OKT_F_ISROUTINGIVR, "routing", B, 0, "C §6.4"},
+    END};
+/* oktell.js reads no field of it; Creatio reads flashtypeid (§14.2);
+ * isflashing is ours */
+static const okt_field e_flash[] = {
+    {OKT_F_ISFLASHING, NULL, B, 0, NULL},
+    {OKT_F_FLASHTYPEID, NULL, I, 0, "P §14.2"},
+    END};
+static const okt_field e_confinfo[] = {
+    {OKT_F_EVENTINFO, NULL, O, REQ, "C §6.4"},
+    END};
+/* oktell.js throws without numbers (§6.4) */
+static const okt_field e_numberstate[] = {
+    {OKT_F_NUMBERS, NULL, A, REQ, "R §14.1"},
+    END};
+static const okt_field e_custom[] = {
+    {OKT_F_EVENTNAME, "name", S, 0, "C §6.4"},
+    {OKT_F_EVENTPARAM, "param", OKT_PT_ANY, 0, "C §6.4"},
+    END};
+
+/* A call event row: subscribed by its own name, as oktell.js does after
+ * login (§4 step 14) and API-calls §6.3 asks for each. */
+#define CALL_EVENT(lua, w, sub, fields, src, psrc) \
+    {lua, 0, NULL, w, sub, fields, src, psrc}
+
 static const okt_event_def events[] = {
     {"tminterfaceconfirm", OKT_EID_TMCONFIRM, "TMInterfaceConfirm", w_confirm,
      OKT_G_DLGCARD, e_task, "C §2.5, §7", NULL},
@@ -314,6 +468,33 @@ static const okt_event_def events[] = {
      "R §14.1", "R §14.1"},
     {"linestate", 0, NULL, w_linestate, OKT_E_LINESTATECHANGED, e_linestate,
      "C §6.4", NULL},
+    CALL_EVENT("ringstarted", w_ringstarted,
+               OKT_E_PHONEEVENT_RINGSTARTED, no_fields, "C §6.4", "C §6.4"),
+    CALL_EVENT("ringstopped", w_ringstopped,
+               OKT_E_PHONEEVENT_RINGSTOPPED, no_fields, "C §6.4", "C §6.4"),
+    CALL_EVENT("commstarted", w_commstarted,
+               OKT_E_PHONEEVENT_COMMSTARTED, e_commstarted, "C §6.4", "C §6.4"),
+    CALL_EVENT("commstopped", w_commstopped,
+               OKT_E_PHONEEVENT_COMMSTOPPED, no_fields, "C §6.4", "C §6.4"),
+    CALL_EVENT("acmcallstarted", w_acmstarted,
+               OKT_E_PHONEEVENT_ACMCALLSTARTED, no_fields, "C §6.4", "C §6.4"),
+    CALL_EVENT("acmcallstopped", w_acmstopped,
+               OKT_E_PHONEEVENT_ACMCALLSTOPPED, no_fields, "C §6.4", "C §6.4"),
+    CALL_EVENT("ivrstarted", w_ivrstarted,
+               OKT_E_PHONEEVENT_IVRSTARTED, e_ivrstarted, "C §6.4", "C §6.4"),
+    /* seen only in the capture's relay (§14.2); oktell.js never names it */
+    CALL_EVENT("ivrstopped", w_ivrstopped,
+               OKT_E_PHONEEVENT_IVRSTOPPED, no_fields, "P §14.2", "P §14.2"),
+    CALL_EVENT("flash", w_flash,
+               OKT_E_FLASHSTATECHANGED, e_flash, "C §6.4", "P §14.2"),
+    CALL_EVENT("conference", w_confcomp,
+               OKT_E_CONFCOMPOSITIONCHANGED, e_confinfo, "C §6.4", "C §6.4"),
+    CALL_EVENT("competitor", w_confcompetitor,
+               OKT_E_CONFCOMPETITORSTATECHANGED, e_confinfo, "C §6.4", "C §6.4"),
+    CALL_EVENT("numberstate", w_numberstate,
+               OKT_E_PBXNUMBERSTATECHANGED, e_numberstate, "R §14.1", "R §14.1"),
+    CALL_EVENT("customevent", w_custom,
+               OKT_E_CUSTOMEVENT, e_custom, "C §6.4", "C §6.4"),
     /* made by the client: from userstatechanged's oncallcenter, and from
      * the connection's own life */
     {"callcenter", 0, NULL, NULL, NULL, no_fields, NULL, NULL},
@@ -342,6 +523,155 @@ static const okt_event_group groups[] = {
     {OKT_G_DLGCARD, g_dlgcard},
     {NULL, NULL}};
 
+/* ---- shapes: objects inside replies and events ------------------------ */
+
+/* The abonent (party) of getextendedlineinfo, its `flashed`, and
+ * getflashedabonentinfo's abonent (§6.1, §6.3); `name` is one of the names
+ * oktell.js reads (§6.3); conferenceid names the conference the line is
+ * in. */
+static const okt_field s_abonent[] = {
+    {OKT_F_NUMBER, NULL, S, 0, "C §6.1"},
+    {OKT_F_CALLERID, NULL, S, 0, "C §6.3"},
+    {OKT_F_NAME, NULL, S, 0, "C §6.3"},
+    {OKT_F_ISEXTLINE, NULL, B, 0, "C §6.3"},
+    {OKT_F_USERID, NULL, S, 0, "C §6.3"},
+    {OKT_F_USERNAME, NULL, S, 0, "C §6.3"},
+    {OKT_F_USERLOGIN, NULL, S, 0, "C §6.3"},
+    {OKT_F_CHAINID, NULL, S, 0, "C §6.3"},
+    {OKT_F_ISRINGING, NULL, B, 0, "C §6.1"},
+    {OKT_F_DIRECTION, NULL, S, 0, "C §6.1"},
+    {OKT_F_ISAUTOCALL, NULL, B, 0, "C §6.1"},
+    {OKT_F_ISCOMMUTATED, NULL, B, 0, "C §6.1"},
+    {OKT_F_ISWAITINGINFLASH, NULL, B, 0, "C §6.1"},
+    {OKT_F_ISCONFERENCE, NULL, B, 0, "C §6.1"},
+    {OKT_F_CONFERENCEID, NULL, S, 0, "C §6.1"},
+    {OKT_F_ISIVR, NULL, B, 0, "C §6.1"},
+    {OKT_F_IVRNAME, NULL, S, 0, "C §6.3"},
+    {OKT_F_ISWAITINGFORANSWER, NULL, B, 0, "C §6.1"},
+    END};
+/* getcurrentqueue items: abonents (§6.3) with the wait; waitsec is ours */
+static const okt_field s_queueitem[] = {
+    {OKT_F_NUMBER, NULL, S, 0, "C §6.3"},
+    {OKT_F_CHAINID, NULL, S, 0, "C §6.3"},
+    {OKT_F_ISEXTLINE, NULL, B, 0, "C §6.3"},
+    {OKT_F_USERID, NULL, S, 0, "C §6.3"},
+    {OKT_F_NAME, NULL, S, 0, "C §6.3"},
+    {OKT_F_WAITSEC, NULL, I, 0, NULL},
+    END};
+/* getpbxnumbers items, as a real server's (§14.1) */
+static const okt_field s_pbxnumber[] = {
+    {OKT_F_ID, NULL, S, 0, "R §14.1"},
+    {OKT_F_NUMBER, NULL, S, 0, "R §14.1"},
+    {OKT_F_CAPTION, NULL, S, 0, "R §14.1"},
+    {OKT_F_STATE, NULL, I, 0, "R §14.1"},
+    {OKT_F_STATESTR, NULL, S, 0, "R §14.1"},
+    {OKT_F_TYPE, NULL, I, 0, "R §14.1"},
+    {OKT_F_TYPESTR, NULL, S, 0, "R §14.1"},
+    {OKT_F_ISGROUP, NULL, B, 0, "R §14.1"},
+    {OKT_F_DEPARTMENTID, NULL, S, 0, "R §14.1"},
+    {OKT_F_DEPARTMENT, NULL, S, 0, "R §14.1"},
+    END};
+/* getallusernumbers items (§4) */
+static const okt_field s_user[] = {
+    {OKT_F_ID, NULL, S, 0, "C §4"},
+    {OKT_F_NAME, NULL, S, 0, "C §4"},
+    {OKT_F_MAIN, NULL, S, 0, "C §4"},
+    {OKT_F_NUMS, NULL, A, 0, "C §4"},
+    {OKT_F_SUB, NULL, B, 0, "C §4"},
+    END};
+/* cc_getlunchtypes items: id is required (§4); name is inferred */
+static const okt_field s_lunchtype[] = {
+    {OKT_F_ID, NULL, I, REQ, "C §4"},
+    {OKT_F_NAME, NULL, S, 0, NULL},
+    END};
+/* pbxnumberstatechanged items (§6.4, §14.1) */
+static const okt_field s_numberstate[] = {
+    {OKT_F_NUM, NULL, S, REQ, "R §14.1"},
+    {OKT_F_NUMSTATEID, NULL, I, REQ, "R §14.1"},
+    END};
+/* A conference competitor (§6.3); userid, username, userlogin for users */
+static const okt_field s_competitor[] = {
+    {OKT_F_COMPETITORID, NULL, S, 0, "C §6.3"},
+    {OKT_F_USERID, NULL, S, 0, "C §6.3"},
+    {OKT_F_USERNAME, NULL, S, 0, "C §6.3"},
+    {OKT_F_USERLOGIN, NULL, S, 0, "C §6.3"},
+    {OKT_F_NUMBER, NULL, S, 0, "C §6.3"},
+    {OKT_F_ISEXTLINE, NULL, B, 0, "C §6.3"},
+    {OKT_F_ISCREATOR, NULL, B, 0, "C §6.3"},
+    {OKT_F_ISDIRECTOR, NULL, B, 0, "C §6.3"},
+    {OKT_F_ISGHOST, NULL, B, 0, "C §6.3"},
+    {OKT_F_ISGHOSTMAJOR, NULL, B, 0, "C §6.3"},
+    {OKT_F_ISHIDDEN, NULL, B, 0, "C §6.3"},
+    {OKT_F_CONFSTATESTR, NULL, S, 0, "C §6.4"},
+    END};
+/* getconferencecompetitors' competitorlist items (§10) */
+static const okt_field s_competitorref[] = {
+    {OKT_F_NUMBER, NULL, S, 0, "C §10"},
+    {OKT_F_USERID, NULL, S, 0, "C §10"},
+    {OKT_F_COMPETITORID, NULL, S, 0, "C §10"},
+    END};
+/* createnewconference's conference (§10), getconferenceinfo's conference
+ * (oktell.js reads isghost) */
+static const okt_field s_conference[] = {
+    {OKT_F_ID, NULL, S, 0, "C §10"},
+    {OKT_F_ROOM, NULL, I, 0, "C §10"},
+    {OKT_F_NAME, NULL, S, 0, "C §10"},
+    {OKT_F_DESCRIPTION, NULL, S, 0, "C §10"},
+    {OKT_F_ACCESSMODE, NULL, S, 0, "C §10"},
+    {OKT_F_ISSELECTOR, NULL, B, 0, "C §10"},
+    {OKT_F_RECORD, NULL, B, 0, "C §10"},
+    {OKT_F_RECORDRIGHTS, NULL, S, 0, "C §10"},
+    {OKT_F_EVERYONECANINVITE, NULL, B, 0, "C §10"},
+    {OKT_F_CANVIEWEACHOTHER, NULL, B, 0, "C §10"},
+    {OKT_F_ISGHOST, NULL, B, 0, "C §10"},
+    END};
+/* A competitor asked for in createnewconference / invitetoconference:
+ * one of userlogin (the creator), userid, number, intnumber (§10) */
+static const okt_field s_invitee[] = {
+    {OKT_F_USERLOGIN, NULL, S, 0, "C §10"},
+    {OKT_F_USERID, NULL, S, 0, "C §10"},
+    {OKT_F_NUMBER, NULL, S, 0, "C §10"},
+    {OKT_F_INTNUMBER, NULL, S, 0, "C §10"},
+    END};
+/* eventinfo of confcompositionchanged (§6.4) */
+static const okt_field s_composition[] = {
+    {OKT_F_CONFERENCEID, NULL, S, REQ, "C §6.4"},
+    {OKT_F_COMPETITORLIST, NULL, A, REQ, "C §6.4"},
+    END};
+/* eventinfo of confcompetitorstatechanged (§6.4): conference {id} */
+static const okt_field s_competitorstate[] = {
+    {OKT_F_CONFERENCE, NULL, O, REQ, "C §6.4"},
+    {OKT_F_COMPETITOR, NULL, O, REQ, "C §6.4"},
+    END};
+
+static const okt_shape shapes[] = {
+    {"abonent", "getextendedlineinforesult.abonent, .flashed; "
+                "getflashedabonentinforesult.abonent",
+     s_abonent, "C §6.1, §6.3"},
+    {"queueitem", "getcurrentqueueresult.queue[]", s_queueitem, "C §6.3"},
+    {"pbxnumber", "getpbxnumbersresult.numbers[]", s_pbxnumber, "R §14.1"},
+    {"user", "getallusernumbersresult.users[]", s_user, "C §4"},
+    {"lunchtype", "cc_getlunchtypesresult.items[]", s_lunchtype, "C §4"},
+    {"numberstate", "pbxnumberstatechanged.numbers[]", s_numberstate,
+     "R §14.1"},
+    {"competitor", "getconferenceinforesult.competitors[]; "
+                   "confcompositionchanged.eventinfo.competitorlist[]; "
+                   "confcompetitorstatechanged.eventinfo.competitor",
+     s_competitor, "C §6.3"},
+    {"competitorref", "getconferencecompetitorsresult.competitorlist[]",
+     s_competitorref, "C §10"},
+    {"conference", "createnewconference.conference; "
+                   "getconferenceinforesult.conference",
+     s_conference, "C §10"},
+    {"invitee", "createnewconference.competitors[]; "
+                "invitetoconference.competitors[]",
+     s_invitee, "C §10"},
+    {"composition", "confcompositionchanged.eventinfo", s_composition,
+     "C §6.4"},
+    {"competitorstate", "confcompetitorstatechanged.eventinfo",
+     s_competitorstate, "C §6.4"},
+    {NULL, NULL, NULL, NULL}};
+
 /* ---- server error values (§8.1) ---------------------------------------- */
 
 static const okt_server_error server_errors[] = {
@@ -359,6 +689,18 @@ static const okt_server_error server_errors[] = {
      "the sessionid belongs to another user", "C §8.1"},
     {OKT_W_ATTACHASGHOST, OKT_SE_GHOST_RIGHTS, NULL, OKT_ERIGHTS,
      "no rights to ghost this user", "C §8.1"},
+    /* the same value from the requests a right governs (API-calls §6.0,
+     * EMULATOR-calls §5); it means nothing for login */
+    {OKT_W_PBXAUTOCALLSTART, OKT_SE_RIGHTS, NULL, OKT_ERIGHTS,
+     "no right to use click-to-call (canuseacm)", "C §8.1"},
+    {OKT_W_PBXAUTOCALLABORT, OKT_SE_RIGHTS, NULL, OKT_ERIGHTS,
+     "no right to use click-to-call (canuseacm)", "C §8.1"},
+    {OKT_W_TRIGGERCUSTOMEVENT, OKT_SE_RIGHTS, NULL, OKT_ERIGHTS,
+     "no right to send messages (canusemessagingout)", "C §8.1"},
+    {OKT_W_INVITETOCONFERENCE, OKT_SE_RIGHTS, NULL, OKT_ERIGHTS,
+     "only the creator or a director may invite", "C §8.1"},
+    {OKT_W_CONFDISCONNECTCOMPETITOR, OKT_SE_RIGHTS, NULL, OKT_ERIGHTS,
+     "only the creator or a director may disconnect", "C §8.1"},
     {OKT_W_CHANGEPASSWORD, 0, OKT_SE_OLD_PASSWORD, OKT_EAUTH,
      "the old password is wrong", "C §8.1"},
     {NULL, 0, NULL, 0, NULL, NULL}};
@@ -381,6 +723,7 @@ COUNTED(okt_proto_wire_methods, okt_wire_method, wire_methods, request)
 COUNTED(okt_proto_api_methods, okt_api_method, api_methods, lua)
 COUNTED(okt_proto_events, okt_event_def, events, lua)
 COUNTED(okt_proto_event_groups, okt_event_group, groups, name)
+COUNTED(okt_proto_shapes, okt_shape, shapes, name)
 
 const okt_server_error *okt_proto_server_errors(size_t *count)
 {
@@ -457,6 +800,16 @@ const okt_event_group *okt_proto_group(const char *name)
     for (const okt_event_group *g = groups; g->name; g++)
         if (!strcasecmp(g->name, name))
             return g;
+    return NULL;
+}
+
+const okt_shape *okt_proto_shape(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (const okt_shape *s = shapes; s->name; s++)
+        if (!strcmp(s->name, name))
+            return s;
     return NULL;
 }
 

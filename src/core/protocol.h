@@ -62,6 +62,29 @@
 #define OKT_W_GETPBXNUMBERS "getpbxnumbers"
 #define OKT_W_GETALLUSERNUMBERS "getallusernumbers"
 #define OKT_W_GETALLUSERPHOTOLINK "getalluserphotolink"
+/* Calls, conferences, custom events and stored procedures (§10), served by
+ * the emulator's call model (docs/EMULATOR.md). */
+#define OKT_W_PBXAUTOCALLSTART "pbxautocallstart"
+#define OKT_W_PBXAUTOCALLABORT "pbxautocallabort"
+#define OKT_W_PBXABORTCALL "pbxabortcall"
+#define OKT_W_PBXDECLINECALL "pbxdeclinecall"
+#define OKT_W_PBXANSWERCALL "pbxanswercall"
+#define OKT_W_PBXMAKEFLASH "pbxmakeflash"
+#define OKT_W_PBXMAKETRANSFER "pbxmaketransfer"
+#define OKT_W_GETFLASHEDABONENTINFO "getflashedabonentinfo"
+#define OKT_W_BUILDCONFERENCEFROMCOMMUTATION "buildconferencefromcommutation"
+#define OKT_W_CREATENEWCONFERENCE "createnewconference"
+#define OKT_W_INVITETOCONFERENCE "invitetoconference"
+#define OKT_W_CHECKCANCONNECTTOGATHERTOCONFERENCE \
+    "checkcanconnecttogathertoconference"
+#define OKT_W_CONNECTTOGATHERTOCONFERENCE "connecttogathertoconference"
+#define OKT_W_CONFHANDLEEVENT "confhandleevent"
+#define OKT_W_GETCONFERENCEINFO "getconferenceinfo"
+#define OKT_W_GETCONFERENCECOMPETITORS "getconferencecompetitors"
+#define OKT_W_CONFDISCONNECTCOMPETITOR "confdisconnectcompetitor"
+#define OKT_W_EXITCONFERENCE "exitconference"
+#define OKT_W_TRIGGERCUSTOMEVENT "triggercustomevent"
+#define OKT_W_EXECPREDEFINEDDBSTOREDPROC "execpredefineddbstoredproc"
 /* Requests known only by the error values of their replies (§8.1): no
  * wire method row. */
 #define OKT_W_ATTACHASGHOST "attachasghost"
@@ -99,6 +122,20 @@
 #define OKT_E_CHATMEMBERADDED "chatmemberadded"
 #define OKT_E_CHATNAMECHANGED "chatnamechanged"
 #define OKT_E_CHATCREATED "chatcreated"
+/* Calls (§6.4; phoneevent_ivrstopped only in the capture's relay, §14.2). */
+#define OKT_E_PHONEEVENT_RINGSTARTED "phoneevent_ringstarted"
+#define OKT_E_PHONEEVENT_RINGSTOPPED "phoneevent_ringstopped"
+#define OKT_E_PHONEEVENT_COMMSTARTED "phoneevent_commstarted"
+#define OKT_E_PHONEEVENT_COMMSTOPPED "phoneevent_commstopped"
+#define OKT_E_PHONEEVENT_IVRSTARTED "phoneevent_ivrstarted"
+#define OKT_E_PHONEEVENT_IVRSTOPPED "phoneevent_ivrstopped"
+#define OKT_E_PHONEEVENT_ACMCALLSTARTED "phoneevent_acmcallstarted"
+#define OKT_E_PHONEEVENT_ACMCALLSTOPPED "phoneevent_acmcallstopped"
+#define OKT_E_FLASHSTATECHANGED "flashstatechanged"
+#define OKT_E_CONFCOMPOSITIONCHANGED "confcompositionchanged"
+#define OKT_E_CONFCOMPETITORSTATECHANGED "confcompetitorstatechanged"
+#define OKT_E_PBXNUMBERSTATECHANGED "pbxnumberstatechanged"
+#define OKT_E_CUSTOMEVENT "customevent"
 
 /* Subscription groups (§2.5). */
 #define OKT_G_DYNAMIC "dynamic"
@@ -219,6 +256,90 @@
 #define OKT_F_NUMS "nums"
 #define OKT_F_SUB "sub"
 #define OKT_F_LINKS "links"
+/* pbx numbers (§14.1) and users' list items (§4) beyond those above */
+#define OKT_F_TYPESTR "typestr"
+#define OKT_F_ISGROUP "isgroup"
+#define OKT_F_DEPARTMENTID "departmentid"
+#define OKT_F_DEPARTMENT "department"
+/* call control (§10) */
+#define OKT_F_SEQUENCE "sequence"
+#define OKT_F_INTERCOM "intercom"
+#define OKT_F_TRANSFERTO "transferto"
+#define OKT_F_CONTAINSFLASHED "containsflashed"
+/* the abonent object (§6.1, §6.3) and queue items (§10) */
+#define OKT_F_ISEXTLINE "isextline"
+#define OKT_F_DIRECTION "direction"
+#define OKT_F_ISAUTOCALL "isautocall"
+#define OKT_F_ISWAITINGINFLASH "iswaitinginflash"
+#define OKT_F_ISCONFERENCE "isconference"
+#define OKT_F_CONFERENCEID "conferenceid"
+#define OKT_F_ISIVR "isivr"
+#define OKT_F_IVRNAME "ivrname"
+#define OKT_F_ISWAITINGFORANSWER "iswaitingforanswer"
+#define OKT_F_WAITSEC "waitsec"
+/* conferences (§6.3, §10) */
+#define OKT_F_CONFERENCE "conference"
+#define OKT_F_COMPETITORS "competitors"
+#define OKT_F_COMPETITOR "competitor"
+#define OKT_F_COMPETITORLIST "competitorlist"
+#define OKT_F_COMPETITORID "competitorid"
+#define OKT_F_INTNUMBER "intnumber"
+#define OKT_F_ISCREATOR "iscreator"
+#define OKT_F_ISDIRECTOR "isdirector"
+#define OKT_F_ISGHOST "isghost"
+#define OKT_F_ISGHOSTMAJOR "isghostmajor"
+#define OKT_F_ISHIDDEN "ishidden"
+#define OKT_F_CONFSTATESTR "confstatestr"
+#define OKT_F_ROOM "room"
+#define OKT_F_DESCRIPTION "description"
+#define OKT_F_ACCESSMODE "accessmode"
+#define OKT_F_ISSELECTOR "isselector"
+#define OKT_F_RECORD "record"
+#define OKT_F_RECORDRIGHTS "recordrights"
+#define OKT_F_EVERYONECANINVITE "everyonecaninvite"
+#define OKT_F_CANVIEWEACHOTHER "canvieweachother"
+#define OKT_F_CANCONNECTTOGATHER "canconnecttogather"
+#define OKT_F_EVENTTYPE "eventtype"
+#define OKT_F_HANDLE "handle"
+#define OKT_F_EVENTINFO "eventinfo"
+/* phone events and flashstatechanged (§6.4, §14.2) */
+#define OKT_F_CONFID "confid"
+#define OKT_F_ISROUTINGIVR "isroutingivr"
+#define OKT_F_FLASHTYPEID "flashtypeid"
+/* pbxnumberstatechanged items (§6.4, §14.1) */
+#define OKT_F_NUM "num"
+#define OKT_F_NUMSTATEID "numstateid"
+/* custom events (§10) */
+#define OKT_F_EVENTNAME "eventname"
+#define OKT_F_EVENTPARAM "eventparam"
+#define OKT_F_RECIPIENTS "recipients"
+#define OKT_F_SENDBACK "sendback"
+/* stored procedures (§8.1, §10) */
+#define OKT_F_PROCEDURE "procedure"
+#define OKT_F_INPUTPARAMS "inputparams"
+#define OKT_F_ERRORCODE "errorcode"
+#define OKT_F_DATASET "dataset"
+
+/* Values of wire fields (not names). */
+#define OKT_V_SEQ_USER "user"              /* pbxautocallstart sequence (§10) */
+#define OKT_V_SEQ_ABONENT "abonent"
+#define OKT_V_FLASH_SWITCH "switch"        /* pbxmakeflash mode (§10) */
+#define OKT_V_FLASH_ABORT "abort"
+#define OKT_V_FLASH_NEXT "next"
+#define OKT_V_ACM_CALLBACK "acm_callback"  /* abonent direction (§6.1) */
+#define OKT_V_EVENTTYPE_COMPETITORS "competitors" /* confhandleevent (§10) */
+#define OKT_V_TYPESTR_RULE "intRule"       /* pbx number types (§14.1) */
+#define OKT_V_TYPESTR_IVR "intIVR"
+#define OKT_V_TYPE_RULE 0
+#define OKT_V_TYPE_IVR 3
+/* competitor states (confstatestr, §6.4); Active is ours */
+#define OKT_V_CS_INVITE "Invite"
+#define OKT_V_CS_ACTIVE "Active"
+#define OKT_V_CS_BUSY "MisInviteBusy"
+#define OKT_V_CS_NOTRESPOND "MisInviteNotRespond"
+#define OKT_V_CS_REFUSE "MisInviteRefuse"
+#define OKT_V_CS_ABORT "MisInviteAbort"
+#define OKT_V_CS_EXITED "Exited"
 
 /* The getversion reply field in which the emulator lists the extension
  * requests it serves (an array of request names). Our extension. */
@@ -228,6 +349,9 @@
 #define OKT_SE_ALREADY_REGISTERED 50093
 #define OKT_SE_LICENCE_LIMIT 50025
 #define OKT_SE_GHOST_RIGHTS 52710
+/* The one server value for a missing right (attachasghost's, §8.1); the
+ * emulator answers every request a right forbids with it. */
+#define OKT_SE_RIGHTS OKT_SE_GHOST_RIGHTS
 #define OKT_SE_WRONG_LOGIN "Wrong login/pass combination"
 #define OKT_SE_NOT_STARTED "Service not available"
 #define OKT_SE_NO_SESSION "Bad request. Session does not exist"
@@ -264,6 +388,26 @@ enum okt_method_id {
     OKT_M_GETPBXNUMBERS,
     OKT_M_GETALLUSERNUMBERS,
     OKT_M_GETALLUSERPHOTOLINK,
+    OKT_M_PBXAUTOCALLSTART,
+    OKT_M_PBXAUTOCALLABORT,
+    OKT_M_PBXABORTCALL,
+    OKT_M_PBXDECLINECALL,
+    OKT_M_PBXANSWERCALL,
+    OKT_M_PBXMAKEFLASH,
+    OKT_M_PBXMAKETRANSFER,
+    OKT_M_GETFLASHEDABONENTINFO,
+    OKT_M_BUILDCONFERENCEFROMCOMMUTATION,
+    OKT_M_CREATENEWCONFERENCE,
+    OKT_M_INVITETOCONFERENCE,
+    OKT_M_CHECKCANCONNECTTOGATHERTOCONFERENCE,
+    OKT_M_CONNECTTOGATHERTOCONFERENCE,
+    OKT_M_CONFHANDLEEVENT,
+    OKT_M_GETCONFERENCEINFO,
+    OKT_M_GETCONFERENCECOMPETITORS,
+    OKT_M_CONFDISCONNECTCOMPETITOR,
+    OKT_M_EXITCONFERENCE,
+    OKT_M_TRIGGERCUSTOMEVENT,
+    OKT_M_EXECPREDEFINEDDBSTOREDPROC,
     OKT_M_COUNT
 };
 
@@ -403,6 +547,17 @@ typedef struct okt_event_def {
                                      our extension */
 } okt_event_def;
 
+/* The shape of an object inside a reply or an event (a list item, the
+ * abonent, a competitor): its fields. The table's okt_field lists name the
+ * top-level keys; these name what is inside them. */
+typedef struct okt_shape {
+    const char *name;             /* "abonent" */
+    const char *where;            /* where it appears, for the docs:
+                                     "getextendedlineinforesult.abonent" */
+    const okt_field *fields;      /* terminated by {NULL} */
+    const char *source;           /* where the shape is on record */
+} okt_shape;
+
 /* A subscription group of §2.5: the server expands it. */
 typedef struct okt_event_group {
     const char *name;
@@ -425,6 +580,7 @@ const okt_api_method *okt_proto_api_methods(size_t *count);
 const okt_event_def *okt_proto_events(size_t *count);
 const okt_event_group *okt_proto_event_groups(size_t *count);
 const okt_server_error *okt_proto_server_errors(size_t *count);
+const okt_shape *okt_proto_shapes(size_t *count);
 
 /* Lookups (ASCII case-insensitive on wire names, exact on Lua names);
  * NULL when unknown. */
@@ -435,6 +591,7 @@ const okt_event_def *okt_proto_event(const char *lua);
 const okt_event_def *okt_proto_event_by_wire(const char *wire);
 const okt_event_def *okt_proto_event_by_id(int id);
 const okt_event_group *okt_proto_group(const char *name);
+const okt_shape *okt_proto_shape(const char *name);
 
 /* The Lua code (okt_code) of a failed reply to `request`: a known error
  * value or message, else `fallback`. */

@@ -15,12 +15,14 @@ typedef struct okt_emu okt_emu;
 
 /* config: the table given to emulator.start, as JSON (borrowed; NULL for
  * defaults): host ("127.0.0.1"), port (0: a free one), licenses, users,
- * tasks and the session and login keys (model.h), max_message (largest
- * WebSocket message accepted, OKT_MAX_WS_MSG), and the bounds on hostile
- * peers (docs/EMULATOR.md; defaults in okt_limits.h): max_output,
- * max_connections, max_memory (bytes or counts), login_timeout,
- * write_timeout (seconds). Fails with OKT_EINVAL on a bad config, and on
- * an unknown key, naming it and the known ones. */
+ * tasks, the session and login keys and the call model's keys (model.h,
+ * docs/EMULATOR.md), max_message (largest WebSocket message accepted,
+ * OKT_MAX_WS_MSG), the bounds on hostile peers (docs/EMULATOR.md; defaults
+ * in okt_limits.h): max_output, max_connections, max_memory (bytes or
+ * counts), login_timeout, write_timeout (seconds), and control (the
+ * control channel: "unix:PATH" | "stdio" | "tcp:127.0.0.1:PORT",
+ * channel.h). Fails with OKT_EINVAL on a bad config, and on an unknown key,
+ * naming it and the known ones. */
 okt_emu *okt_emu_new(const json_t *config, okt_err *err);
 
 /* Bind, listen and start the thread; listening when it returns. */
@@ -29,9 +31,8 @@ int okt_emu_start(okt_emu *e, okt_err *err);
 /* The bound port (after start), or -1. */
 int okt_emu_port(const okt_emu *e);
 
-/* cmd: offer | finish | enqueue | set_line | lock_task | unlock_task |
- * snapshot | pause | drop (arguments: okt_model_control; pause takes
- * {on = bool}). args is borrowed (may be NULL). On success returns 0 and,
+/* cmd: any of okt_model_control's, pause ({on = bool}) and info (-> {host,
+ * port, control, sessions}). args is borrowed (may be NULL). On success returns 0 and,
  * if result is not NULL, *result gets a new JSON value the caller frees.
  * -1 with err: OKT_EINVAL (misuse), OKT_ENOTSETTABLE (refused by the
  * rules), OKT_ECLOSED (not running). Safe from any thread but the

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "calls.h"
 #include "message.h"
 #include "b64.h"
 #include "okt_limits.h"
@@ -89,10 +90,11 @@ static const char *const default_rights[][2] = {
 #define ZERO_GUID "00000000-0000-0000-0000-000000000000"
 #define LOCK_TEXT "Задачу монопольно редактирует "
 
-/* The events the emulator sends, as bits of msess.subs. Their wire names
- * are the protocol table's (ev_wire); subscriptions to other names are
- * accepted and ignored. */
-enum { EV_USERSTATE, EV_LINESTATE, EV_CONFIRM, EV_RESERVE, EV_CLOSE, NEVENTS };
+/* The events model.c sends itself; their wire names are the protocol
+ * table's (ev_wire). A session subscribes to table rows: msess.subs has
+ * one bit per row (ev_bit), so the call model's events use the same
+ * mask; subscriptions to other names are accepted and ignored. */
+enum { EV_USERSTATE, EV_LINESTATE, EV_CONFIRM, EV_RESERVE, EV_CLOSE };
 
 /* The table's entry of an event: by wire name for the state events, by
  * the reference's id (121/122/123) for the prompts. */
@@ -120,13 +122,20 @@ static const char *ev_wire(int ev)
     return d && d->wire ? d->wire[0] : NULL;
 }
 
-/* What holds the user besides their own choice. */
+/* The subscription bit of a table row: its index (test_protocol checks
+ * the table has at most 64 rows). */
+static uint64_t ev_bit(const okt_event_def *d)
+{
+    const okt_event_def *all = okt_proto_events(NULL);
+    return d ? (uint64_t)1 << (d - all) : 0;
+}
+
+/* What holds the user besides their own choice (calls: the call model's
+ * overlay, cv_*). */
 enum {
     TK_NONE = 0,
     TK_CONFIRM,   /* 121 sent, waiting for TM_SetConfirmResult */
-    TK_DIALING,   /* 122 sent, dialing until finish */
-    TK_RINGING,   /* a queued caller rings the line (lsIncomingCall) */
-    TK_CALL       /* answered: lsCommutated until finish "failed" */
+    TK_DIALING    /* 122 sent, dialing until finish */
 };
 
 /* Failed logins of a user or of a source address (login throttling). */
@@ -156,6 +165,9 @@ typedef struct muser {
     char *onumber, *otext;          /* offer / caller number, offer text */
     long long oidinlist;
     int nsess, first_sess;          /* logged-in sessions, list head */
+    /* the call model's overlay (calls.h okt_m_callview) */
+    int cv_state, cv_ontask, cv_line;
+    int agent;                      /* a virtual operator: online */
     /* reaction bookkeeping */
     int touched;
     json_t *pre_state;
@@ -170,7 +182,7 @@ typedef struct mtask {
 
 typedef struct msess {
     int used, user, next;           /* next: free list or user's list */
-    unsigned subs;
+    uint64_t subs;                  /* ev_bit of the rows subscribed */
     int confirm_usage;
     int stored;                     /* the stored session it logged in
                                        with (index), -1 none */
@@ -189,10 +201,6 @@ typedef struct mstored {
     int next;                       /* hash chain or free list, -1 end */
 } mstored;
 
-typedef struct mcaller {
-    char *number;
-} mcaller;
-
 struct okt_model {
     muser *users;
     size_t nusers;
@@ -203,8 +211,7 @@ struct okt_model {
     int free_sess;
     size_t live_sess;
     long licenses;
-    char **queue;                   /* waiting callers' numbers (FIFO) */
-    size_t nqueue, queue_cap;
+    okt_calls *calls;               /* the call model (calls.h) */
     int *touched;                   /* users touched by this reaction */
     size_t ntouched;
     okt_out prompts;                /* 121/122/123 events of this reaction */
@@ -367,24 +374,27 @@ static int line_works(const muser *u)
 }
 
 /* The state the user shows (EMULATOR.md: usDisconnected without a session,
- * usWOphone without a working line). */
+ * usWOphone without a working line, then a call's overlay). */
 static int eff_state(const muser *u)
 {
-    if (u->nsess == 0)
+    if (u->nsess == 0 && !u->agent)
         return OKT_US_DISCONNECTED;
     if (!line_works(u))
         return OKT_US_WOPHONE;
-    return u->st;
+    return u->cv_state ? u->cv_state : u->st;
 }
 
 static int wire_line(const muser *u)
 {
-    return u->has_line ? u->line : OKT_LS_DISCONNECTED;
+    if (!u->has_line)
+        return OKT_LS_DISCONNECTED;
+    return u->cv_line ? u->cv_line : u->line;
 }
 
+/* ontask: a task, or a queue or task call (the call model's overlay) */
 static int held(const muser *u)
 {
-    return u->external || u->task != TK_NONE;
+    return u->external || u->task != TK_NONE || u->cv_ontask;
 }
 
 /* The state fields of getuserstateresult, setuserstateresult and
@@ -451,6 +461,42 @@ static void touch(okt_model *m, int ui)
     u->pre_state = state_json(u);
     u->pre_line = wire_line(u);
     m->touched[m->ntouched++] = ui;
+    okt_calls_snap(m->calls, ui);
+}
+
+/* The event `name` (a row d of the table) with payload obj to session s,
+ * if it subscribed: a qid of its own, and the user when u is given. */
+static int send_to_sess(okt_model *m, okt_out *out, int s, const char *name,
+                        const okt_event_def *d, const json_t *obj,
+                        const muser *u)
+{
+    if (!(m->sess[s].subs & ev_bit(d)))
+        return 0;
+    char qid[37];
+    json_t *o = json_deep_copy(obj);
+    if (!o || new_uuid(qid) ||
+        json_object_set_new(o, OKT_F_QID, json_string(qid)) ||
+        (u && (json_object_set_new(o, OKT_F_USERLOGIN, json_string(u->login)) ||
+               json_object_set_new(o, OKT_F_USERID, json_string(u->id))))) {
+        json_decref(o);
+        return -1;
+    }
+    return send_msg(out, s, name, o);
+}
+
+/* Event `name` to every session of user ui that subscribed to it; with_user:
+ * the message names the user (§2.4). */
+static int emit(okt_model *m, okt_out *out, int ui, const char *name,
+                const json_t *obj, int with_user)
+{
+    const muser *u = &m->users[ui];
+    const okt_event_def *d = okt_proto_event_by_wire(name);
+    if (!d)
+        return 0;   /* not in the table: nothing to send it as */
+    for (int s = u->first_sess; s >= 0; s = m->sess[s].next)
+        if (send_to_sess(m, out, s, name, d, obj, with_user ? u : NULL))
+            return -1;
+    return 0;
 }
 
 /* Event ev with payload obj to every session of user ui that subscribed
@@ -458,26 +504,8 @@ static void touch(okt_model *m, int ui)
 static int send_to_user(okt_model *m, okt_out *out, int ui, int ev,
                         const json_t *obj)
 {
-    const muser *u = &m->users[ui];
     const char *name = ev_wire(ev);
-    if (!name)
-        return 0;   /* not in the table: nothing to send it as */
-    for (int s = u->first_sess; s >= 0; s = m->sess[s].next) {
-        if (!(m->sess[s].subs & (1u << ev)))
-            continue;
-        char qid[37];
-        json_t *o = json_deep_copy(obj);
-        if (!o || new_uuid(qid) ||
-            json_object_set_new(o, OKT_F_QID, json_string(qid)) ||
-            json_object_set_new(o, OKT_F_USERLOGIN, json_string(u->login)) ||
-            json_object_set_new(o, OKT_F_USERID, json_string(u->id))) {
-            json_decref(o);
-            return -1;
-        }
-        if (send_msg(out, s, name, o))
-            return -1;
-    }
-    return 0;
+    return name ? emit(m, out, ui, name, obj, 1) : 0;
 }
 
 /* Prompt events (121/122/123) are collected during the reaction and sent
@@ -512,26 +540,43 @@ static int prompt(okt_model *m, int ui, int ev)
     return rc;
 }
 
-/* End of a reaction: state events of every touched user, then prompts. */
+/* End of a reaction (docs/EMULATOR.md, order of events): the call model
+ * settles first (overlays, queue dispatch); then per touched user its
+ * state and line events and the call model's flash and phone events; then
+ * the call model's conference, number-state and custom events; prompts
+ * last. */
 static int finish_reaction(okt_model *m, okt_out *out)
 {
-    int rc = 0;
+    int rc = okt_calls_settle(m->calls);
     for (size_t i = 0; i < m->ntouched; i++) {
         muser *u = &m->users[m->touched[i]];
         json_t *now = state_json(u);
-        if (rc == 0 && now && !json_equal(now, u->pre_state))
+        if (rc == 0 && now && !json_equal(now, u->pre_state)) {
             rc = send_to_user(m, out, m->touched[i], EV_USERSTATE, now);
+            /* a number's shown state: pbxnumberstatechanged to all */
+            const char *a = json_string_value(
+                json_object_get(now, OKT_F_USERSTATEID));
+            const char *b = json_string_value(
+                json_object_get(u->pre_state, OKT_F_USERSTATEID));
+            if (u->has_line && !streq(a, b))
+                okt_calls_numstate(m->calls, u->number, eff_state(u));
+        }
         json_decref(now);
         if (rc == 0 && wire_line(u) != u->pre_line) {
             json_t *l = line_json(u);
             rc = l ? send_to_user(m, out, m->touched[i], EV_LINESTATE, l) : -1;
             json_decref(l);
         }
+        /* always: it also ends the user's bookkeeping of this reaction */
+        if (okt_calls_flush_user(m->calls, out, m->touched[i]))
+            rc = -1;
         json_decref(u->pre_state);
         u->pre_state = NULL;
         u->touched = 0;
     }
     m->ntouched = 0;
+    if (okt_calls_flush(m->calls, out))
+        rc = -1;
     for (size_t i = 0; i < m->prompts.n; i++) {
         okt_out_msg *p = &m->prompts.v[i];
         if (rc == 0 && out_push(out, p->sess, p->kind, p->text, p->len))
@@ -592,9 +637,7 @@ void okt_model_free(okt_model *m)
         free_user(&m->users[i]);
     for (size_t i = 0; i < m->ntasks; i++)
         free_task(&m->tasks[i]);
-    for (size_t i = 0; i < m->nqueue; i++)
-        free(m->queue[i]);
-    free(m->queue);
+    okt_calls_free(m->calls);
     free(m->users);
     free(m->tasks);
     free(m->sess);
@@ -887,7 +930,10 @@ static int load_task(okt_model *m, size_t i, const json_t *o, okt_err *err)
 
 const char *const okt_model_config_keys[] = {
     "licenses", "users", "tasks", "session_ttl", "max_sessions",
-    "max_sessions_per_user", "login_failures", "login_lockout", NULL};
+    "max_sessions_per_user", "login_failures", "login_lockout",
+    /* the call model's (calls.c and its rooms) */
+    "numbers", "break_reasons", "procedures", "roles", "ring_timeout",
+    "missed_to_off", "wrapup", "speed", "seed", NULL};
 
 okt_model *okt_model_new(const json_t *config, okt_err *err)
 {
@@ -961,6 +1007,9 @@ okt_model *okt_model_new(const json_t *config, okt_err *err)
         if (load_task(m, i, json_is_array(tasks) ? json_array_get(tasks, i)
                                                  : NULL, err))
             goto fail;
+    m->calls = okt_calls_new(m, config, err);
+    if (!m->calls)
+        goto fail;
     return m;
 fail:
     okt_model_free(m);
@@ -1038,10 +1087,9 @@ static void unbind(okt_model *m, int s)
     u->nsess--;
     if (u->nsess == 0) {
         u->external = 0;
-        if (u->task == TK_RINGING || u->task == TK_CALL)
-            u->line = OKT_LS_READY;
         clear_task(u);
         u->redirect = 0;
+        okt_calls_offline(m->calls, ui);
     }
 }
 
@@ -1050,6 +1098,7 @@ int okt_model_close(okt_model *m, int sess, okt_out *out)
     if (!valid_sess(m, sess))
         return 0;
     unbind(m, sess);
+    okt_calls_sess_closed(m->calls, sess);
     m->sess[sess].used = 0;
     m->sess[sess].next = m->free_sess;
     m->free_sess = sess;
@@ -1059,7 +1108,7 @@ int okt_model_close(okt_model *m, int sess, okt_out *out)
 
 /* ---- requests ------------------------------------------------------- */
 
-typedef struct req {
+typedef struct okt_req {
     okt_model *m;
     okt_out *out;
     int sess;
@@ -1439,18 +1488,15 @@ static int h_logout(req *r)
     return out_push(r->out, r->sess, OKT_OUT_CLOSE, NULL, 0);
 }
 
-static unsigned event_bit(const char *name)
+static uint64_t event_bit(const char *name)
 {
-    for (int ev = 0; ev < NEVENTS; ev++)
-        if (ev_wire(ev) && strcasecmp(ev_wire(ev), name) == 0)
-            return 1u << ev;
-    return 0;
+    return ev_bit(okt_proto_event_by_wire(name));
 }
 
 static int h_subscribe(req *r)
 {
     const json_t *ev = param(r, OKT_F_EVENTMETHOD);
-    unsigned bits = 0;
+    uint64_t bits = 0;
     size_t n = json_is_array(ev) ? json_array_size(ev) : 1;
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_is_array(ev) ? json_array_get(ev, i) : ev;
@@ -1483,6 +1529,7 @@ static const char *apply_state(req *r, const state_ask *q)
     muser *u = me(r);
     /* Work on copies; commit only if every part is accepted. */
     int inside = u->inside, external = u->external, st = u->st;
+    int in_call = u->cv_state != 0;
     int evict = -1;
     if (q->has_cc && q->cc && !inside) {
         if (count_inside(m) >= m->licenses) {
@@ -1503,7 +1550,7 @@ static const char *apply_state(req *r, const state_ask *q)
         if (st == OKT_US_LUNCH)
             st = OKT_US_READY;
     }
-    int busy = external || u->task != TK_NONE;
+    int busy = external || u->task != TK_NONE || in_call;
     if (q->has_uid) {
         long long uid = q->uid;
         if (!okt_userstate_def(uid))
@@ -1606,19 +1653,12 @@ static int external(req *r, int which)
             ok = 1;
             if (u->task != TK_NONE) {
                 /* an internal task still holds the user */
-            } else if (m->nqueue > 0 && u->has_line) {
-                /* The first waiting caller is called back to the line. */
-                char *num = m->queue[0];
-                memmove(m->queue, m->queue + 1,
-                        (m->nqueue - 1) * sizeof *m->queue);
-                m->nqueue--;
-                free(u->onumber);
-                u->onumber = num;
-                u->task = TK_RINGING;
-                u->line = OKT_LS_INCOMINGCALL;
-                u->st = OKT_US_RESERVED;
             } else {
+                /* The first waiting caller is called back to the line
+                 * (the call model rings it: usReserved shown). */
                 u->st = OKT_US_READY;
+                if (u->has_line && okt_calls_callback(m->calls, ui) < 0)
+                    return -1;
             }
         }
     } else {
@@ -1727,10 +1767,11 @@ static int h_setconfirmresult(req *r)
 static int h_getversion(req *r)
 {
     /* dated >= 150416: oktell.js then uses every feature it has (§9) */
-    json_t *o = json_pack("{s:{s:i, s:s, s:i}, s:{}}", OKT_F_VERSION,
+    /* the procedures the config allows, lower-cased (§4) */
+    json_t *o = json_pack("{s:{s:i, s:s, s:i}, s:o}", OKT_F_VERSION,
                           OKT_F_DATED, 161116, OKT_F_BUILD, "2.11.1.161116",
-                          OKT_F_WEBSERVERPORT, 80,
-                          OKT_F_ALLOWEDDBSTOREDPROCS);
+                          OKT_F_WEBSERVERPORT, 80, OKT_F_ALLOWEDDBSTOREDPROCS,
+                          okt_calls_procs(r->m->calls));
     json_t *ext = json_array();
     if (!o || !ext) {
         json_decref(o);
@@ -1761,9 +1802,13 @@ static int h_getmyuserinfo(req *r)
 static int h_fullinfo(req *r)
 {
     const muser *u = me(r);
+    int ui = r->m->sess[r->sess].user;
     json_t *rights = json_object(), *titles = json_object();
     for (size_t i = 0; rights && titles && i < NRIGHTS; i++) {
-        json_object_set_new(rights, default_rights[i][0], json_true());
+        /* the user's role and own rights (the call model's roles) */
+        json_object_set_new(rights, default_rights[i][0],
+                            json_boolean(okt_calls_right(
+                                r->m->calls, ui, default_rights[i][0])));
         json_object_set_new(titles, default_rights[i][0],
                             json_string(default_rights[i][1]));
     }
@@ -1786,50 +1831,6 @@ static int h_fullinfo(req *r)
 static int h_getuserstate(req *r)
 {
     return reply(r, state_json(me(r)));
-}
-
-static int h_lineinfo(req *r)
-{
-    muser *u = me(r);
-    json_t *ab = json_object();
-    if (!ab)
-        return -1;
-    if (u->task == TK_RINGING) {
-        json_object_set_new(ab, OKT_F_NUMBER, json_string(u->onumber));
-        json_object_set_new(ab, OKT_F_ISRINGING, json_true());
-    } else if (u->task == TK_CALL && u->line == OKT_LS_COMMUTATED) {
-        json_object_set_new(ab, OKT_F_NUMBER,
-                            json_string(u->onumber ? u->onumber : ""));
-        json_object_set_new(ab, OKT_F_ISCOMMUTATED, json_true());
-    }
-    json_t *o = line_json(u);
-    if (!o) {
-        json_decref(ab);
-        return -1;
-    }
-    /* abonent must be present for oktell.js to set the phone state */
-    json_object_set_new(o, OKT_F_ABONENT, ab);
-    json_object_set_new(o, OKT_F_CHAINID, json_string(ZERO_GUID));
-    json_object_set_new(o, OKT_F_ISFLASHING, json_false());
-    json_object_set_new(o, OKT_F_TIMERTALKLENSEC, json_integer(0));
-    return reply(r, o);
-}
-
-static int h_lunchtypes(req *r)
-{
-    return reply(r, json_pack("{s:[{s:i, s:s}, {s:i, s:s}]}", OKT_F_ITEMS,
-                              OKT_F_ID, 1, OKT_F_NAME, "Обед", OKT_F_ID, 2,
-                              OKT_F_NAME, "Перерыв"));
-}
-
-static int h_queue(req *r)
-{
-    okt_model *m = r->m;
-    json_t *q = json_array();
-    for (size_t i = 0; q && i < m->nqueue; i++)
-        json_array_append_new(q, json_pack("{s:s}", OKT_F_NUMBER,
-                                           m->queue[i]));
-    return q ? reply(r, json_pack("{s:o}", OKT_F_QUEUE, q)) : -1;
 }
 
 static int h_redirectrules(req *r)
@@ -1855,44 +1856,6 @@ static int h_redirectrules(req *r)
                  : -1;
 }
 
-static int h_pbxnumbers(req *r)
-{
-    okt_model *m = r->m;
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < m->nusers; i++) {
-        const muser *x = &m->users[i];
-        int st = eff_state(x);
-        const char *ref = okt_userstate_refname(st);
-        /* the item fields of a real server's getpbxnumbersresult (§14.1) */
-        if (x->has_line)
-            json_array_append_new(
-                a, json_pack("{s:s, s:s, s:s, s:i, s:s}", OKT_F_ID, x->id,
-                             OKT_F_NUMBER, x->number, OKT_F_CAPTION, x->name,
-                             OKT_F_STATE, st, OKT_F_STATESTR,
-                             ref ? ref : ""));
-    }
-    json_t *o = a ? json_pack("{s:o}", OKT_F_NUMBERS, a) : NULL;
-    if (!o)
-        return -1;
-    echo(r, o, OKT_F_MODE);   /* copied back, as a real server does (§14.1) */
-    return reply(r, o);
-}
-
-static int h_allusernumbers(req *r)
-{
-    okt_model *m = r->m;
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < m->nusers; i++) {
-        const muser *x = &m->users[i];
-        json_array_append_new(
-            a, json_pack("{s:s, s:s, s:s, s:[s], s:b}", OKT_F_ID, x->id,
-                         OKT_F_NAME, x->name, OKT_F_MAIN,
-                         x->has_line ? x->number : "", OKT_F_NUMS,
-                         x->has_line ? x->number : "", OKT_F_SUB, 0));
-    }
-    return a ? reply(r, json_pack("{s:o}", OKT_F_USERS, a)) : -1;
-}
-
 static int h_photolinks(req *r)
 {
     return reply(r, json_pack("{s:[]}", OKT_F_LINKS));
@@ -1916,19 +1879,40 @@ static const struct handler {
     [OKT_M_SETUSERSTATE] = {h_setuserstate, 0},
     [OKT_M_ENTERCALLCENTER] = {h_entercallcenter, 0},
     [OKT_M_EXITCALLCENTER] = {h_exitcallcenter, 0},
-    [OKT_M_GETEXTENDEDLINEINFO] = {h_lineinfo, 0},
+    [OKT_M_GETEXTENDEDLINEINFO] = {okt_h_lineinfo, 0},
     [OKT_M_CC_SETBUSYINEXTERNALTASK] = {h_setbusy, 0},
     [OKT_M_CC_SETFREEINEXTERNALTASK] = {h_setfree, 0},
     [OKT_M_CC_CHECKBUSYINEXTERNALTASK] = {h_checkbusy, 0},
     [OKT_M_TM_SETTASKACTIVE] = {h_settaskactive, 0},
     [OKT_M_TM_SETCONFIRMUSAGE] = {h_setconfirmusage, 0},
     [OKT_M_TM_SETCONFIRMRESULT] = {h_setconfirmresult, 0},
-    [OKT_M_GETCURRENTQUEUE] = {h_queue, 0},
-    [OKT_M_CC_GETLUNCHTYPES] = {h_lunchtypes, 0},
+    [OKT_M_GETCURRENTQUEUE] = {okt_h_queue, 0},
+    [OKT_M_CC_GETLUNCHTYPES] = {okt_h_lunchtypes, 0},
     [OKT_M_GETREDIRECTRULES] = {h_redirectrules, 0},
-    [OKT_M_GETPBXNUMBERS] = {h_pbxnumbers, 0},
-    [OKT_M_GETALLUSERNUMBERS] = {h_allusernumbers, 0},
+    [OKT_M_GETPBXNUMBERS] = {okt_h_pbxnumbers, 0},
+    [OKT_M_GETALLUSERNUMBERS] = {okt_h_allusernumbers, 0},
     [OKT_M_GETALLUSERPHOTOLINK] = {h_photolinks, 0},
+    /* the call model (calls.h; docs/EMULATOR.md "Calls") */
+    [OKT_M_PBXAUTOCALLSTART] = {okt_h_autocallstart, 0},
+    [OKT_M_PBXAUTOCALLABORT] = {okt_h_autocallabort, 0},
+    [OKT_M_PBXABORTCALL] = {okt_h_abortcall, 0},
+    [OKT_M_PBXDECLINECALL] = {okt_h_declinecall, 0},
+    [OKT_M_PBXANSWERCALL] = {okt_h_answercall, 0},
+    [OKT_M_PBXMAKEFLASH] = {okt_h_makeflash, 0},
+    [OKT_M_PBXMAKETRANSFER] = {okt_h_maketransfer, 0},
+    [OKT_M_GETFLASHEDABONENTINFO] = {okt_h_flashedinfo, 0},
+    [OKT_M_BUILDCONFERENCEFROMCOMMUTATION] = {okt_h_buildconf, 0},
+    [OKT_M_CREATENEWCONFERENCE] = {okt_h_createconf, 0},
+    [OKT_M_INVITETOCONFERENCE] = {okt_h_inviteconf, 0},
+    [OKT_M_CHECKCANCONNECTTOGATHERTOCONFERENCE] = {okt_h_checkconnect, 0},
+    [OKT_M_CONNECTTOGATHERTOCONFERENCE] = {okt_h_connectconf, 0},
+    [OKT_M_CONFHANDLEEVENT] = {okt_h_confhandle, 0},
+    [OKT_M_GETCONFERENCEINFO] = {okt_h_confinfo, 0},
+    [OKT_M_GETCONFERENCECOMPETITORS] = {okt_h_confcompetitors, 0},
+    [OKT_M_CONFDISCONNECTCOMPETITOR] = {okt_h_confkick, 0},
+    [OKT_M_EXITCONFERENCE] = {okt_h_confexit, 0},
+    [OKT_M_TRIGGERCUSTOMEVENT] = {okt_h_customevent, 0},
+    [OKT_M_EXECPREDEFINEDDBSTOREDPROC] = {okt_h_storedproc, 0},
 };
 
 static int dispatch(req *r)
@@ -1940,6 +1924,10 @@ static int dispatch(req *r)
         return reply_err(r, "Unknown method");
     if (!h->anon && r->m->sess[r->sess].user < 0)
         return reply_err(r, "Not logged in");
+    /* At speed "max" emulated time runs without a clock: no WebSocket
+     * client could keep up (docs/EMULATOR.md). */
+    if (h->fn == h_login && okt_calls_max_speed(r->m->calls))
+        return reply_err(r, OKT_SE_NOT_STARTED);
     int rc = check_params(r);
     if (rc)
         return rc < 0 ? -1 : 0;
@@ -2019,7 +2007,7 @@ static int ctl_offer(okt_model *m, const json_t *args, okt_err *err)
     if (u->nsess == 0)
         return okt_err_set(err, OKT_ENOTSETTABLE, "user '%s' is not logged in",
                            u->login);
-    if (held(u))
+    if (held(u) || okt_calls_in_call(m->calls, ui))
         return okt_err_set(err, OKT_ENOTSETTABLE,
                            "user '%s' is busy in a call or task", u->login);
     if (confirm && (!u->inside || eff_state(u) != OKT_US_READY))
@@ -2047,25 +2035,27 @@ static int ctl_finish(okt_model *m, const json_t *args, okt_err *err)
     if (!answered && !streq(how, "failed"))
         return okt_err_set(err, OKT_EINVAL,
                            "outcome: \"answered\" or \"failed\" expected");
-    if (u->task == TK_NONE || (answered && u->task == TK_CALL))
-        return okt_err_set(err, OKT_ENOTSETTABLE,
-                           "user '%s' has no prompt, dialing or call to finish",
-                           u->login);
+    /* no prompt or dialing: a call on the line (the call model) */
+    if (u->task == TK_NONE)
+        return okt_calls_finish(m->calls, ui, answered, NULL, err);
     touch(m, ui);
-    int was_prompt = u->task == TK_CONFIRM || u->task == TK_DIALING;
-    if (was_prompt && prompt(m, ui, EV_CLOSE))
+    if (prompt(m, ui, EV_CLOSE))
         return -1;
     if (answered) {
-        u->task = TK_CALL;
-        if (u->has_line)
-            u->line = OKT_LS_COMMUTATED;
-        u->st = OKT_US_FULLBUSY;
-    } else {
+        /* the task's number answered: a task call (ontask, usFullbusy
+         * shown until it ends, then usReady) */
+        char *num = u->onumber;
+        u->onumber = NULL;
         clear_task(u);
-        if (u->has_line)
-            u->line = OKT_LS_READY;
         u->st = OKT_US_READY;
+        int rc = okt_calls_finish(m->calls, ui, 1, num ? num : "", err);
+        free(num);
+        return rc;
     }
+    clear_task(u);
+    if (u->has_line)
+        u->line = OKT_LS_READY;
+    u->st = OKT_US_READY;
     return 0;
 }
 
@@ -2102,27 +2092,6 @@ static int ctl_task(okt_model *m, const json_t *args, int lock, okt_err *err)
     return 0;
 }
 
-static int ctl_enqueue(okt_model *m, const json_t *args, okt_err *err)
-{
-    const char *num = a_str(args, "number");
-    if (!num || !num[0])
-        return okt_err_set(err, OKT_EINVAL, "number: string expected");
-    if (m->nqueue == m->queue_cap) {
-        size_t cap = m->queue_cap ? m->queue_cap * 2 : 8;
-        if (cap > OKT_MAX_EVENTS)
-            return okt_err_set(err, OKT_EINVAL, "queue full");
-        char **q = realloc(m->queue, cap * sizeof *q);
-        if (!q)
-            return okt_err_set(err, OKT_ENOMEM, "out of memory");
-        m->queue = q;
-        m->queue_cap = cap;
-    }
-    if (!(m->queue[m->nqueue] = strdup(num)))
-        return okt_err_set(err, OKT_ENOMEM, "out of memory");
-    m->nqueue++;
-    return 0;
-}
-
 static json_t *ctl_snapshot(okt_model *m, const json_t *args, okt_err *err)
 {
     int ui = ctl_user(m, args, err);
@@ -2135,7 +2104,13 @@ static json_t *ctl_snapshot(okt_model *m, const json_t *args, okt_err *err)
         okt_linestate_name(wire_line(u)), "inside", u->inside, "external",
         u->external, "connected", u->nsess > 0, "confirm_pending",
         u->task == TK_CONFIRM, "dialing", u->task == TK_DIALING, "redirect",
-        u->redirect, "sessions", u->nsess, "queue", (int)m->nqueue);
+        u->redirect, "sessions", u->nsess, "queue",
+        (int)okt_calls_queue_len(m->calls));
+    /* the call model adds phone, chainid, held, conference */
+    if (o && okt_calls_snapshot(m->calls, ui, o)) {
+        json_decref(o);
+        o = NULL;
+    }
     if (!o)
         okt_err_set(err, OKT_ENOMEM, "out of memory");
     return o;
@@ -2165,8 +2140,6 @@ int okt_model_control(okt_model *m, const char *cmd, const json_t *args,
         rc = ctl_task(m, args, 1, err);
     } else if (!strcmp(cmd, "unlock_task")) {
         rc = ctl_task(m, args, 0, err);
-    } else if (!strcmp(cmd, "enqueue")) {
-        rc = ctl_enqueue(m, args, err);
     } else if (!strcmp(cmd, "drop")) {
         rc = ctl_user(m, args, err);
         if (rc >= 0) {
@@ -2176,7 +2149,10 @@ int okt_model_control(okt_model *m, const char *cmd, const json_t *args,
             rc = rc < 0 ? -1 : 0;
         }
     } else {
-        return okt_err_set(err, OKT_EINVAL, "unknown command '%s'", cmd);
+        /* the call model's commands (call_in, phone, traffic, enqueue, ...) */
+        rc = okt_calls_control(m->calls, cmd, args, &res, out, err);
+        if (rc == 1)
+            return okt_err_set(err, OKT_EINVAL, "unknown command '%s'", cmd);
     }
     if (finish_reaction(m, out) && rc == 0)
         rc = okt_err_set(err, OKT_ENOMEM, "out of memory");
@@ -2187,4 +2163,179 @@ int okt_model_control(okt_model *m, const char *cmd, const json_t *args,
     else
         json_decref(res);
     return rc < 0 ? -1 : 0;
+}
+
+/* ---- the clock (the call model's timers) ---------------------------- */
+
+int okt_model_tick(okt_model *m, int64_t now, okt_out *out)
+{
+    return okt_calls_tick(m->calls, now, out);
+}
+
+int64_t okt_model_deadline(const okt_model *m)
+{
+    return okt_calls_deadline(m->calls);
+}
+
+/* ---- services for the call model (calls.h) -------------------------- */
+
+size_t okt_m_nusers(const okt_model *m)
+{
+    return m->nusers;
+}
+
+void okt_m_user(const okt_model *m, int ui, okt_uview *v)
+{
+    const muser *u = &m->users[ui];
+    *v = (okt_uview){
+        .id = u->id, .login = u->login, .name = u->name,
+        .number = u->number, .redirect_number = u->redirect_number,
+        .group_id = u->group_id, .group_name = u->group_name,
+        .role = u->role_name,
+        .online = u->nsess > 0 || u->agent, .has_line = u->has_line,
+        .line_ok = line_works(u), .inside = u->inside,
+        .isoperator = u->isoperator, .redirect = u->redirect,
+        .held = u->external || u->task != TK_NONE, .st = u->st,
+        .shown = eff_state(u), .line = wire_line(u)};
+}
+
+int okt_m_find_login(const okt_model *m, const char *login)
+{
+    return find_user(m, login);
+}
+
+int okt_m_find_number(const okt_model *m, const char *number)
+{
+    for (size_t i = 0; number && i < m->nusers; i++)
+        if (m->users[i].has_line && streq(m->users[i].number, number))
+            return (int)i;
+    return -1;
+}
+
+int okt_m_find_id(const okt_model *m, const char *id)
+{
+    for (size_t i = 0; id && i < m->nusers; i++)
+        if (strcasecmp(m->users[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+void okt_m_touch(okt_model *m, int ui)
+{
+    touch(m, ui);
+}
+
+void okt_m_callview(okt_model *m, int ui, int state, int ontask, int line)
+{
+    muser *u = &m->users[ui];
+    u->cv_state = state;
+    u->cv_ontask = ontask;
+    u->cv_line = line;
+}
+
+void okt_m_set_state(okt_model *m, int ui, int st)
+{
+    touch(m, ui);
+    m->users[ui].st = st;
+}
+
+void okt_m_agent(okt_model *m, int ui)
+{
+    muser *u = &m->users[ui];
+    u->agent = 1;
+    u->st = OKT_US_READY;
+    if (!u->inside && count_inside(m) < m->licenses)
+        u->inside = 1;
+}
+
+int okt_m_wants(const okt_model *m, int ui, const char *wire)
+{
+    uint64_t bit = ev_bit(okt_proto_event_by_wire(wire));
+    for (int s = m->users[ui].first_sess; bit && s >= 0; s = m->sess[s].next)
+        if (m->sess[s].subs & bit)
+            return 1;
+    return 0;
+}
+
+int okt_m_emit(okt_model *m, okt_out *out, int ui, const char *wire,
+               const json_t *obj, int with_user)
+{
+    return emit(m, out, ui, wire, obj, with_user);
+}
+
+int okt_m_emit_sess(okt_model *m, okt_out *out, int sess, const char *wire,
+                    const json_t *obj)
+{
+    const okt_event_def *d = okt_proto_event_by_wire(wire);
+    if (!d || !valid_sess(m, sess) || m->sess[sess].user < 0)
+        return 0;
+    return send_to_sess(m, out, sess, wire, d, obj, NULL);
+}
+
+int okt_m_sess_user(const okt_model *m, int sess)
+{
+    return valid_sess(m, sess) ? m->sess[sess].user : -1;
+}
+
+const char *okt_m_right_title(const char *key)
+{
+    for (size_t i = 0; key && i < NRIGHTS; i++)
+        if (!strcmp(default_rights[i][0], key))
+            return default_rights[i][1];
+    return NULL;
+}
+
+const char *okt_m_right_key(size_t i)
+{
+    return i < NRIGHTS ? default_rights[i][0] : NULL;
+}
+
+okt_calls *okt_m_calls(okt_model *m)
+{
+    return m->calls;
+}
+
+int okt_m_finish(okt_model *m, okt_out *out)
+{
+    return finish_reaction(m, out);
+}
+
+okt_model *okt_req_model(okt_req *r)
+{
+    return r->m;
+}
+
+int okt_req_user(const okt_req *r)
+{
+    return r->m->sess[r->sess].user;
+}
+
+int okt_req_sess(const okt_req *r)
+{
+    return r->sess;
+}
+
+okt_out *okt_req_out(okt_req *r)
+{
+    return r->out;
+}
+
+const json_t *okt_req_param(const okt_req *r, const char *key)
+{
+    return param(r, key);
+}
+
+int okt_req_reply(okt_req *r, json_t *obj)
+{
+    return reply(r, obj);
+}
+
+int okt_req_refuse(okt_req *r, long long error, const char *msg)
+{
+    json_t *o = error ? json_pack("{s:i, s:I, s:s}", OKT_F_RESULT, 0,
+                                  OKT_F_ERROR, (json_int_t)error,
+                                  OKT_F_ERRORMSG, msg)
+                      : json_pack("{s:i, s:s}", OKT_F_RESULT, 0,
+                                  OKT_F_ERRORMSG, msg);
+    return o ? reply(r, o) : -1;
 }

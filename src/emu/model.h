@@ -10,6 +10,7 @@
 #ifndef OKT_MODEL_H
 #define OKT_MODEL_H
 
+#include <stdint.h>
 #include <jansson.h>
 #include "okt.h"
 
@@ -18,7 +19,9 @@ typedef struct okt_model okt_model;
 enum {
     OKT_OUT_SEND = 0,   /* send text to sess */
     OKT_OUT_CLOSE,      /* close sess politely (after what precedes) */
-    OKT_OUT_ABORT       /* close sess abruptly (no close handshake) */
+    OKT_OUT_ABORT,      /* close sess abruptly (no close handshake) */
+    OKT_OUT_RECORD      /* a call record for the control channel's
+                           watchers (sess -1; text: one JSON object) */
 };
 
 typedef struct okt_out_msg {
@@ -64,11 +67,15 @@ int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
                    okt_out *out);
 
 /* A control call (emulator API): offer, finish, enqueue, set_line,
- * lock_task, unlock_task, snapshot, drop. args is a JSON object (borrowed,
- * may be NULL). On success returns 0 and *result (may be NULL to ignore)
- * gets a new JSON value (snapshot: an object; others: true). On failure
- * returns -1 with err: OKT_EINVAL for misuse (unknown user, task, command,
- * bad argument), OKT_ENOTSETTABLE when the rules refuse it. */
+ * lock_task, unlock_task, snapshot, drop, and the call model's (call_in,
+ * answer_as_abonent, hangup_abonent, abonent, phone, calls, queue,
+ * traffic, traffic_stats, traffic_stop, stats, watch: docs/EMULATOR.md).
+ * args is a JSON object (borrowed, may be NULL). On success returns 0 and
+ * *result (may be NULL to ignore) gets a new JSON value (snapshot, stats:
+ * an object; call_in: the chainid; calls, queue: a list; others: true).
+ * On failure returns -1 with err: OKT_EINVAL for misuse (unknown user,
+ * task, command, bad argument), OKT_ENOTSETTABLE when the rules refuse
+ * it. */
 int okt_model_control(okt_model *m, const char *cmd, const json_t *args,
                       json_t **result, okt_out *out, okt_err *err);
 
@@ -85,5 +92,16 @@ void okt_model_set_addr(okt_model *m, int sess, const char *addr);
 
 /* 1 when sess is logged in (the server's login timeout ends). */
 int okt_model_logged_in(const okt_model *m, int sess);
+/* The clock. The model reads none: time comes with each tick, a monotonic
+ * time in ms (any origin; the first tick sets it). tick fires every timer
+ * due by then in deadline order, each a reaction of its own with the
+ * timer's emulated time (emulated s = real s x the config's `speed`; at
+ * speed "max" each tick fires up to a batch of the next timers whatever
+ * the time). Inputs between ticks happen at the last tick's time, so the
+ * driver ticks before it feeds (server.c ticks every turn). */
+int okt_model_tick(okt_model *m, int64_t now, okt_out *out);
+/* When the next timer is due, in the ticks' time (ms), or -1 for none;
+ * at speed "max" with timers pending: the last tick's time (at once). */
+int64_t okt_model_deadline(const okt_model *m);
 
 #endif

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "model.h"
 #include "protocol.h"
 #include "ws.h"
@@ -104,6 +105,8 @@ struct okt_emu {
     size_t max_connections;
     size_t max_memory, mem;     /* cap and sum of the conns' mem */
     refused refused[REFUSED_MAX];
+    okt_chan *chan;             /* the control channel (config `control`),
+                                   NULL: none */
 };
 
 /* ---- construction --------------------------------------------------- */
@@ -145,7 +148,7 @@ static int cfg_size(const json_t *cfg, const char *key, long long lo,
 /* The server's own config keys; the model's are okt_model_config_keys. */
 static const char *const server_keys[] = {
     "host", "port", "max_message", "max_output", "max_connections",
-    "max_memory", "login_timeout", "write_timeout", NULL};
+    "max_memory", "login_timeout", "write_timeout", "control", NULL};
 
 static int known_key(const char *k)
 {
@@ -264,6 +267,14 @@ okt_emu *okt_emu_new(const json_t *config, okt_err *err)
     e->model = okt_model_new(config, err);
     if (!e->model)
         goto fail;
+    const json_t *ctl = config ? json_object_get(config, "control") : NULL;
+    if (ctl && !json_is_null(ctl) &&
+        (!json_is_string(ctl) ||
+         !(e->chan = okt_chan_new(json_string_value(ctl), err)))) {
+        if (!json_is_string(ctl))
+            okt_err_set(err, OKT_EINVAL, "'control' must be a string");
+        goto fail;
+    }
     return e;
 fail:
     okt_emu_free(e);
@@ -364,6 +375,10 @@ static void flush_out(okt_emu *e)
 {
     for (size_t i = 0; i < e->out.n; i++) {
         okt_out_msg *m = &e->out.v[i];
+        if (m->kind == OKT_OUT_RECORD) {
+            okt_chan_record(e->chan, m->text, m->len);   /* to watchers */
+            continue;
+        }
         int s = m->sess;
         conn *c = (size_t)s < e->nconns ? e->conns[s] : NULL;
         if (!c)
@@ -742,14 +757,23 @@ static void sweep(okt_emu *e, int64_t now)
 
 /* ---- control -------------------------------------------------------- */
 
-static void apply(okt_emu *e, cmd *k)
+/* One control command in the server thread: pause and info are the
+ * server's, the rest the model's. */
+static int run_cmd(okt_emu *e, const char *name, const json_t *args,
+                   json_t **res, okt_err *err)
 {
-    if (!strcmp(k->name, "pause")) {
-        const json_t *on = k->args ? json_object_get(k->args, "on") : NULL;
-        if (!json_is_boolean(on)) {
-            k->rc = okt_err_set(&k->err, OKT_EINVAL, "pause: boolean expected");
-            return;
-        }
+    if (!strcmp(name, "info")) {
+        *res = json_pack("{s:s, s:i, s:s, s:I}", "host", e->host, "port",
+                         e->port, "control",
+                         e->chan ? okt_chan_address(e->chan) : "",
+                         "sessions", (json_int_t)okt_model_session_count(
+                                         e->model));
+        return *res ? 0 : okt_err_set(err, OKT_ENOMEM, "out of memory");
+    }
+    if (!strcmp(name, "pause")) {
+        const json_t *on = args ? json_object_get(args, "on") : NULL;
+        if (!json_is_boolean(on))
+            return okt_err_set(err, OKT_EINVAL, "pause: boolean expected");
         int was = e->paused;
         e->paused = json_is_true(on);
         for (size_t s = 0; s < e->nconns; s++)
@@ -759,14 +783,24 @@ static void apply(okt_emu *e, cmd *k)
             for (size_t s = 0; s < e->nconns; s++)
                 if (e->conns[s])
                     make_ready(e, (int)s, e->conns[s]); /* what waited */
-        k->result = json_true();
-        k->rc = 0;
-        return;
+        *res = json_true();
+        return 0;
     }
     okt_model_set_time(e->model, okt_now_ms());
-    k->rc = okt_model_control(e->model, k->name, k->args, &k->result, &e->out,
-                              &k->err);
+    int rc = okt_model_control(e->model, name, args, res, &e->out, err);
     flush_out(e);
+    return rc;
+}
+
+static int chan_exec(void *ctx, const char *cmd, const json_t *args,
+                     json_t **res, okt_err *err)
+{
+    return run_cmd(ctx, cmd, args, res, err);
+}
+
+static void apply(okt_emu *e, cmd *k)
+{
+    k->rc = run_cmd(e, k->name, k->args, &k->result, &k->err);
 }
 
 static void run_commands(okt_emu *e)
@@ -804,9 +838,19 @@ static void *thread_main(void *arg)
     struct epoll_event evs[256];
     e->next_sweep = okt_now_ms() + SWEEP_MS;
     while (!stopping(e)) {
-        int n = epoll_wait(e->epfd, evs, 256, e->nready ? 0 : SWEEP_MS);
+        /* wait no longer than the model's next deadline (its timers) */
+        int64_t now = okt_now_ms(), dl = okt_model_deadline(e->model);
+        int wait = e->nready ? 0 : SWEEP_MS;
+        if (dl >= 0 && dl - now < wait)
+            wait = dl > now ? (int)(dl - now) : 0;
+        int n = epoll_wait(e->epfd, evs, 256, wait);
         /* the model's clock: session expiry, login throttling */
         okt_model_set_time(e->model, okt_now_ms());
+        /* the call model's clock first: what arrives now happens at this
+         * time */
+        okt_model_tick(e->model, okt_now_ms(), &e->out);
+        if (e->out.n)
+            flush_out(e);
         for (int i = 0; i < n; i++) {
             uint64_t tag = evs[i].data.u64;
             if (tag == TAG_WAKE)
@@ -815,15 +859,23 @@ static void *thread_main(void *arg)
                 accept_some(e);
             else if (tag & TAG_REFUSED)
                 refused_event(e, (int)(tag & ~TAG_REFUSED));
+            else if (okt_chan_owns(tag))
+                okt_chan_event(e->chan, tag, evs[i].events, chan_exec, e);
             else
                 service(e, (int)tag, evs[i].events);
+        }
+        if (okt_chan_eof(e->chan)) {
+            /* stdio's parent is gone: stop, as --stdin does */
+            pthread_mutex_lock(&e->mu);
+            e->stop = 1;
+            pthread_mutex_unlock(&e->mu);
         }
         serve_ready(e);
         if (e->mem > e->max_memory) {
             enforce_memory(e);
             flush_out(e);
         }
-        int64_t now = okt_now_ms();
+        now = okt_now_ms();
         if (now >= e->next_sweep) {
             sweep(e, now);
             e->next_sweep = now + SWEEP_MS;
@@ -954,6 +1006,15 @@ int okt_emu_start(okt_emu *e, okt_err *err)
     if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->lfd, &l) ||
         epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wfd, &w))
         return okt_err_set(err, OKT_ENOMEM, "epoll_ctl: %s", strerror(errno));
+    if (e->chan) {
+        /* stdio's first line is the URL (bin/oktell-emu's first line) */
+        char hello[128];
+        int v6 = strchr(e->host, ':') != NULL;
+        snprintf(hello, sizeof hello, "ws://%s%s%s:%d\n", v6 ? "[" : "",
+                 e->host, v6 ? "]" : "", e->port);
+        if (okt_chan_start(e->chan, e->epfd, hello, err))
+            return -1;
+    }
     /* The thread takes no signals: the host process keeps its handlers. */
     sigset_t all, old;
     sigfillset(&all);
@@ -1013,6 +1074,7 @@ void okt_emu_free(okt_emu *e)
     if (e->epfd >= 0)
         close(e->epfd);
     okt_out_free(&e->out);
+    okt_chan_free(e->chan);
     okt_model_free(e->model);
     free(e->host);
     pthread_mutex_destroy(&e->mu);

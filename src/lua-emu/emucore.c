@@ -8,6 +8,7 @@
  * code; it shares the JSON helpers of src/lua/aux.c (lokt.h). */
 #include "lokt.h"
 #include "emu.h"
+#include "remote.h"
 
 #include <string.h>
 
@@ -77,7 +78,8 @@ static int l_sessions(lua_State *L)
     return 1;
 }
 
-/* emu:control(cmd, args) -> result table | true | nil, msg, code */
+/* emu:control(cmd, args) -> result (table, string) | true | nil, msg,
+ * code */
 static int l_control(lua_State *L)
 {
     lemu *b = check_box(L);
@@ -105,8 +107,8 @@ static int l_control(lua_State *L)
         return lokt_pusherr(L, &err);
     /* The result is small; converting it can only raise on Lua OOM, and
      * then res leaks at worst once: keep it simple. */
-    if (json_is_object(res))
-        lokt_push_json(L, res);
+    if (res && !json_is_true(res) && !json_is_null(res))
+        lokt_push_json(L, res);   /* an object, a list, a chainid */
     else
         lua_pushboolean(L, 1);
     json_decref(res);
@@ -148,5 +150,6 @@ int luaopen_oktell_emucore(lua_State *L)
     lua_newtable(L);
     lua_pushcfunction(L, l_emu_start);
     lua_setfield(L, -2, "start");
+    lokt_open_remote(L);
     return 1;
 }

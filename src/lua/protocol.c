@@ -9,6 +9,7 @@
  *                source, payload_source}...},
  *     groups = {{name, members = {…}}...},
  *     errors = {{request, error, errormsg, code, meaning, source}...},
+ *     shapes = {{name, where, fields = {field...}, source}...},
  *     ext_field, confirm_words = {…}, task_types = {…} }
  *   field = {wire, lua, type, required, secret, core, source}
  *   arg   = {lua, wire, type, required, index, alias, words, lookup, alt_wire}
@@ -219,6 +220,19 @@ static int l_protocol(lua_State *L)
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "errors");
+
+    const okt_shape *sh = okt_proto_shapes(&n);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 4);
+        set_s(L, "name", sh[i].name);
+        set_s(L, "where", sh[i].where);
+        push_fields(L, sh[i].fields);
+        lua_setfield(L, -2, "fields");
+        set_s(L, "source", sh[i].source);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "shapes");
 
     set_s(L, "ext_field", OKT_PROTO_EXT_FIELD);
     push_strings(L, okt_proto_confirm_words);

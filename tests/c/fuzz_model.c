@@ -4,13 +4,15 @@
  * by '\n':
  *   !cmd {json args}   a control call
  *   @N                 the clock moves N seconds on (session expiry, login
- *                      throttling)
+ *                      throttling) and the call model's timers run
  *   #U                 the next session logs in by the last sessionid handed
  *                      out, as Peter (U = P), Anna (A) or U itself
  *   ~                  the next session's transport goes and a new one opens
  *   anything else      a message of the next session (round-robin)
  * The config keeps the bounds small (2 sessionids per user, 4 in all, 2
- * failures before throttling) so eviction and throttling are reached. */
+ * failures before throttling) so eviction and throttling are reached, and
+ * has the call model's parts: a user without intercom, a virtual agent,
+ * service numbers, a stored procedure. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +23,16 @@
 #define LOGIN "[\"login\",{\"userlogin\":\"Peter\",\"Password\":" \
               "\"202cb962ac59075b964b07152d234b70\",\"qid\":\"l\"}]"
 #define SUB "[\"subscribeevent\",{\"eventmethod\":[\"userstatechanged\"," \
-            "\"linestatechanged\",\"dlgcard\"],\"qid\":\"s\"}]"
+            "\"linestatechanged\",\"dlgcard\",\"phoneevent_ringstarted\"," \
+            "\"flashstatechanged\",\"confcompositionchanged\"," \
+            "\"pbxnumberstatechanged\",\"customevent\"],\"qid\":\"s\"}]"
 #define CONFIG "{\"users\":[{\"login\":\"Peter\",\"password\":\"123\"}," \
-               "{\"login\":\"Anna\",\"password\":\"123\"}]," \
+               "{\"login\":\"Anna\",\"password\":\"123\"," \
+               "\"intercom\":false}," \
+               "{\"login\":\"A\",\"agent\":{\"answer\":1,\"wrapup\":2}}]," \
+               "\"licenses\":3,\"numbers\":[{\"number\":\"500\"," \
+               "\"kind\":\"queue\"},{\"number\":\"333\",\"kind\":\"ivr\"," \
+               "\"duration\":5}],\"procedures\":{\"p\":[]}," \
                "\"session_ttl\":60,\"max_sessions\":4," \
                "\"max_sessions_per_user\":2,\"login_failures\":2," \
                "\"login_lockout\":1}"
@@ -53,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t now = 1000;
     char sid[40] = "";
     okt_model_set_time(m, now);
+    okt_model_tick(m, now, &out);
     int s[3];
     for (int j = 0; j < 3; j++) {
         s[j] = okt_model_open(m, NULL);
@@ -84,11 +94,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             json_decref(res);
             json_decref(args);
         } else if (len >= 1 && line[0] == '@') {
-            long secs = strtol(len > 1 ? line + 1 : "1", NULL, 10);
-            if (secs < 0 || secs > 100000)
-                secs = 1;
-            now += secs * 1000;
+            /* digits read by hand: the line is not NUL-terminated */
+            int64_t secs = 0;
+            for (size_t d = 1; d < len && d < 7 && line[d] >= '0' &&
+                               line[d] <= '9'; d++)
+                secs = secs * 10 + (line[d] - '0');
+            now += (secs ? secs : 1) * 1000;
             okt_model_set_time(m, now);
+            okt_model_tick(m, now, &out);
         } else if (len >= 2 && line[0] == '#') {
             const char *user = line[1] == 'P' ? "Peter"
                                : line[1] == 'A' ? "Anna" : "Nobody";

@@ -1147,6 +1147,9 @@ TEST(external_task_with_queued_caller)
     CHECK(call(m, s, "cc_setbusyinexternaltask") == 1);
     CHECK(control(m, "enqueue", json_pack("{s:s}", "number", "5551234"),
                   &e) == 0);
+    /* the call-center queue shows to operators inside (EMULATOR.md);
+     * reserved by the external task, Peter is not dispatched to */
+    feed(m, s, "[\"setuserstate\",{\"oncallcenter\":true,\"qid\":\"c\"}]");
     feed(m, s, "[\"getcurrentqueue\",{\"qid\":\"q\"}]");
     json_t *o = find(s, "getcurrentqueueresult");
     CHECK(json_array_size(json_object_get(o, "queue")) == 1);

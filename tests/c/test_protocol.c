@@ -172,6 +172,143 @@ TEST(api_methods_use_table_names)
     }
 }
 
+/* The call model's rows (issue 13): every §6 request the emulator serves
+ * has its row, with a source; every call event has a Lua name and is
+ * subscribed by its own wire name (fact sheet §4 step 14). */
+TEST(call_rows_are_in_the_table)
+{
+    static const struct { int id; const char *req; } calls[] = {
+        {OKT_M_PBXAUTOCALLSTART, OKT_W_PBXAUTOCALLSTART},
+        {OKT_M_PBXAUTOCALLABORT, OKT_W_PBXAUTOCALLABORT},
+        {OKT_M_PBXABORTCALL, OKT_W_PBXABORTCALL},
+        {OKT_M_PBXDECLINECALL, OKT_W_PBXDECLINECALL},
+        {OKT_M_PBXANSWERCALL, OKT_W_PBXANSWERCALL},
+        {OKT_M_PBXMAKEFLASH, OKT_W_PBXMAKEFLASH},
+        {OKT_M_PBXMAKETRANSFER, OKT_W_PBXMAKETRANSFER},
+        {OKT_M_GETFLASHEDABONENTINFO, OKT_W_GETFLASHEDABONENTINFO},
+        {OKT_M_BUILDCONFERENCEFROMCOMMUTATION,
+         OKT_W_BUILDCONFERENCEFROMCOMMUTATION},
+        {OKT_M_CREATENEWCONFERENCE, OKT_W_CREATENEWCONFERENCE},
+        {OKT_M_INVITETOCONFERENCE, OKT_W_INVITETOCONFERENCE},
+        {OKT_M_CHECKCANCONNECTTOGATHERTOCONFERENCE,
+         OKT_W_CHECKCANCONNECTTOGATHERTOCONFERENCE},
+        {OKT_M_CONNECTTOGATHERTOCONFERENCE, OKT_W_CONNECTTOGATHERTOCONFERENCE},
+        {OKT_M_CONFHANDLEEVENT, OKT_W_CONFHANDLEEVENT},
+        {OKT_M_GETCONFERENCEINFO, OKT_W_GETCONFERENCEINFO},
+        {OKT_M_GETCONFERENCECOMPETITORS, OKT_W_GETCONFERENCECOMPETITORS},
+        {OKT_M_CONFDISCONNECTCOMPETITOR, OKT_W_CONFDISCONNECTCOMPETITOR},
+        {OKT_M_EXITCONFERENCE, OKT_W_EXITCONFERENCE},
+        {OKT_M_TRIGGERCUSTOMEVENT, OKT_W_TRIGGERCUSTOMEVENT},
+        {OKT_M_EXECPREDEFINEDDBSTOREDPROC, OKT_W_EXECPREDEFINEDDBSTOREDPROC},
+        {OKT_M_GETPBXNUMBERS, OKT_W_GETPBXNUMBERS},
+        {OKT_M_GETALLUSERNUMBERS, OKT_W_GETALLUSERNUMBERS},
+        {OKT_M_GETCURRENTQUEUE, OKT_W_GETCURRENTQUEUE},
+        {OKT_M_CC_GETLUNCHTYPES, OKT_W_CC_GETLUNCHTYPES},
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        const okt_wire_method *w = okt_proto_wire(calls[i].req);
+        CHECK(w && w->id == calls[i].id);
+        CHECK(w && w->source && w->source[0] != '\0');
+        /* every field has a known type and a source or is ours */
+        for (const okt_field *f = w ? w->params : NULL; f && f->wire; f++)
+            CHECK(f->type >= OKT_PT_STRING && f->type <= OKT_PT_ANY);
+    }
+    /* oktell.js's own reading of the replies */
+    const okt_wire_method *w = okt_proto_wire(OKT_W_GETCONFERENCECOMPETITORS);
+    CHECK(w && w->reply_fields[0].wire &&
+          !strcmp(w->reply_fields[0].wire, OKT_F_COMPETITORLIST) &&
+          (w->reply_fields[0].flags & OKT_PF_REQUIRED));
+    w = okt_proto_wire(OKT_W_EXECPREDEFINEDDBSTOREDPROC);
+    CHECK(w && is_field(w->reply_fields, OKT_F_ERRORCODE) &&
+          is_field(w->reply_fields, OKT_F_DATASET));
+    CHECK(w && is_field(w->params, OKT_F_PROCEDURE));
+    w = okt_proto_wire(OKT_W_PBXAUTOCALLSTART);
+    CHECK(w && is_field(w->params, OKT_F_NUMBER) &&
+          is_field(w->params, OKT_F_SEQUENCE) &&
+          is_field(w->params, OKT_F_INTERCOM));
+    CHECK_STR(w ? w->reply_source : NULL, "P §14.2");
+
+    static const struct { const char *lua, *wire; } evs[] = {
+        {"ringstarted", OKT_E_PHONEEVENT_RINGSTARTED},
+        {"ringstopped", OKT_E_PHONEEVENT_RINGSTOPPED},
+        {"commstarted", OKT_E_PHONEEVENT_COMMSTARTED},
+        {"commstopped", OKT_E_PHONEEVENT_COMMSTOPPED},
+        {"acmcallstarted", OKT_E_PHONEEVENT_ACMCALLSTARTED},
+        {"acmcallstopped", OKT_E_PHONEEVENT_ACMCALLSTOPPED},
+        {"ivrstarted", OKT_E_PHONEEVENT_IVRSTARTED},
+        {"ivrstopped", OKT_E_PHONEEVENT_IVRSTOPPED},
+        {"flash", OKT_E_FLASHSTATECHANGED},
+        {"conference", OKT_E_CONFCOMPOSITIONCHANGED},
+        {"competitor", OKT_E_CONFCOMPETITORSTATECHANGED},
+        {"numberstate", OKT_E_PBXNUMBERSTATECHANGED},
+        {"customevent", OKT_E_CUSTOMEVENT},
+    };
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+        const okt_event_def *e = okt_proto_event(evs[i].lua);
+        CHECK(e && okt_proto_event_by_wire(evs[i].wire) == e);
+        CHECK_STR(e ? e->subscribe : NULL, evs[i].wire);
+        CHECK(e && e->source);
+    }
+    const okt_event_def *e = okt_proto_event("commstarted");
+    CHECK(e && is_field(e->fields, OKT_F_ISCONFERENCE) &&
+          is_field(e->fields, OKT_F_CONFID));
+    e = okt_proto_event("numberstate");
+    CHECK(e && is_field(e->fields, OKT_F_NUMBERS));
+    /* the emulator keeps one subscription bit per row (a 64-bit mask) */
+    size_t n;
+    okt_proto_events(&n);
+    CHECK(n <= 64);
+    /* a missing right: 52710 from the requests a right governs
+     * (API-calls §6.0), not from login */
+    static const char *const ruled[] = {
+        OKT_W_PBXAUTOCALLSTART, OKT_W_PBXAUTOCALLABORT,
+        OKT_W_TRIGGERCUSTOMEVENT, OKT_W_INVITETOCONFERENCE,
+        OKT_W_CONFDISCONNECTCOMPETITOR};
+    for (size_t i = 0; i < sizeof ruled / sizeof ruled[0]; i++)
+        CHECK(okt_proto_error_code(ruled[i], OKT_SE_RIGHTS, NULL, -1) ==
+              OKT_ERIGHTS);
+    CHECK(okt_proto_error_code(OKT_W_LOGIN, OKT_SE_RIGHTS, NULL, -1) == -1);
+}
+
+/* Shapes: named once, each field once, typed, and the ones the rows point
+ * at exist. */
+TEST(shapes_are_well_formed)
+{
+    size_t n;
+    const okt_shape *s = okt_proto_shapes(&n);
+    CHECK(n >= 10);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(okt_proto_shape(s[i].name) == &s[i]);
+        CHECK(s[i].where && s[i].fields && s[i].fields[0].wire);
+        for (const okt_field *f = s[i].fields; f->wire; f++) {
+            CHECK(f->type >= OKT_PT_STRING && f->type <= OKT_PT_ANY);
+            for (const okt_field *g = f + 1; g->wire; g++)
+                if (!strcmp(f->wire, g->wire)) {
+                    fprintf(stderr, "  shape %s: %s twice\n", s[i].name,
+                            f->wire);
+                    CHECK(0);
+                }
+        }
+    }
+    static const char *const want[] = {"abonent", "queueitem", "pbxnumber",
+                                       "user", "lunchtype", "numberstate",
+                                       "competitor", "competitorref",
+                                       "conference", "composition",
+                                       "competitorstate"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CHECK(okt_proto_shape(want[i]) != NULL);
+    CHECK(okt_proto_shape("nosuchshape") == NULL);
+    CHECK(okt_proto_shape(NULL) == NULL);
+    const okt_shape *ab = okt_proto_shape("abonent");
+    static const char *const flags[] = {
+        OKT_F_ISRINGING, OKT_F_DIRECTION, OKT_F_ISAUTOCALL,
+        OKT_F_ISCOMMUTATED, OKT_F_ISWAITINGINFLASH, OKT_F_ISCONFERENCE,
+        OKT_F_CONFERENCEID, OKT_F_ISIVR, OKT_F_IVRNAME,
+        OKT_F_ISWAITINGFORANSWER, OKT_F_ISEXTLINE, OKT_F_CALLERID};
+    for (size_t i = 0; ab && i < sizeof flags / sizeof flags[0]; i++)
+        CHECK(is_field(ab->fields, flags[i]));
+}
+
 int main(void)
 {
     RUN(lookup_by_name_and_by_id_agree);
@@ -181,5 +318,7 @@ int main(void)
     RUN(secret_covers_passwords_session_and_sip);
     RUN(events_are_members_of_their_subscribe_group);
     RUN(api_methods_use_table_names);
+    RUN(call_rows_are_in_the_table);
+    RUN(shapes_are_well_formed);
     return TEST_SUMMARY();
 }

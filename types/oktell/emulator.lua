@@ -18,6 +18,10 @@
 ---@field group_id? string
 ---@field role? string
 ---@field role_id? string
+---@field rights? table<string, boolean> own rights; they win over the role's
+---@field subordinates? string[] logins: `sub` in getallusernumbers
+---@field intercom? boolean the phone answers from afar (default true)
+---@field agent? {answer?: number, wrapup?: number} a virtual operator the emulator drives
 
 ---A dialing task the emulator knows.
 ---@class oktell.EmulatorTask
@@ -47,6 +51,16 @@
 ---@field write_timeout? number seconds output may wait untaken (default 30)
 ---@field max_connections? integer live connections; then HTTP 503 (default 10000)
 ---@field max_memory? integer bytes all connections hold (default 1 GiB)
+---@field numbers? {number: string|integer, kind: "queue"|"ivr", name?: string, duration?: number}[] service numbers
+---@field break_reasons? {id: integer, name: string}[] cc_getlunchtypes' items
+---@field procedures? table<string, table> stored procedures: name -> the wire's dataset
+---@field roles? {name: string, rights: table<string, boolean>}[] a user's `role` names one
+---@field ring_timeout? number seconds a call rings unanswered (default 15)
+---@field missed_to_off? boolean an operator who lets a queue call ring out goes usOff
+---@field wrapup? number seconds of wrap-up after a queue call (default 0)
+---@field speed? number|"max" emulated seconds per real second (default 1)
+---@field seed? integer the model's own ids (chainids) repeat by it
+---@field control? string a control channel: "unix:PATH", "stdio", "tcp:127.0.0.1:PORT"
 
 ---The argument of `emu:offer`.
 ---@class oktell.EmulatorOffer
@@ -66,6 +80,75 @@
 ---@field confirm_pending boolean
 ---@field dialing boolean
 ---@field redirect boolean
+---@field wrapup boolean in wrap-up after a queue call
+---@field phone string the line's stage: "idle", "ring", "acm_ring", "acm_waitdown", "acm_dial", "dial", "talk", "flash", "conference", "ivr"
+---@field chainid? string the current call's
+---@field held? string the held party's number
+---@field conference? string the conference's id
+
+---Options of `emu:call_in`.
+---@class oktell.EmulatorCallIn
+---@field patience? number|false seconds the caller waits unanswered (default: forever)
+---@field name? string the caller's name
+---@field talk? number|false the caller hangs up after this talk (seconds)
+
+---A call, as `emu:calls` lists it.
+---@class oktell.EmulatorCall
+---@field chainid string
+---@field from string
+---@field to string
+---@field stage "queued"|"ringing"|"talk"|"ivr"
+---@field user? string the user's login on it
+---@field since number emulated seconds: when the stage began
+
+---A caller waiting in the call-center queue (`emu:queue`).
+---@class oktell.EmulatorQueued
+---@field number string
+---@field chainid string
+---@field waited number seconds
+
+---Statistics (`emu:stats`, `t:stats`).
+---@class oktell.EmulatorStats
+---@field offered integer
+---@field answered integer
+---@field abandoned integer
+---@field refused integer calls refused as busy (not offered)
+---@field waiting integer now
+---@field talking integer now
+---@field max_wait number seconds, over every finished wait
+---@field mean_wait number seconds, over answered calls
+---@field service_level number answered within `sl` / (answered + abandoned)
+---@field sl number the threshold, seconds
+---@field running? boolean a traffic's arrivals go on
+
+---Options of `emu:traffic`: seconds as a number (exponential mean),
+---`{min, max}` (uniform) or false (never).
+---@class oktell.EmulatorTrafficOptions
+---@field rate number arrivals per emulated second (Poisson)
+---@field talk? number|number[]|false default 180
+---@field patience? number|number[]|false default false: forever
+---@field to? string default "queue"
+---@field numbers? string callers' numbers, "#" a random digit (default "7495#######")
+---@field duration? number arrivals stop after it (seconds)
+---@field seed? integer default 1
+---@field sl? number the service level's threshold (default 20)
+
+---A traffic generator.
+---@class oktell.EmulatorTraffic
+---@field emu oktell.Emulator
+---@field id integer
+local Traffic = {}
+
+---@return oktell.EmulatorStats? stats
+---@return string? message
+---@return oktell.ErrorCode? code
+function Traffic:stats() end
+
+---No more arrivals; the calls in progress go on.
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Traffic:stop() end
 
 ---A running emulator. Control calls return `true`, or `nil, message, code`
 ---("not_settable" when the rules refuse; "closed" once stopped); misuse
@@ -74,7 +157,72 @@
 ---@field url string "ws://127.0.0.1:PORT"
 ---@field host string
 ---@field port integer
+---@field control string|false the control channel's address (port 0 resolved), or false
 local Emulator = {}
+
+---An outside caller calls a user (login or number), a number, or "queue".
+---@param number string|integer the caller's number
+---@param to string|integer
+---@param opts? oktell.EmulatorCallIn
+---@return string? chainid
+---@return string? message "busy" when it cannot be taken
+---@return oktell.ErrorCode? code
+function Emulator:call_in(number, to, opts) end
+
+---The far end (an outside number) picks up.
+---@param id string|integer a chainid or the number
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:answer_as_abonent(id) end
+
+---The far end hangs up.
+---@param id string|integer a chainid or the number
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:hangup_abonent(id) end
+
+---How an outside number behaves when dialled (default: rings until answered).
+---@param number string|integer
+---@param opts {answer?: number|false, busy?: boolean}
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:abonent(number, opts) end
+
+---The operator's handset.
+---@param user string
+---@param action "pickup"|"hangup"|"dial"
+---@param number? string|integer for "dial"
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:phone(user, action, number) end
+
+---@return oktell.EmulatorCall[]? calls
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:calls() end
+
+---The call-center queue.
+---@return oktell.EmulatorQueued[]? queue
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:queue() end
+
+---Totals so far.
+---@return oktell.EmulatorStats? stats
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:stats() end
+
+---Poisson arrivals of outside callers.
+---@param opts oktell.EmulatorTrafficOptions
+---@return oktell.EmulatorTraffic? traffic
+---@return string? message
+---@return oktell.ErrorCode? code
+function Emulator:traffic(opts) end
 
 ---The server sends 121 (mode "confirm") or 122 (mode "notify") to the user.
 ---@param user string a login
@@ -165,5 +313,14 @@ local emulator = {}
 ---@return string? message
 ---@return oktell.ErrorCode? code
 function emulator.start(opts) end
+
+---The methods of a started emulator for one another process runs, over its
+---control channel (bin/oktell-emu --control ...); `stop` closes the channel only.
+---@param spec string "unix:PATH" or "tcp:HOST:PORT"
+---@param timeout? number seconds to wait for an answer (default 10)
+---@return oktell.Emulator? emu
+---@return string? message
+---@return oktell.ErrorCode? code
+function emulator.attach(spec, timeout) end
 
 return emulator
