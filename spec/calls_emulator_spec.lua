@@ -15,7 +15,7 @@ end
 
 local function with(opts, fn)
   local emu = assert(emulator.start(opts))
-  local ok, err = xpcall(fn, debug.traceback, emu)
+  local ok, err = xpcall(function() return fn(emu) end, debug.traceback)
   emu:stop()
   if not ok then error(err, 0) end
 end

@@ -212,7 +212,7 @@ end
 
 -- A number argument: a string, or an integer written as one.
 local function number_arg(n, fname, v)
-  if math.type(v) == "integer" then v = tostring(v) end
+  if is_integer(v) then v = ("%d"):format(v) end
   if type(v) ~= "string" or v == "" then
     argerror(n, fname, "number: non-empty string expected, got " .. type(v), 3)
   end
@@ -319,7 +319,7 @@ function Emu:traffic(o)
   opt(1, "traffic", o.numbers, "string")
   opt(1, "traffic", o.duration, "number")
   opt(1, "traffic", o.sl, "number")
-  if o.seed ~= nil and math.type(o.seed) ~= "integer" then argerror(1, "traffic", "'seed' must be an integer") end
+  if o.seed ~= nil and not is_integer(o.seed) then argerror(1, "traffic", "'seed' must be an integer") end
   local res, msg, code = control(self, "traffic", 1, "traffic", o)
   if not res then return nil, msg, code end
   return setmetatable({emu = self, id = res.id}, Traffic)
