@@ -16,4 +16,14 @@ local ngx = { std = "luajit", read_globals = { ngx = { other_fields = true, fiel
   ctx = { read_only = false, other_fields = true }, status = { read_only = false } } } } }
 files["lua/oktell/ngx.lua"] = ngx
 files["examples/nginx"] = ngx
-exclude_files = { "build", "luarocks-tree" }
+-- the other hosts' drivers and examples (docs/HOSTS.md): each host's Lua
+files["lua/oktell/tarantool.lua"] = { std = "luajit" }
+files["examples/tarantool"] = { std = "luajit" }
+files["lua/oktell/prosody.lua"] = { std = "lua54" }
+-- a Prosody plugin: `module` is its API object (module.unload is set),
+-- plain globals are the module's API (module:depends("oktell").get_state)
+files["examples/prosody"] = { std = "lua54", globals = { "module", "get_state" }, read_globals = { "prosody" } }
+-- Kamailio's app_lua (Lua 5.1): KSR is Kamailio's, ksr_request_route the script's entry
+files["examples/kamailio"] = { std = "lua51", globals = { "ksr_request_route" }, read_globals = { "KSR" } }
+-- (a Prosody config template: @...@ placeholders, the config DSL)
+exclude_files = { "build", "luarocks-tree", "examples/prosody/prosody.cfg.lua" }

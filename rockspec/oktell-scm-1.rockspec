@@ -103,7 +103,9 @@ build = {
       ["oktell.log"] = "lua/oktell/log.lua",
       ["oktell.loop"] = "lua/oktell/loop.lua",
       ["oktell.ngx"] = "lua/oktell/ngx.lua",
+      ["oktell.prosody"] = "lua/oktell/prosody.lua",
       ["oktell.states"] = "lua/oktell/states.lua",
+      ["oktell.tarantool"] = "lua/oktell/tarantool.lua",
       ["oktell.xml"] = "lua/oktell/xml.lua",
    },
    install = {

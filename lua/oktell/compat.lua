@@ -62,7 +62,7 @@ M.utf8_valid = core.utf8_valid
 -- metatable has then, as 5.2+ does); the table holds it, so both become
 -- garbage together.
 M.table_gc = _VERSION ~= "Lua 5.1"
-local newproxy = newproxy
+local newproxy = rawget(_G, "newproxy") -- absent on 5.2+ (and Prosody warns on a read)
 local GC = {}             -- the key of the proxy in its table
 
 if M.table_gc or not newproxy then
