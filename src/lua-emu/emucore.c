@@ -8,6 +8,7 @@
  * code; it shares the JSON helpers of src/lua/aux.c (lokt.h). */
 #include "lokt.h"
 #include "emu.h"
+#include "lreplay.h"
 
 #include <string.h>
 
@@ -148,5 +149,6 @@ int luaopen_oktell_emucore(lua_State *L)
     lua_newtable(L);
     lua_pushcfunction(L, l_emu_start);
     lua_setfield(L, -2, "start");
+    lemu_open_replay(L);   /* emucore.replay: src/lua-emu/lreplay.c */
     return 1;
 }
