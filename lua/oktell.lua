@@ -21,6 +21,10 @@ local client = require "oktell.client"
 --- until logged in.
 M.connect = client.connect
 
+--- oktell.record(client, file) -> recorder | nil, message, code: the wire
+--- transcript of the client's session, for emulator.replay.
+M.record = client.record
+
 -- The scheduler (API §4).
 M.spawn = loop.spawn
 M.sleep = loop.sleep

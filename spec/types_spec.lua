@@ -110,7 +110,8 @@ describe("types/ stubs", function()
   it("declare the classes they are checked against", function()
     for _, name in ipairs({ "oktell", "oktell.xml", "oktell.Client", "oktell.UserStateEnum",
                             "oktell.LineStateEnum", "oktell.emulator", "oktell.Emulator",
-                            "oktell.ConnectOptions", "oktell.EmulatorOptions" }) do
+                            "oktell.ConnectOptions", "oktell.EmulatorOptions", "oktell.Recorder",
+                            "oktell.Replay", "oktell.ReplayOptions", "oktell.ReplayStatus" }) do
       assert.is_table(classes[name], name)
     end
   end)
@@ -180,6 +181,24 @@ describe("types/ stubs", function()
     both_ways("oktell.Emulator", live, function(n) return emu[n] ~= nil end)
   end)
 
+  it("cover a recorder and a replay, their methods and fields", function()
+    local path = os.tmpname()
+    local rec = assert(oktell.record(client, path))
+    both_ways("oktell.Recorder", methods_of(rec), function(n) return type(rec[n]) == "function" end)
+    assert.is_true(rec:stop())
+    local rep = assert(emulator.replay(path))
+    os.remove(path)
+    local live = methods_of(rep)
+    for k in pairs(rep) do
+      if type(k) == "string" and not k:find("^_") then live[k] = true end
+    end
+    both_ways("oktell.Replay", live, function(n) return rep[n] ~= nil end)
+    local status = {}
+    for k in pairs(rep:status()) do status[k] = true end
+    both_ways("oktell.ReplayStatus", status, function(n) return status[n] end)
+    rep:stop()
+  end)
+
   it("name every event, log level and XML kind the module knows", function()
     local ev = aliases["oktell.EventName"]
     for name in pairs(ev) do
@@ -218,6 +237,8 @@ describe("types/ stubs", function()
         ["client:([%a_][%w_]*)"] = "oktell.Client",
         ["emu[:%.]([%a_][%w_]*)"] = "oktell.Emulator",
         ["emulator%.([%a_][%w_]*)"] = "oktell.emulator",
+        ["%f[%w]rep[:%.]([%a_][%w_]*)"] = "oktell.Replay",
+        ["%f[%w]rec:([%a_][%w_]*)"] = "oktell.Recorder",
       }
       local n = 0
       for pattern, cname in pairs(where) do

@@ -24,6 +24,7 @@
 ---| "unsupported"  # the server does not offer this
 ---| "bad_state"    # (API §6)
 ---| "rights"       # the user's role forbids it
+---| "io"           # a file (a recording) cannot be opened, read or written
 
 ---User state names (EUserState); the reference's names (`"usLunch"`) are accepted too.
 ---@alias oktell.UserStateName
@@ -193,6 +194,7 @@
 ---@field cafile? string wss://: a PEM file of trusted CAs (default: the system store)
 ---@field wire? table<string, string> Lua method or event name -> the wire name a server uses
 ---@field trace? fun(direction: ">"|"<"|"!", frame: string) every frame, secrets masked
+---@field record? string|file* record the session from its first frame (the login included) to this file, as `oktell.record` does; a file it opened is closed with the client
 
 ---The argument of `client:set_user_state`.
 ---@class oktell.SetUserStateArgs
@@ -279,6 +281,18 @@ local oktell = {}
 ---@return oktell.ErrorCode? code
 function oktell.connect(opts) end
 
+---Record the client's wire transcript from now on, for `emulator.replay`:
+---JSON lines, a header `{"oktell_record": 1, "version", "login", "url"}` then
+---`{"t": seconds, "dir": ">"|"<"|"!", "frame": <the frame>}`; passwords, their
+---hashes and session ids are written as "***". Works on a client connected
+---without `trace` (the core's trace is switched on for the live connection).
+---@param client oktell.Client
+---@param file string|file* a path (opened for writing, truncated) or an open file
+---@return oktell.Recorder? recorder
+---@return string? message
+---@return oktell.ErrorCode? code "io" when the file cannot be opened or written; "closed"
+function oktell.record(client, file) end
+
 ---Start a managed coroutine.
 ---@param fn async fun(...)
 ---@param ... any
@@ -360,6 +374,24 @@ function oktell.xml.parse(s) end
 function oktell.xml.build(doc, opts) end
 
 -- The client (API §3, §4) -----------------------------------------------------------------
+
+---A recording under way (`oktell.record`). Also a to-be-closed value.
+---@class oktell.Recorder
+local Recorder = {}
+
+---Stop recording (the frames traced so far are written) and close a file the
+---recorder opened; `true` (again `true` later), or `nil, message, "io"` when
+---a write had failed.
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Recorder:stop() end
+
+---The same as `stop`.
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Recorder:close() end
 
 ---A connected operator workplace. Methods block in the main chunk and yield
 ---inside managed coroutines; failures return `nil, message, code`. Also a

@@ -17,9 +17,10 @@ local loop = require "oktell.loop"
 local states = require "oktell.states"
 local xml = require "oktell.xml"
 local log = require "oktell.log"
+local record = require "oktell.record"
 
-local type, error, tostring, tonumber, pairs, ipairs, pcall, next =
-    type, error, tostring, tonumber, pairs, ipairs, pcall, next
+local type, error, tostring, tonumber, pairs, ipairs, pcall, next, getmetatable =
+    type, error, tostring, tonumber, pairs, ipairs, pcall, next, getmetatable
 -- where tables get no __gc (Lua 5.1, LuaJIT), a userdata runs Client.__gc
 local setmetatable, callable, utf8_valid = compat.setmetatable, compat.callable, compat.utf8_valid
 local floor, huge = math.floor, math.huge
@@ -205,8 +206,13 @@ function Client:_conn_opts()
     return {
         urls = o.urls, login = o.login, password = o.password, timeout = o.timeout,
         open_timeout = o.open_timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
-        subscribe = self.subscribe, trace = self.trace_fn ~= nil or nil,
+        subscribe = self.subscribe, trace = self:_tracing() or nil,
     }
+end
+
+-- Does anyone want the frames: a trace function or a recorder?
+function Client:_tracing()
+    return self.trace_fn ~= nil or self.recorders[1] ~= nil
 end
 
 function Client:_fail_pending(msg, code)
@@ -327,7 +333,8 @@ function Client:_on_closed(msg, code)
     self.held = nil
     self.dirty = false
     if conn then
-        if self.trace_fn and conn.trace then self:_trace(conn) end
+        if self:_tracing() and conn.trace then self:_trace(conn) end
+        self.trace_conn = nil
         conn:close()
     end
     self.last_error = msg
@@ -459,7 +466,7 @@ function Client:_turn(_, t)
     if conn then
         self.dirty = false
         local ok, msg, code = conn:step()
-        if self.trace_fn and conn.trace then self:_trace(conn) end
+        if self:_tracing() and conn.trace then self:_trace(conn) end
         local woke = false
         repeat
             local ev = self.held
@@ -489,19 +496,56 @@ function Client:_turn(_, t)
     if r and (t or now()) >= r and self.status == "down" then self:_retry() end
 end
 
--- Hand the frames the conn recorded to the trace function (secrets are
--- masked by the core before they are recorded).
+-- Hand the frames the conn recorded to the trace function and to the
+-- recorders (secrets are masked by the core before they are recorded).
+-- `dropped` counts since the conn began: only what is new is reported.
 function Client:_trace(conn)
     local list, dropped = conn:trace()
     local fn = self.trace_fn
-    if dropped and dropped > 0 then
-        log.emit("warn", "trace frames dropped", { count = dropped })
-        list[#list + 1] = { dir = "!", frame = dropped .. " frames not traced (trace buffer full)" }
+    if self.trace_conn ~= conn then self.trace_conn, self.trace_dropped = conn, 0 end
+    if dropped and dropped > self.trace_dropped then
+        local n = dropped - self.trace_dropped
+        self.trace_dropped = dropped
+        log.emit("warn", "trace frames dropped", { count = n })
+        list[#list + 1] = { dir = "!", frame = n .. " frames not traced (trace buffer full)" }
     end
+    local recs = self.recorders
+    for i = 1, #recs do recs[i]:_feed(list) end
+    if not fn then return end
     for i = 1, #list do
         local ok, err = pcall(fn, list[i].dir, list[i].frame)
         if not ok then loop.call(error, err, 0) end
     end
+end
+
+-- Recorders (oktell.record): a live conn starts tracing with the first
+-- one; it stops when neither a recorder nor a trace function is left.
+function Client:_record(rec)
+    local conn = self.conn
+    if conn and not self:_tracing() then
+        if not conn.set_trace then
+            return nil, "oktell.record: this transport cannot trace a live connection", "unsupported"
+        end
+        local ok, msg, code = conn:set_trace(true)
+        if not ok then return nil, msg, code end
+    end
+    local recs = {}
+    for i = 1, #self.recorders do recs[i] = self.recorders[i] end
+    recs[#recs + 1] = rec
+    self.recorders = recs
+    return true
+end
+
+function Client:_unrecord(rec)
+    local conn = self.conn
+    -- what was traced up to now goes to every recorder first
+    if conn and conn.trace then self:_trace(conn) end
+    local recs = {}
+    for i = 1, #self.recorders do
+        if self.recorders[i] ~= rec then recs[#recs + 1] = self.recorders[i] end
+    end
+    self.recorders = recs
+    if conn and conn.set_trace and not self:_tracing() then conn:set_trace(false) end
 end
 
 -- Send one request and wait (yield or block) for its reply. Returns the
@@ -543,6 +587,15 @@ function Client:_end(why, finalizing)
         local conn = self.conn
         self.conn = nil
         conn:close(finalizing)
+        -- the logout the close sent; never from a finalizer (no user code there)
+        if not finalizing and self:_tracing() and conn.trace then self:_trace(conn) end
+        self.trace_conn = nil
+    end
+    -- a recorder the `record` option made ends with its client
+    local own = self.own_recorder
+    if own then
+        self.own_recorder = nil
+        own:stop()
     end
     self:_fail_pending(why or "oktell: client is closed", "closed")
     if self.ready_w then
@@ -580,6 +633,7 @@ local OPTIONS = {
     cafile = { function(v) return type(v) == "string" end, "a string" },
     wire = { function(v) return type(v) == "table" end, "a table of Lua name -> wire name" },
     trace = { callable, "a function" },
+    record = { record.valid_file, "a file name or an open file" },
 }
 local OPTION_NAMES = {}
 for k in pairs(OPTIONS) do OPTION_NAMES[#OPTION_NAMES + 1] = k end
@@ -633,6 +687,7 @@ local function check_opts(o)
         -- The login is a request too: `timeout` bounds it unless open_timeout is given.
         open_timeout = o.open_timeout or o.timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
         reconnect = o.reconnect ~= false, confirm_usage = o.confirm_usage == true,
+        record = o.record,
     }, wire_of, event_of, trace
 end
 
@@ -668,12 +723,21 @@ local function connect(opts, wire_of, event_of, trace, open)
         opts = opts, status = "connecting", pending = {}, handlers = {}, waits = {},
         nhandlers = 0, confirm_usage = false, backoff = BACKOFF_MIN, dirty = true, items = {},
         wire_of = wire_of, event_of = event_of, trace_fn = trace, subscribe = subscriptions(wire_of),
-        open = open,
+        open = open, recorders = {},
     }, Client)
+    if opts.record ~= nil then
+        -- from the first frame: the conn traces from its start
+        local rec, rmsg, rcode = record.new(opts.record, opts.login, opts.urls[1])
+        if not rec then return nil, rmsg, rcode end
+        rec.client = self
+        self.recorders = { rec }
+        self.own_recorder = rec
+    end
     local conn, msg, code = open(self:_conn_opts())
     if not conn then
         -- The core refuses bad arguments (a URL that is not ws:// or wss://,
         -- a login that is not UTF-8, a password CP1251 cannot hold): misuse.
+        if self.own_recorder then self.own_recorder:stop() end
         if code == "invalid" then argerror(1, "connect", msg, 4) end
         return nil, msg, code
     end
@@ -709,6 +773,25 @@ function M.connect(o)
     local c, msg, code = connect(opts, wire_of, event_of, trace, core.connect)
     if c then return c end
     return nil, msg, code
+end
+
+-- oktell.record(client, file) -> recorder | nil, message, code: record the
+-- client's wire transcript from now on (lua/oktell/record.lua).
+function M.record(c, file)
+    if getmetatable(c) ~= Client then argerror(1, "record", "oktell client expected, got " .. type(c)) end
+    if not record.valid_file(file) then
+        argerror(2, "record", "file name or open file expected, got " .. type(file))
+    end
+    if c.status == "closed" then return nil, "oktell: client is closed", "closed" end
+    local rec, msg, code = record.new(file, c.opts.login, c.opts.urls[1])
+    if not rec then return nil, msg, code end
+    local ok, m2, c2 = c:_record(rec)
+    if not ok then
+        rec:stop()
+        return nil, m2, c2
+    end
+    rec.client = c
+    return rec
 end
 
 -- For host drivers: connect over open(conn options) (see connect above).

@@ -22,6 +22,8 @@
 --   emu:abonent(number, {answer = s | false, busy =}); emu:phone(user, action, number)
 --   emu:calls(); emu:queue(); emu:stats(); emu:traffic{...} -> t; t:stats(); t:stop()
 --   local remote = emulator.attach("unix:PATH" | "tcp:HOST:PORT")  -- the same methods
+--   local rep = emulator.replay(file [, {host =, port =, speed =}])
+--   rep.url; rep:done(); rep:wait([timeout]); rep:status(); rep:stop()
 --
 -- users[i]: login, password, name, isoperator, line (a state name or false),
 -- redirect_number, and optionally id, number, callerid, info, group, group_id,
@@ -384,6 +386,132 @@ Emu.__close = Emu.stop
 
 function Emu:__tostring()
   return self._h and ("oktell.emulator (%s)"):format(self.url) or "oktell.emulator (stopped)"
+end
+
+-- Replay --------------------------------------------------------------------
+-- emulator.replay(file [, {host =, port = 0, speed = 1}]): a recording made
+-- by oktell.record served back to one client (src/emu/replay.c says how a
+-- request finds its recorded answer and when events go out).
+
+local Replay = {}
+Replay.__index = Replay
+
+-- The recording's text: a path is read whole, an open file from where it
+-- stands. nil, message, "io" when it cannot be read.
+local function slurp(file)
+  local f, own = file, false
+  if type(file) == "string" then
+    local err
+    f, err = io.open(file, "rb")
+    if not f then return nil, "replay: cannot open " .. err, "io" end
+    own = true
+  end
+  local text, err = f:read("*a")
+  if own then f:close() end
+  if not text then return nil, "replay: cannot read: " .. tostring(err), "io" end
+  return text
+end
+
+--- emulator.replay(file [, opts]) -> replay | nil, message, code. file: a
+--- path or an open file. A file that is no recording, or that holds a
+--- password, hash or session id unmasked, raises (misuse).
+function M.replay(file, opts)
+  if type(file) ~= "string" and io.type(file) ~= "file" then
+    argerror(1, "replay", "file name or open file expected, got " .. type(file))
+  end
+  if opts == nil then opts = {} end
+  check(2, "replay", opts, "table")
+  for k in pairs(opts) do
+    if k ~= "host" and k ~= "port" and k ~= "speed" then
+      argerror(2, "replay", "unknown key '" .. tostring(k) .. "' (known: host, port, speed)")
+    end
+  end
+  opt(2, "replay", opts.host, "string")
+  if opts.port ~= nil and not is_integer(opts.port) then
+    argerror(2, "replay", "'port' must be an integer")
+  end
+  if opts.speed ~= nil and not (type(opts.speed) == "number" and opts.speed > 0) then
+    argerror(2, "replay", "'speed' must be a number > 0")
+  end
+  local text, msg, code = slurp(file)
+  if not text then return nil, msg, code end
+  local h
+  h, msg, code = emucore.replay(text, opts)
+  if not h then
+    if code == "invalid" then
+      argerror(1, "replay", (type(file) == "string" and (file .. ": ") or "") .. msg)
+    end
+    return nil, msg, code
+  end
+  local host = opts.host or "127.0.0.1"
+  if host:find(":", 1, true) then host = "[" .. host .. "]" end
+  local port = h:port()
+  return setmetatable({
+    _h = h,
+    host = host,
+    port = port,
+    url = ("ws://%s:%d"):format(host, port),
+  }, Replay)
+end
+
+--- rep:status() -> {done =, requests =, requests_served =, events =,
+--- events_sent =, unexpected =, left = {method, ...}, refused = {method, ...}}
+function Replay:status()
+  local h = self._h
+  if not h then return nil, "replay stopped", "closed" end
+  local s = h:status()
+  s.left = s.left or {}
+  s.refused = s.refused or {}
+  return s
+end
+
+--- rep:done() -> true when every recorded request (pings aside) was served
+--- and every recorded event sent
+function Replay:done()
+  local s = self:status()
+  return s ~= nil and s.done == true
+end
+
+local function progress(s)
+  local t = ("requests %d of %d served, events %d of %d sent"):format(
+    s.requests_served, s.requests, s.events_sent, s.events)
+  if s.left[1] then t = t .. "; next: " .. table.concat(s.left, ", ") end
+  if s.refused[1] then t = t .. "; not recorded: " .. table.concat(s.refused, ", ") end
+  return t
+end
+
+--- rep:wait([timeout]) -> true | nil, message, "timeout": wait (default 10 s)
+--- until done(), running the oktell loop meanwhile (yields inside a
+--- managed coroutine), so a client in this process keeps working
+function Replay:wait(timeout)
+  if timeout ~= nil and type(timeout) ~= "number" then
+    argerror(1, "wait", "number expected, got " .. type(timeout))
+  end
+  local loop = require "oktell.loop"
+  local deadline = loop.now() + (timeout or 10)
+  while true do
+    local s, msg, code = self:status()
+    if not s then return nil, msg, code end
+    if s.done then return true end
+    if loop.now() >= deadline then
+      return nil, "replay: not every recorded exchange was served (" .. progress(s) .. ")", "timeout"
+    end
+    loop.sleep(0.01)
+  end
+end
+
+--- rep:stop(): close the connection, stop the thread; true (again true later)
+function Replay:stop()
+  local h = self._h
+  self._h = nil
+  if h then h:stop() end
+  return true
+end
+Replay.close = Replay.stop
+Replay.__close = Replay.stop
+
+function Replay:__tostring()
+  return self._h and ("oktell.replay (%s)"):format(self.url) or "oktell.replay (stopped)"
 end
 
 return M

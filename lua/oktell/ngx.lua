@@ -203,6 +203,10 @@ function T:trace()
     return self.wire:trace()
 end
 
+function T:set_trace(on)
+    return self.wire:set_trace(on)
+end
+
 function T:state()
     return self.wire:state()
 end

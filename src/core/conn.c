@@ -373,3 +373,10 @@ okt_trace *okt_conn_take_trace(okt_conn *c)
 {
     return c ? okt_session_take_trace(c->s) : NULL;
 }
+
+int okt_conn_set_trace(okt_conn *c, int on, okt_err *err)
+{
+    if (!c)
+        return okt_err_set(err, OKT_EINVAL, "connection expected");
+    return okt_session_set_trace(c->s, on, err);
+}

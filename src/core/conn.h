@@ -57,6 +57,9 @@ void okt_conn_close(okt_conn *c, int64_t now);
 int okt_conn_next_trace(okt_conn *c, int *dir, char **text);
 size_t okt_conn_trace_dropped(const okt_conn *c);
 okt_trace *okt_conn_take_trace(okt_conn *c);
+/* okt_session_set_trace on the conn's session: a live connection starts
+ * (or stops) tracing from its next frame. */
+int okt_conn_set_trace(okt_conn *c, int on, okt_err *err);
 
 /* The URL a websocketredirect sends the client to (fact sheet §1.3):
  * wss:// and port 443. Malloc'd (caller frees), NULL on OOM. */

@@ -19,6 +19,7 @@
 #define OKT_MAX_JSON_DEPTH      64u                   /* envelope nesting */
 #define OKT_MAX_TRACE           4096u                 /* wire trace records */
 #define OKT_MAX_TRACE_BYTES     (32u * 1024u * 1024u) /* their text together */
+#define OKT_MAX_RECORD_BYTES    (64u * 1024u * 1024u) /* a recording replayed */
 
 /* The emulator's defaults (config keys of emulator.start, docs/EMULATOR.md) */
 #define OKT_EMU_SESSION_TTL     (8 * 3600)            /* s a sessionid lives */

@@ -1110,6 +1110,19 @@ okt_trace *okt_session_take_trace(okt_session *s)
     return t;
 }
 
+int okt_session_set_trace(okt_session *s, int on, okt_err *err)
+{
+    if (!s)
+        return okt_err_set(err, OKT_EINVAL, "session expected");
+    if (!on) {
+        okt_trace_free(s->trace);
+        s->trace = NULL;
+    } else if (!s->trace && !(s->trace = okt_trace_new(0, 0))) {
+        return okt_err_set(err, OKT_ENOMEM, "trace: out of memory");
+    }
+    return 0;
+}
+
 int okt_session_next_event(okt_session *s, okt_event *ev)
 {
     if (!s || !s->ev_n)

@@ -112,6 +112,11 @@ size_t okt_session_trace_dropped(const okt_session *s);  /* so far */
 /* Hand the trace over (NULL when off): the session keeps no trace after
  * this, the caller frees it with okt_trace_free. */
 okt_trace *okt_session_take_trace(okt_session *s);
+/* Switch the trace on or off on a live session (a recorder attached after
+ * connect): on keeps a trace already held, else starts an empty one; off
+ * drops it with the records not yet taken. 0, or -1 with err (OKT_ENOMEM;
+ * OKT_EINVAL for a NULL session). */
+int okt_session_set_trace(okt_session *s, int on, okt_err *err);
 
 /* Password hashes of the fact sheet §3.1 (exported for tests): hex is 33
  * bytes. Returns -1 for characters cp1251 cannot hold. */

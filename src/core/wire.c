@@ -375,3 +375,10 @@ okt_trace *okt_wire_take_trace(okt_wire *w)
 {
     return w ? okt_session_take_trace(w->s) : NULL;
 }
+
+int okt_wire_set_trace(okt_wire *w, int on, okt_err *err)
+{
+    if (!w)
+        return okt_err_set(err, OKT_EINVAL, "wire expected");
+    return okt_session_set_trace(w->s, on, err);
+}

@@ -81,5 +81,6 @@ int okt_wire_reopen(okt_wire *w, const char *url, int64_t now, okt_err *err);
 int okt_wire_next_trace(okt_wire *w, int *dir, char **text);
 size_t okt_wire_trace_dropped(const okt_wire *w);
 okt_trace *okt_wire_take_trace(okt_wire *w);
+int okt_wire_set_trace(okt_wire *w, int on, okt_err *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include "lokt.h"
 #include "emu.h"
 #include "remote.h"
+#include "lreplay.h"
 
 #include <string.h>
 
@@ -151,5 +152,6 @@ int luaopen_oktell_emucore(lua_State *L)
     lua_pushcfunction(L, l_emu_start);
     lua_setfield(L, -2, "start");
     lokt_open_remote(L);
+    lemu_open_replay(L);   /* emucore.replay: src/lua-emu/lreplay.c */
     return 1;
 }

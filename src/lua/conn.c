@@ -1,7 +1,7 @@
 /* conn.c - core.connect and the "oktell.conn" userdata: a box holding a
  * pointer to an okt_conn (src/core/conn.h). Pull interface only (pollfd,
- * events, timeout, step, next_event, trace); nothing here calls back into
- * Lua. */
+ * events, timeout, step, next_event, trace, set_trace); nothing here calls
+ * back into Lua. */
 #include "lokt.h"
 #include "conn.h"
 
@@ -228,6 +228,22 @@ static int l_trace(lua_State *L)
     return 2;
 }
 
+/* conn:set_trace(on) -> true | nil, msg, code: start (or stop) tracing a
+ * live connection from its next frame (oktell.record on a client that was
+ * connected without `trace`). */
+static int l_set_trace(lua_State *L)
+{
+    lconn *b = check_box(L);
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    if (!b->c)
+        return lokt_push_closed(L);
+    okt_err err;
+    if (okt_conn_set_trace(b->c, lua_toboolean(L, 2), &err) != 0)
+        return lokt_pusherr(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_tostring(lua_State *L)
 {
     lconn *b = check_box(L);
@@ -244,6 +260,7 @@ static const luaL_Reg methods[] = {
     {"request", l_request},
     {"next_event", l_next_event},
     {"trace", l_trace},
+    {"set_trace", l_set_trace},
     {"close", l_close},
     {NULL, NULL},
 };

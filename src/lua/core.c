@@ -157,5 +157,6 @@ int luaopen_oktell_core(lua_State *L)
     lokt_open_conn(L);
     lokt_open_wire(L);
     lokt_open_protocol(L);
+    lokt_open_record(L);
     return 1;
 }

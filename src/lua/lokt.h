@@ -88,5 +88,6 @@ void lokt_open_xml(lua_State *L);
 void lokt_open_conn(lua_State *L);
 void lokt_open_wire(lua_State *L);
 void lokt_open_protocol(lua_State *L);
+void lokt_open_record(lua_State *L);
 
 #endif

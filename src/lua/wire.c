@@ -269,6 +269,20 @@ static int l_trace(lua_State *L)
     return 2;
 }
 
+/* wire:set_trace(on) -> true | nil, msg, code (as conn:set_trace) */
+static int l_set_trace(lua_State *L)
+{
+    lwire *b = check_box(L);
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    if (!b->w)
+        return lokt_push_closed(L);
+    okt_err err;
+    if (okt_wire_set_trace(b->w, lua_toboolean(L, 2), &err) != 0)
+        return lokt_pusherr(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_tostring(lua_State *L)
 {
     lwire *b = check_box(L);
@@ -285,6 +299,7 @@ static const luaL_Reg methods[] = {
     {"request", l_request},
     {"next_event", l_next_event},
     {"trace", l_trace},
+    {"set_trace", l_set_trace},
     {"closed", l_closed},
     {"redirect", l_redirect},
     {"reopen", l_reopen},

@@ -1147,6 +1147,38 @@ TEST(trace_off_and_take)
     okt_trace_free(tr);
 }
 
+/* oktell.record on a live client: the trace switched on after login
+ * records from the next frame, and off again drops what was not taken. */
+TEST(trace_switched_on_live)
+{
+    okt_session *s = ready_session(T0);   /* not traced */
+    okt_err e;
+    int dir;
+    char *t;
+    CHECK(okt_session_set_trace(s, 1, &e) == 0);
+    CHECK(okt_session_set_trace(s, 1, &e) == 0);   /* again: kept */
+    CHECK(okt_session_next_trace(s, &dir, &t) == 0);
+    int64_t id = okt_session_request(s, "getuserstate", NULL, 0, T0 + 1, &e);
+    CHECK(id > 0);
+    free(take_text(s));
+    char q[24];
+    snprintf(q, sizeof q, "%lld", (long long)id);
+    feedf(s, T0 + 2, "getuserstateresult", q, "{\"sessionid\":\"s-9\"}");
+    CHECK(okt_session_next_trace(s, &dir, &t) == 1 && dir == '>');
+    CHECK(t && strstr(t, "[\"getuserstate\",") == t);
+    free(t);
+    CHECK(okt_session_next_trace(s, &dir, &t) == 1 && dir == '<');
+    CHECK(t && strstr(t, "\"sessionid\":\"***\""));
+    free(t);
+    feedf(s, T0 + 3, "userstatechanged", "e-1", "{}");
+    CHECK(okt_session_set_trace(s, 0, &e) == 0);   /* the record is dropped */
+    CHECK(okt_session_next_trace(s, &dir, &t) == 0);
+    feedf(s, T0 + 4, "userstatechanged", "e-2", "{}");
+    CHECK(okt_session_next_trace(s, &dir, &t) == 0);
+    CHECK(okt_session_set_trace(NULL, 1, &e) == -1 && e.code == OKT_EINVAL);
+    okt_session_free(s);
+}
+
 int main(void)
 {
     RUN(oneway_send);
@@ -1173,5 +1205,6 @@ int main(void)
     RUN(trace_bound_and_drop_count);
     RUN(trace_byte_bound);
     RUN(trace_off_and_take);
+    RUN(trace_switched_on_live);
     return TEST_SUMMARY();
 }

@@ -304,6 +304,58 @@ function Emulator:stop() end
 ---@return true
 function Emulator:close() end
 
+---Options of `emulator.replay`.
+---@class oktell.ReplayOptions
+---@field host? string default "127.0.0.1"
+---@field port? integer default 0: a free port is chosen
+---@field speed? number default 1; recorded event offsets are divided by it
+
+---What `rep:status()` gives.
+---@class oktell.ReplayStatus
+---@field done boolean every recorded request (pings aside) served, every recorded event sent
+---@field requests integer recorded requests, pings aside
+---@field requests_served integer
+---@field events integer recorded events
+---@field events_sent integer
+---@field unexpected integer requests refused for want of a recorded answer
+---@field left string[] the methods of the first recorded requests not served yet (at most 16)
+---@field refused string[] the methods of the first unexpected requests (at most 16)
+
+---A recording served back to one client at a time (`emulator.replay`).
+---Also a to-be-closed value.
+---@class oktell.Replay
+---@field url string "ws://127.0.0.1:PORT"
+---@field host string
+---@field port integer
+local Replay = {}
+
+---Progress of the replay.
+---@return oktell.ReplayStatus? status
+---@return string? message
+---@return oktell.ErrorCode? code "closed" once stopped
+function Replay:status() end
+
+---Whether every recorded exchange was served: each recorded request (pings
+---aside) answered and each recorded event sent.
+---@return boolean
+function Replay:done() end
+
+---Wait until `done()`, running the oktell loop meanwhile (yields inside a
+---managed coroutine).
+---@param timeout? number seconds (default 10)
+---@return true? ok
+---@return string? message what is left, on timeout
+---@return oktell.ErrorCode? code "timeout"
+function Replay:wait(timeout) end
+
+---Close the connection and stop the thread; `true` (again `true` later).
+---@return true
+function Replay:stop() end
+
+---The same as `stop`.
+---@return true
+function Replay:close() end
+
 ---@class oktell.emulator
 local emulator = {}
 
@@ -322,5 +374,21 @@ function emulator.start(opts) end
 ---@return string? message
 ---@return oktell.ErrorCode? code
 function emulator.attach(spec, timeout) end
+
+---Serve a recording made by `oktell.record` (or `connect{record = …}`) back
+---to one client at a time. Each request gets the recorded reply of the next
+---recorded request of its method, with the request's own qid; the recorded
+---user logs in whatever the password (the file holds none); a request with
+---no recorded counterpart gets `result: 0`, "replay: no recorded answer for
+---<method>"; recorded events go out at their offsets from the login
+---(divided by `speed`), in recorded order relative to the replies. A file
+---that is no recording, or that holds a password, hash or session id
+---unmasked, raises.
+---@param file string|file* a path or an open file
+---@param opts? oktell.ReplayOptions
+---@return oktell.Replay? replay
+---@return string? message
+---@return oktell.ErrorCode? code "io" when the file cannot be read; "refused" when it cannot listen
+function emulator.replay(file, opts) end
 
 return emulator
