@@ -211,7 +211,8 @@ local function decide(s, d)
     local a = type(d.abonent) == "table" and d.abonent or {}
     local ls = d.linestatestr
     local prev = s.state
-    local st, auto = nil, false
+    local st, auto
+    auto = false
     if s.tracking and not a.isautocall and prev == "ready" then
         st = "backring"
     elseif a.isautocall then
@@ -292,8 +293,8 @@ end
 
 local M = {}
 
-function M.mixin(Client, x)
-    local event_of = x.EVENT_OF
+function M.mixin(Client, hook)
+    local event_of = hook.EVENT_OF
 
     -- the derived events
     event_of.phone, event_of.queue = "phone", "queue"
@@ -575,7 +576,8 @@ function M.mixin(Client, x)
                 out[#out + 1] = { id = str(n.id), number = str(n.number), code = c,
                     state = c and states.userstate[c] or nil, caption = str(n.caption),
                     type = str(n.typestr), group = n.isgroup == true,
-                    department = (n.departmentid or n.department) and { id = str(n.departmentid), name = str(n.department) } or nil }
+                    department = (n.departmentid or n.department)
+                        and { id = str(n.departmentid), name = str(n.department) } or nil }
             end
         end
         return out
@@ -727,7 +729,8 @@ function M.mixin(Client, x)
             for _, n in ipairs(type(d.numbers) == "table" and d.numbers or {}) do
                 if type(n) == "table" then
                     local c = tonumber(n.numstateid)
-                    t.numbers[#t.numbers + 1] = { number = str(n.num), code = c, state = c and states.userstate[c] or nil }
+                    t.numbers[#t.numbers + 1] = { number = str(n.num), code = c,
+                        state = c and states.userstate[c] or nil }
                 end
             end
         elseif lname == CUSTOM then
