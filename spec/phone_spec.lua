@@ -4,6 +4,7 @@
 -- queue's fairness as two operators see it.
 local oktell = require "oktell"
 local emulator = require "oktell.emulator"
+local now = require("oktell.core").now
 
 local X = "74951234567"
 
@@ -44,13 +45,13 @@ end
 -- Wait until the line shows `state` (the emulator reacts at once; events
 -- may lag a turn).
 local function until_state(c, state, t)
-  local stop = oktell.now and oktell.now() + (t or 3) or os.clock() + (t or 3)
+  local stop = now() + (t or 3)
   local s
   repeat
     s = c:phone_state()
     if s == state then return s end
     oktell.sleep(0.02)
-  until (oktell.now and oktell.now() or os.clock()) > stop
+  until now() > stop
   return s
 end
 
@@ -288,6 +289,35 @@ for mode, run in pairs(MODES) do
     end)
   end)
 end
+
+describe("phone: the derived queue event and numberstate", function()
+  it("polls getcurrentqueue every queue_interval while a handler exists: entered / left", function()
+    with(function(emu)
+      local a = connect(emu, "A", "1", {queue_interval = 0.05})
+      local b = connect(emu, "B", "2")
+      local evs, ns = {}, {}
+      assert.is_true(b:callcenter_enter())
+      assert.is_true(b:set_user_state{state = "lunch"})
+      local id = a:on("queue", function(ev) evs[#evs + 1] = ev end)
+      a:on("numberstate", function(ev) ns[#ns + 1] = ev end)
+      assert(emu:call_in("74950000001", "A"))   -- A rings: the second waits in A's personal queue
+      assert(emu:call_in("74950000002", "A"))
+      for _ = 1, 100 do if evs[1] then break end oktell.sleep(0.02) end
+      assert.is_table(evs[1])
+      assert.equals("74950000002", evs[1].entered[1].phone)
+      assert.equals(1, #evs[1].queue)
+      assert.is_true(a:decline())
+      for _ = 1, 100 do if #evs >= 2 then break end oktell.sleep(0.02) end
+      assert.equals("74950000002", evs[2].left[1].phone)
+      assert.is_true(a:off(id))
+      assert.is_table(ns[1])
+      assert.is_string(ns[1].numbers[1].number)
+      assert.is_number(ns[1].numbers[1].code)
+      a:close()
+      b:close()
+    end)
+  end)
+end)
 
 describe("phone: the queue seen from two operators", function()
   it("dispatches the longest-waiting caller to the longest-idle operator", function()

@@ -635,6 +635,7 @@ local function check_opts(o)
         -- The login is a request too: `timeout` bounds it unless open_timeout is given.
         open_timeout = o.open_timeout or o.timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
         reconnect = o.reconnect ~= false, confirm_usage = o.confirm_usage == true,
+        queue_interval = o.queue_interval,  -- API §6.3 (oktell.phone)
     }, wire_of, event_of, trace
 end
 
