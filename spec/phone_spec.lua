@@ -290,6 +290,53 @@ for mode, run in pairs(MODES) do
   end)
 end
 
+describe("phone: server refusals and the userstate reason", function()
+  it("a refusal the pre-check lets through keeps the server's text and number", function()
+    with(function(emu)
+      local a = connect(emu, "A", "1")
+      assert(emu:call_in(X, "A"))
+      assert.equals("ring", until_state(a, "ring"))
+      assert.is_true(a:answer())
+      -- "next": oktell.js allows it, the emulator refuses it (2601)
+      assert_fail("bad_state", pack(a:flash("next")), 2601)
+      -- exec sends any request: the refusal is classified the same way
+      assert_fail("bad_state", pack(a:exec("pbxmaketransfer", {transferto = ""})), 2304)
+      assert.is_true(a:hangup())
+      a:close()
+    end)
+  end)
+
+  it("kicking from another's conference without being a director is \"rights\"", function()
+    with(function(emu)
+      local a, b = connect(emu, "A", "1"), connect(emu, "B", "2")
+      assert(emu:abonent("74950000009", {answer = 0}))
+      local id = assert(a:conference_create({"102", "74950000009"}))
+      for _ = 1, 100 do if b:line_info().conference then break end oktell.sleep(0.02) end
+      assert_fail("rights", pack(b:conference_kick("74950000009", id)))
+      a:close()
+      b:close()
+    end)
+  end)
+
+  it("the userstate table has `reason` on a break with a reason", function()
+    with(function(emu)
+      local a = connect(emu, "A", "1")
+      assert.is_true(a:callcenter_enter())
+      local got
+      a:on("userstate", function(ev) got = ev end)
+      assert.is_true(a:set_user_state{state = "lunch", description = "Тренинг"})
+      local u = assert(a:user_state())
+      assert.equals("lunch", u.state)
+      assert.equals(2, u.reason)
+      for _ = 1, 100 do if got then break end oktell.sleep(0.02) end
+      assert.equals(2, got and got.reason)
+      assert.is_true(a:set_user_state{state = "ready"})
+      assert.is_nil(assert(a:user_state()).reason)
+      a:close()
+    end)
+  end)
+end)
+
 describe("phone: the derived queue event and numberstate", function()
   it("polls getcurrentqueue every queue_interval while a handler exists: entered / left", function()
     with(function(emu)

@@ -109,6 +109,7 @@
 ---@field code integer
 ---@field redirect boolean
 ---@field description? string
+---@field reason? integer the break reason's id while the state is lunch or fullbusy (API §6.2)
 
 ---A line state (kind "linestate"; also the "linestate" event).
 ---@class oktell.LineState

@@ -299,6 +299,23 @@ function M.mixin(Client, hook)
     -- the derived events
     event_of.phone, event_of.queue = "phone", "queue"
 
+    -- §6.2 "Break reasons in §3": a userstate table (user_state,
+    -- set_user_state, the userstate event) gains `reason`, the break
+    -- reason's id, while the state is 2 (lunch) or 5 (fullbusy). Both are
+    -- made through _item_names, which sees the checked wire fields.
+    local REASON_FIELD
+    for _, a in ipairs(P.api) do
+        for _, g in ipairs(a.args) do
+            if g.lookup == W.CC_GETLUNCHTYPES then REASON_FIELD = g.alt_wire end
+        end
+    end
+    local item_names = Client._item_names
+    function Client:_item_names(t, checked)
+        item_names(self, t, checked)
+        local id = REASON_FIELD and tonumber(checked[REASON_FIELD])
+        if id and (t.code == 2 or t.code == 5) and t.reason == nil then t.reason = id end
+    end
+
     function Client:line_info()
         return line_info(self)
     end
