@@ -337,6 +337,64 @@ describe("phone: server refusals and the userstate reason", function()
   end)
 end)
 
+describe("phone: a held party joins the conference", function()
+  it("conference_invite with the held party's number: checkcanconnecttogether, connect", function()
+    with(function(emu)
+      local a = connect(emu, "A", "1")
+      assert(emu:abonent("74950000001", {answer = 0}))
+      assert(emu:abonent("74950000002", {answer = 0}))
+      assert.is_true(a:call("74950000001", {intercom = true}))
+      assert.equals("talk", until_state(a, "talk"))
+      assert.is_true(a:call("74950000002", {intercom = true}))
+      for _ = 1, 100 do
+        local li = a:line_info()
+        if li.state == "talk" and li.hold then break end
+        oktell.sleep(0.02)
+      end
+      local id = assert(a:conference_from_call())
+      local li = assert(a:line_info())
+      assert.equals(id, li.conference.id)
+      assert.equals("74950000001", li.hold and li.hold.phone)
+      assert.is_true(a:conference_invite({"74950000001"}))
+      for _ = 1, 100 do if not assert(a:line_info()).hold then break end oktell.sleep(0.02) end
+      li = assert(a:line_info())
+      assert.is_nil(li.hold)
+      local phones = {}
+      for _, x in ipairs(assert(a:conference_info()).competitors) do phones[x.phone or x.key] = true end
+      assert.is_true(phones["74950000001"])
+      -- nothing on hold any more: the same number is invited the ordinary way
+      a:close()
+    end)
+  end)
+end)
+
+describe("phone: getversion's dated minimums", function()
+  it("a server dated before a method's minimum gives \"unsupported\" (1101), read once", function()
+    with(function(emu)
+      local a = connect(emu, "A", "1")
+      -- a server that says it is from 2012-08: flash/transfer/trigger ok
+      -- (120725), getallusernumbers not (120920), nor answer (131218)
+      local real, asked = a._call, 0
+      a._call = function(self, method, params)
+        if method == "getversion" then
+          asked = asked + 1
+          return {result = 1, version = {dated = 120801}}
+        end
+        return real(self, method, params)
+      end
+      assert_fail("unsupported", pack(a:users()), 1101)
+      assert_fail("unsupported", pack(a:break_reasons()), 1101)
+      assert(emu:call_in(X, "A"))
+      assert.equals("ring", until_state(a, "ring"))
+      assert_fail("unsupported", pack(a:answer()), 1101)
+      assert.is_true(a:decline())
+      assert.is_true(a:trigger_event("x", "y"))
+      assert.equals(1, asked)
+      a:close()
+    end)
+  end)
+end)
+
 describe("phone: the derived queue event and numberstate", function()
   it("polls getcurrentqueue every queue_interval while a handler exists: entered / left", function()
     with(function(emu)

@@ -488,14 +488,25 @@ function M.mixin(Client, hook)
         if id ~= nil and not str(id) then argerror(2, "conference_invite", "conference id expected", 3) end
         if on_break(self) then return refuse(2208) end
         if #numbers == 0 then return refuse(2201) end
+        local li, msg, code = line_info(self)
+        if not li then return nil, msg, code end
         if not id then
-            local li, msg, code = line_info(self)
-            if not li then return nil, msg, code end
             if not li.conference then return refuse(2501) end
             id = li.conference.id
         end
-        local comps = {}
-        for _, n in ipairs(numbers) do comps[#comps + 1] = invitee(n) end
+        -- the party on hold joins through connecttogathertoconference [L3914-3932]
+        local held = li.hold and li.hold.phone
+        local comps, join = {}, false
+        for _, n in ipairs(numbers) do
+            if n == held then join = true else comps[#comps + 1] = invitee(n) end
+        end
+        if join then
+            local ok = req(self, W.CHECKCANCONNECTTOGATHERTOCONFERENCE)
+            if not (ok and ok.canconnecttogather) then return refuse(2206) end
+            local r, m, c = ff(self, W.CONNECTTOGATHERTOCONFERENCE)
+            if not r then return nil, m, c end
+        end
+        if #comps == 0 then return true end
         local d, m, c = req(self, W.INVITETOCONFERENCE, { conferenceid = id, competitors = comps })
         if not d then return nil, m, c end
         return true
