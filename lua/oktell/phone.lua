@@ -167,16 +167,21 @@ local function ph(self)
     return s
 end
 
+-- getversion's `dated`, read once per connection (0 when not given).
+local function dated(self)
+    local s = ph(self)
+    if s.dated == nil then
+        local v = self:_call(W.GETVERSION)
+        s.dated = v and type(v.version) == "table" and tonumber(v.version.dated) or 0
+    end
+    return s.dated
+end
+
 -- One request: the reply, or nil, msg, code with the §6 codes.
 local function req(self, wire, params)
-    local s = ph(self)
     local min = DATED[wire]
     if min then
-        if s.dated == nil then
-            local v = self:_call(W.GETVERSION)
-            s.dated = v and type(v.version) == "table" and tonumber(v.version.dated) or 0
-        end
-        if s.dated < min then
+        if dated(self) < min then
             return nil, format("%s needs a server dated %d or later (1101)", wire, min), "unsupported"
         end
     end
@@ -454,8 +459,10 @@ function M.mixin(Client, hook)
         return s:sub(1, 8) .. "-" .. s:sub(9, 12) .. "-" .. s:sub(13, 16) .. "-" .. s:sub(17, 20) .. "-" .. s:sub(21)
     end
 
-    local function invitee(n)
+    -- a user's GUID, else a number ({intnumber} before dated 140929 [L3861-3870])
+    local function invitee(self, n, creating)
         if n:find("^%x+%-%x+%-%x+%-%x+%-%x+$") then return { userid = n } end
+        if creating and dated(self) < 140929 then return { intnumber = n } end
         return { number = n }
     end
 
@@ -473,7 +480,7 @@ function M.mixin(Client, hook)
         if #numbers == 0 then return refuse(2203) end
         local id = guid()
         local comps = { { userlogin = self.opts.login } }
-        for _, n in ipairs(numbers) do comps[#comps + 1] = invitee(n) end
+        for _, n in ipairs(numbers) do comps[#comps + 1] = invitee(self, n, true) end
         local d, m, c = req(self, W.CREATENEWCONFERENCE, {
             conference = { id = id, room = random(0, 10000), name = "", description = "", accessmode = "free",
                 isselector = false, record = true, recordrights = "selected", everyonecaninvite = true,
@@ -498,7 +505,7 @@ function M.mixin(Client, hook)
         local held = li.hold and li.hold.phone
         local comps, join = {}, false
         for _, n in ipairs(numbers) do
-            if n == held then join = true else comps[#comps + 1] = invitee(n) end
+            if n == held then join = true else comps[#comps + 1] = invitee(self, n) end
         end
         if join then
             local ok = req(self, W.CHECKCANCONNECTTOGATHERTOCONFERENCE)
