@@ -154,6 +154,8 @@ check: deps
 
 demo: all
 	@$(LUAENV) $(LUA) examples/callflow.lua
+	@echo
+	@$(LUAENV) $(LUA) examples/traffic_demo.lua
 
 emu: all
 	@$(LUAENV) $(LUA) bin/oktell-emu

@@ -108,6 +108,7 @@ build = {
       ["oktell.log"] = "lua/oktell/log.lua",
       ["oktell.loop"] = "lua/oktell/loop.lua",
       ["oktell.ngx"] = "lua/oktell/ngx.lua",
+      ["oktell.phone"] = "lua/oktell/phone.lua",
       ["oktell.prosody"] = "lua/oktell/prosody.lua",
       ["oktell.record"] = "lua/oktell/record.lua",
       ["oktell.states"] = "lua/oktell/states.lua",

@@ -3,8 +3,16 @@
 // against a running emulator, with the npm `ws` package as its WebSocket:
 // connect (its login event), read the user status, set it, read it back.
 //
-//   node spec/oktelljs_check.js OKTELL_JS URL [LOGIN PASSWORD]
+//   node spec/oktelljs_check.js OKTELL_JS URL [LOGIN PASSWORD [CONTROL]]
 //   (NODE_PATH must reach the `ws` package)
+//
+// With CONTROL (the emulator's control channel, tcp:127.0.0.1:PORT, see
+// bin/oktell-emu --control) it also works its call buttons against the
+// emulator's call model: call (an outside number that answers; then a
+// consultation call), toggle, transfer (consultative: the two parties
+// joined), answer (an incoming call the control channel places) and
+// endCall. The user's number must be dialable and the config must let the
+// two outside numbers ring (they are told to answer through CONTROL).
 //
 // Prints one line per step and "oktell.js: OK" at the end; exit status 0 on
 // success, 1 on failure. Only the browser globals oktell.js touches while
@@ -14,7 +22,7 @@ const fs = require('fs');
 const vm = require('vm');
 const WS = require('ws');
 
-const [file, url, login = 'Peter', password = '123'] = process.argv.slice(2);
+const [file, url, login = 'Peter', password = '123', control] = process.argv.slice(2);
 if (!file || !url) {
   console.error('usage: node oktelljs_check.js OKTELL_JS URL [LOGIN PASSWORD]');
   process.exit(2);
@@ -56,7 +64,94 @@ function fail(msg) {
   console.log('oktell.js: FAILED: ' + msg);
   process.exit(1);
 }
-const timer = setTimeout(() => fail('timed out'), 15000);
+const timer = setTimeout(() => fail('timed out'), control ? 30000 : 15000);
+
+// The control channel: JSON Lines requests {id, cmd, args} -> {id, ok, result}.
+function controlChannel(spec) {
+  const m = /^tcp:([\d.]+):(\d+)$/.exec(spec || '');
+  if (!m) fail('CONTROL must be tcp:127.0.0.1:PORT, got ' + spec);
+  const sock = require('net').connect(Number(m[2]), m[1]);
+  const waiting = new Map();
+  let buf = '', next = 1;
+  sock.setEncoding('utf8');
+  sock.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      let msg;
+      try { msg = JSON.parse(line); } catch (e) { continue; }
+      const w = waiting.get(msg.id);
+      if (w) { waiting.delete(msg.id); w(msg); }
+    }
+  });
+  sock.on('error', (e) => fail('control channel: ' + e.message));
+  return {
+    cmd(cmd, args) {
+      return new Promise((resolve) => {
+        const id = next++;
+        waiting.set(id, (msg) => {
+          if (!msg.ok) fail('control ' + cmd + ': ' + JSON.stringify(msg));
+          resolve(msg.result);
+        });
+        sock.write(JSON.stringify({id, cmd, args}) + '\n');
+      });
+    },
+    close() { sock.end(); },
+  };
+}
+
+// The call buttons: call, toggle, transfer, answer, endCall.
+async function calls() {
+  const ctl = controlChannel(control);
+  const A = '74957654321', B = '74957654322', X = '74951234567';
+  const cb = (fn, ...args) => new Promise((resolve) => fn(...args, resolve));
+  const state = () => oktell.getState();
+  const waitState = async (st, what) => {
+    try { await waitFor(() => state() === st, 5000); } catch (e) {
+      fail(what + ': state ' + state() + ', expected ' + st);
+    }
+  };
+  if (process.env.OKTELL_DEBUG_STATES) oktell.on('stateChange', (n, o) => console.log('  state ' + o + ' -> ' + n));
+  await ctl.cmd('abonent', {number: A, answer: 0});
+  await ctl.cmd('abonent', {number: B, answer: 0});
+  let r = await cb(oktell.call, A);
+  if (!r || !r.result) fail('call ' + A + ' ' + JSON.stringify(r));
+  // a click-to-call rings the operator's own phone first (backring)
+  await waitState('backring', 'call');
+  console.log('call(' + A + '): ' + state());
+  r = await cb(oktell.answer);
+  if (!r || !r.result) fail('answer the click-to-call ' + JSON.stringify(r));
+  await waitState('talk', 'call');
+  console.log('answer(): ' + state() + ' with ' + (oktell.getAbonents() || []).map((a) => a.phone || a.number).join(','));
+  r = await cb(oktell.call, B);
+  if (!r || !r.result) fail('consultation call ' + B + ' ' + JSON.stringify(r));
+  await waitFor(() => state() === 'talk' && oktell.getHoldInfo() && oktell.getHoldInfo().hasHold, 5000)
+    .catch(() => fail('consultation call: state ' + state() + ', hold ' + JSON.stringify(oktell.getHoldInfo())));
+  const held = () => { const h = oktell.getHoldInfo(); return h && h.abonent && (h.abonent.phone || h.abonent.number); };
+  console.log('call(' + B + ') during the talk: ' + state() + ', on hold ' + held());
+  const before = held();
+  oktell.toggle();
+  await waitFor(() => held() && held() !== before, 5000)
+    .catch(() => fail('toggle: on hold ' + held() + ', before ' + before));
+  console.log('toggle(): on hold ' + held());
+  oktell.transfer();
+  await waitState('ready', 'transfer (consultative)');
+  console.log('transfer(): ' + state() + ' (the parties joined)');
+  const ring = waitFor(() => state() === 'ring', 5000);
+  await ctl.cmd('call_in', {from: X, to: login});
+  await ring.catch(() => fail('incoming call: state ' + state()));
+  console.log('incoming call: ' + state());
+  r = await cb(oktell.answer);
+  if (!r || !r.result) fail('answer ' + JSON.stringify(r));
+  await waitState('talk', 'answer');
+  console.log('answer(): ' + state());
+  oktell.endCall();
+  await waitState('ready', 'endCall');
+  console.log('endCall(): ' + state());
+  ctl.close();
+}
 
 function waitFor(pred, ms) {
   return new Promise((resolve, reject) => {
@@ -110,6 +205,7 @@ oktell.connect({url: [url], login, password, debugMode: !!process.env.OKTELL_DEB
       console.log('redirect number ' + oktell.getMyInfo().redirectNumber +
                   ', status after setUserStatus("redirect"): ' + oktell.getUserStatus());
     }
+    if (control) await calls();
     let gone = false;
     oktell.on('disconnect', () => { gone = true; });
     oktell.disconnect();   // logout: the server must close the socket

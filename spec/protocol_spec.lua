@@ -180,7 +180,8 @@ describe("a description that names a break reason", function()
     assert.is_true(client:callcenter_enter())
     assert.is_true(client:set_user_state { state = "lunch", description = "Перерыв" })
     local st = assert(client:user_state())
-    assert.same({ state = "lunch", code = 2, redirect = false, description = "Перерыв" }, st)
+    -- API §6.2: the userstate table gains `reason` (the reason's id) on a break
+    assert.same({ state = "lunch", code = 2, redirect = false, description = "Перерыв", reason = 2 }, st)
     assert.is_true(client:set_user_state { state = "lunch", description = "у врача" })
     assert.equals("у врача", client:user_state().description)
     local by_id, by_text = false, false

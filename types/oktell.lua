@@ -110,6 +110,7 @@
 ---@field code integer
 ---@field redirect boolean
 ---@field description? string
+---@field reason? integer the break reason's id while the state is lunch or fullbusy (API §6.2)
 
 ---A line state (kind "linestate"; also the "linestate" event).
 ---@class oktell.LineState
@@ -195,6 +196,7 @@
 ---@field wire? table<string, string> Lua method or event name -> the wire name a server uses
 ---@field trace? fun(direction: ">"|"<"|"!", frame: string) every frame, secrets masked
 ---@field record? string|file* record the session from its first frame (the login included) to this file, as `oktell.record` does; a file it opened is closed with the client
+---@field queue_interval? number seconds between polls for the "queue" event (API §6.3, default 5)
 
 ---The argument of `client:set_user_state`.
 ---@class oktell.SetUserStateArgs
@@ -487,7 +489,7 @@ function Client:close() end
 
 ---Register a handler; each call runs in its own managed coroutine, in
 ---arrival order. Returns an id for `off`.
----@param name oktell.EventName|121|122|123|string
+---@param name oktell.EventName|oktell.PhoneEventName|121|122|123|string
 ---@param fn fun(ev: oktell.Event, client: oktell.Client)
 ---@return integer id
 ---@overload fun(self: oktell.Client, name: "userstate", fn: fun(ev: oktell.UserState, client: oktell.Client)): integer
@@ -504,7 +506,7 @@ function Client:on(name, fn) end
 function Client:off(id) end
 
 ---Wait for the first event of that name arriving after the call.
----@param name oktell.EventName|121|122|123|string
+---@param name oktell.EventName|oktell.PhoneEventName|121|122|123|string
 ---@param timeout? number seconds (default: no limit)
 ---@return oktell.Event? ev
 ---@return string? message "timeout" on timeout
@@ -522,6 +524,200 @@ function Client:events() end
 ---cqueues-style pollable: seconds until the client needs a turn (nil: none).
 ---@return number?
 function Client:timeout() end
+
+-- API §6: calls, queue and numbers (lua/oktell/phone.lua). Every method
+-- returns nil, message, code on failure; pre-checks give "bad_state" with
+-- oktell.js's number in the message, e.g. "incorrect state (2901)".
+
+---The abonent table of API §6.1 (oktell.js createAbonent).
+---@class oktell.Abonent
+---@field key string
+---@field phone? string
+---@field name? string
+---@field chainid? string
+---@field external boolean
+---@field ivr boolean
+---@field ivr_name? string
+---@field waited? integer seconds waited (queue items)
+---@field user? {id: string, name: string?, login: string?, comment: string?}
+---@field competitor? {id: string, creator: boolean, director: boolean, ghost: boolean, ghost_major: boolean, hidden: boolean, state: string?}
+
+---@alias oktell.PhoneState "disconnected"|"ready"|"call"|"ring"|"backring"|"talk"
+
+---`client:line_info()` (API §6.1).
+---@class oktell.LineInfo
+---@field state oktell.PhoneState
+---@field previous oktell.PhoneState
+---@field autocall boolean
+---@field line? oktell.LineStateName
+---@field code? integer
+---@field abonent? oktell.Abonent
+---@field abonents oktell.Abonent[]
+---@field hold? oktell.Abonent|{conference: {id: string, name: string?, room: any}}
+---@field conference? {id: string, creator: boolean}
+---@field chainid? string
+---@field talk_seconds number
+---@field raw table
+
+---Event names of API §6.3 (the wire names are accepted too).
+---@alias oktell.PhoneEventName
+---| "phone"          # derived: the phone state, the party or the held party changed
+---| "ringstarted"
+---| "ringstopped"
+---| "commstarted"
+---| "commstopped"
+---| "acmcallstarted"
+---| "acmcallstopped"
+---| "ivrstarted"
+---| "ivrstopped"
+---| "flash"
+---| "conference"
+---| "competitor"
+---| "numberstate"
+---| "customevent"
+---| "queue"          # derived: getcurrentqueue polled every `queue_interval`
+
+---@return oktell.LineInfo? info
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:line_info() end
+
+---@return oktell.PhoneState? state
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:phone_state() end
+
+---Click-to-call (`pbxautocallstart`); during a talk, a consultation call.
+---@param number string|integer
+---@param opts? {sequence: "user"|"abonent"?, intercom: boolean?}
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:call(number, opts) end
+
+---Answer a ringing line; true once the state is talk or call.
+---@param timeout? number seconds (default 3)
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:answer(timeout) end
+
+---@param number? string|integer
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:hangup(number) end
+
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:decline() end
+
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:hold() end
+
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:toggle() end
+
+---@param mode "switch"|"abort"|"next"
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:flash(mode) end
+
+---@return oktell.Abonent|false|nil held
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:hold_info() end
+
+---@param number? string|integer
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:transfer(number) end
+
+---@param numbers string|integer|(string|integer)[]
+---@return string? id
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:conference_create(numbers) end
+
+---@param numbers? string|integer|(string|integer)[]
+---@return string? id
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:conference_from_call(numbers) end
+
+---@param numbers string|integer|(string|integer)[]
+---@param id? string
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:conference_invite(numbers, id) end
+
+---@param id? string
+---@return {conference: table, competitors: oktell.Abonent[], raw: table}? info
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:conference_info(id) end
+
+---@param id? string
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:conference_leave(id) end
+
+---@param number string|integer
+---@param id? string
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:conference_kick(number, id) end
+
+---@return oktell.Abonent[]? queue
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:queue() end
+
+---@return {id: string?, number: string?, state: string?, code: integer?, caption: string?, type: string?, group: boolean, department: {id: string?, name: string?}?}[]? numbers
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:numbers() end
+
+---@return {id: string?, name: string?, number: string?, numbers: table, subordinate: boolean}[]? users
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:users() end
+
+---@return {id: integer, name: string?}[]? reasons
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:break_reasons() end
+
+---@param name string
+---@param param any
+---@param opts? {to: string[]?, sendback: boolean?}
+---@return true? ok
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:trigger_event(name, param, opts) end
+
+---@param name string
+---@param fn fun(param: any, ev: table)
+---@return integer id for `off`
+function Client:on_custom(name, fn) end
+
+---Any method's reply; an allowed stored procedure gives `{datasets = {rows…}, raw}`.
+---@param method string
+---@param params? table
+---@return table? reply
+---@return string? message
+---@return oktell.ErrorCode? code
+function Client:exec(method, params) end
 
 -- COM-compatible methods: the reference's names, XML strings in and out.
 

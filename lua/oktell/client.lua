@@ -250,6 +250,7 @@ function Client:_server_event(wname, d)
     local e = lname and EVENTS[lname]
     if not e then return end
     if type(d) ~= "table" then d = {} end
+    self:_phone_event(lname, d)  -- API §6 hook (lua/oktell/phone.lua)
     local checked, why = check_fields(d, e.fields, "event " .. wname)
     if not checked then return self:_surprise("oktell: " .. why) end
     local t = lua_table(checked, e.fields, e.id ~= 0 and { id = e.id, name = lname } or nil)
@@ -634,6 +635,7 @@ local OPTIONS = {
     wire = { function(v) return type(v) == "table" end, "a table of Lua name -> wire name" },
     trace = { callable, "a function" },
     record = { record.valid_file, "a file name or an open file" },
+    queue_interval = { positive, "a positive number" },  -- API §6.3 (oktell.phone)
 }
 local OPTION_NAMES = {}
 for k in pairs(OPTIONS) do OPTION_NAMES[#OPTION_NAMES + 1] = k end
@@ -688,6 +690,7 @@ local function check_opts(o)
         open_timeout = o.open_timeout or o.timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
         reconnect = o.reconnect ~= false, confirm_usage = o.confirm_usage == true,
         record = o.record,
+        queue_interval = o.queue_interval,  -- API §6.3 (oktell.phone)
     }, wire_of, event_of, trace
 end
 
@@ -1207,6 +1210,9 @@ function Client:timeout()
     if l and (not d or l < d) then d = l end
     return d
 end
+
+-- API §6 hook: calls, queue and numbers live in lua/oktell/phone.lua --------
+require("oktell.phone").mixin(Client, { EVENT_OF = EVENT_OF })
 
 M.Client = Client
 return M
