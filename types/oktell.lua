@@ -203,6 +203,7 @@
 ---@field state oktell.UserStateName|string|integer a name, a reference name or a code
 ---@field description? string
 ---@field redirect? boolean
+---@field reason? integer a break reason's id (client:break_reasons())
 
 ---The argument of `client:set_task_active`.
 ---@class oktell.SetTaskActiveArgs

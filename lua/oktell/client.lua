@@ -851,6 +851,10 @@ local ARG = {
         end
         return nil, "must be a state name or code, got " .. type(v)
     end,
+    int = function(v)
+        if is_int(v) then return v end
+        return nil, "must be an integer, got " .. tostring(v)
+    end,
     word = function(v, g)
         if type(v) == "string" then
             for _, w in ipairs(g.words) do if w == v then return w end end

@@ -306,6 +306,8 @@ static const okt_arg a_setuserstate[] = {
     {"description", OKT_F_LUNCHREASONMSG, OKT_AT_STRING, 0, NULL,
      OKT_W_CC_GETLUNCHTYPES, OKT_F_LUNCHREASONID},
     {"redirect", OKT_F_ONREDIRECT, OKT_AT_BOOL, 0, NULL, NULL, NULL},
+    /* a break reason by its id (cc_getlunchtypes), as oktell.js sends it */
+    {"reason", OKT_F_LUNCHREASONID, OKT_AT_INT, 0, NULL, NULL, NULL},
     {NULL, NULL, 0, 0, NULL, NULL, NULL}};
 
 static const okt_arg a_settaskactive[] = {

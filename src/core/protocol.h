@@ -474,7 +474,8 @@ enum okt_atype {
     OKT_AT_BOOL12,       /* boolean (or 1 / 2); on the wire 1 = true, 2 = false
                             (the reference's settaskactive) */
     OKT_AT_USERSTATE,    /* user state name ("lunch", "usLunch") or code */
-    OKT_AT_WORD          /* one of `words` (or, with OKT_AF_INDEX, its index) */
+    OKT_AT_WORD,         /* one of `words` (or, with OKT_AF_INDEX, its index) */
+    OKT_AT_INT           /* an integer (a break reason's id) */
 };
 
 #define OKT_AF_REQUIRED 0x01

@@ -34,7 +34,8 @@ static const char *const ptypes[] = {
 static const char *const atypes[] = {
     [OKT_AT_STRING] = "string",       [OKT_AT_ID] = "id",
     [OKT_AT_BOOL] = "bool",           [OKT_AT_BOOL12] = "bool12",
-    [OKT_AT_USERSTATE] = "userstate", [OKT_AT_WORD] = "word"};
+    [OKT_AT_USERSTATE] = "userstate", [OKT_AT_WORD] = "word",
+    [OKT_AT_INT] = "int"};
 static const char *const argforms[] = {
     [OKT_ARGS_NONE] = "none", [OKT_ARGS_TABLE] = "table",
     [OKT_ARGS_ONE] = "one"};
