@@ -57,6 +57,75 @@ local function rss_below(limit_kb, v, what)
   if not SANITIZED then below(limit_kb, v, what) end
 end
 
+-- The other way round: hostile_peer as a hostile server for our client
+-- (hostile_peer serve MODE ARG: it prints "PORT n", answers the client's
+-- login and setup, then misbehaves). Returns its URL and a function that
+-- waits for its figures (RSS of this process, the client's).
+local function server(mode, arg)
+  local cmd = ("%s --pid %s serve %s %s 2>&1"):format(HELPER, my_pid(), mode, tostring(arg or ""))
+  local p = assert(io.popen(cmd))
+  local first = p:read("*l")
+  local port = first and first:match("^PORT (%d+)$")
+  if not port then
+    p:close()
+    error("hostile_peer said: " .. tostring(first))
+  end
+  return "ws://127.0.0.1:" .. port, function()
+    local out = p:read("*a")
+    p:close()
+    local t = dkjson.decode(out)
+    assert(type(t) == "table", "hostile_peer said: " .. out)
+    assert(t.error == nil, "hostile_peer failed: " .. out)
+    io.stderr:write(("# adversarial serve %s %s: %s"):format(mode, tostring(arg or ""), out))
+    return t
+  end
+end
+
+local oktell = require "oktell"
+local now = require("oktell.core").now
+
+local function client_of(url, extra)
+  local o = { url = url, login = "Peter", password = "123", reconnect = false }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return assert(oktell.connect(o))
+end
+
+describe("a hostile server against the client", function()
+  describe("output bound", function()
+    it("a server that pings and never reads: the client fails at max_output ('closed') and frees it", function()
+      local url, figures = server("pingflood", 5)
+      local c = client_of(url)
+      local t0 = now()
+      local ev, msg = c:wait("disconnect", 8)
+      local dt = now() - t0
+      c:close()
+      local r = figures()
+      assert.is_table(ev, msg)
+      assert.equals("closed", ev.code)
+      assert.matches("max_output", ev.message, 1, true)
+      below(3, dt, "time to the failure, s")
+      assert.is_true(r.disconnected)
+      rss_below(32 * 1024, r.rss_peak_growth_kb, "client's peak RSS growth, kB")
+      rss_below(16 * 1024, r.rss_end_growth_kb, "client's RSS growth after the failure, kB")
+    end)
+
+    it("max_output is an option, checked", function()
+      local url, figures = server("pingflood", 3)
+      local c = client_of(url, { max_output = 65536 })
+      local ev = c:wait("disconnect", 6)
+      c:close()
+      figures()
+      assert.is_table(ev)
+      assert.matches("max_output (65536 bytes)", ev.message, 1, true)
+      for _, bad in ipairs { 0, -1, "big", 1000, 1.5 } do
+        local ok, err = pcall(oktell.connect, { url = "ws://127.0.0.1:1", login = "a", max_output = bad })
+        assert.is_false(ok)
+        assert.matches("max_output", err, 1, true)
+      end
+    end)
+  end)
+end)
+
 if not has_emu then
   describe("adversarial peers", function()
     pending("oktell.emulator is not built for this Lua")

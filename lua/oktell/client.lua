@@ -205,7 +205,7 @@ function Client:_conn_opts()
     return {
         urls = o.urls, login = o.login, password = o.password, timeout = o.timeout,
         open_timeout = o.open_timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
-        subscribe = self.subscribe, trace = self.trace_fn ~= nil or nil,
+        subscribe = self.subscribe, trace = self.trace_fn ~= nil or nil, max_output = o.max_output,
     }
 end
 
@@ -564,6 +564,9 @@ end
 -- Public: connect -------------------------------------------------------------
 
 local function positive(v) return type(v) == "number" and v > 0 and v < huge end
+-- A size option: whole bytes, at least `min` (the core's lower bound), at
+-- most a GiB.
+local function bytes(min) return function(v) return is_int(v) and v >= min and v <= 2 ^ 30 end end
 
 -- Every connect option, how it is checked, and what a bad value is told.
 local OPTIONS = {
@@ -580,6 +583,7 @@ local OPTIONS = {
     cafile = { function(v) return type(v) == "string" end, "a string" },
     wire = { function(v) return type(v) == "table" end, "a table of Lua name -> wire name" },
     trace = { callable, "a function" },
+    max_output = { bytes(65536), "a whole number of bytes from 65536 to 2^30" },
 }
 local OPTION_NAMES = {}
 for k in pairs(OPTIONS) do OPTION_NAMES[#OPTION_NAMES + 1] = k end
@@ -633,6 +637,7 @@ local function check_opts(o)
         -- The login is a request too: `timeout` bounds it unless open_timeout is given.
         open_timeout = o.open_timeout or o.timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
         reconnect = o.reconnect ~= false, confirm_usage = o.confirm_usage == true,
+        max_output = o.max_output,
     }, wire_of, event_of, trace
 end
 

@@ -72,6 +72,16 @@ char *okt_conn_redirect_url(const char *url)
     return r;
 }
 
+/* Can the ws take more of our own output? Up to half its max_out: over
+ * max_out the ws fails (a server that does not read the pongs it makes
+ * us queue), so our own requests alone must never get it there; the rest
+ * waits in the session. One message always goes to an empty ws. */
+static int ws_takes(const okt_conn *c)
+{
+    size_t q = okt_ws_out_queued(c->ws);
+    return q == 0 || q < c->wscfg.max_out / 2;
+}
+
 /* Move queued session output into the ws (buffers only, no syscall).
  * Returns 1 when something was queued. */
 static int move_out(okt_conn *c)
@@ -79,7 +89,7 @@ static int move_out(okt_conn *c)
     const char *m;
     size_t len;
     int moved = 0;
-    while (c->ws && okt_session_output(c->s, &m, &len)) {
+    while (c->ws && ws_takes(c) && okt_session_output(c->s, &m, &len)) {
         okt_err e;
         if (okt_ws_send(c->ws, m, len, &e) != 0)
             break;   /* the ws is ending; its step reports why */
@@ -200,6 +210,8 @@ okt_conn *okt_conn_new(const okt_conn_cfg *cfg, int64_t now, okt_err *err)
         if (dupstr(&c->urls[i], cfg->urls[i]))
             goto nomem;
     c->wscfg = cfg->ws;
+    if (!c->wscfg.max_out)   /* ws_takes reads it */
+        c->wscfg.max_out = OKT_MAX_WS_OUT;
     if (dupstr(&c->cafile, cfg->ws.cafile) ||
         dupstr(&c->certfile, cfg->ws.certfile) ||
         dupstr(&c->keyfile, cfg->ws.keyfile) ||
@@ -258,7 +270,7 @@ int64_t okt_conn_deadline(const okt_conn *c)
     size_t len;
     if (okt_session_pending_events(c->s) ||
         (c->ws && okt_ws_pending(c->ws)) ||
-        okt_session_output(c->s, &m, &len))
+        (c->ws && ws_takes(c) && okt_session_output(c->s, &m, &len)))
         return 0;   /* work is ready without waiting: "earlier than now" */
     int64_t d = okt_session_deadline(c->s);
     if (c->ws && c->attempt_deadline >= 0 &&

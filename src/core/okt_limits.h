@@ -5,7 +5,10 @@
 
 #define OKT_MAX_WS_MSG          (16u * 1024u * 1024u) /* one WebSocket message */
 #define OKT_MAX_HANDSHAKE       (16u * 1024u)         /* HTTP upgrade head */
-#define OKT_MAX_WS_OUT          (1024u * 1024u)       /* server: output waiting */
+#define OKT_MAX_WS_OUT          (1024u * 1024u)       /* output waiting (server,
+                                                         client's max_output) */
+#define OKT_MIN_WS_OUT          (64u * 1024u)         /* client's least max_output */
+#define OKT_MAX_SIZE_OPTION     (1024u * 1024u * 1024u) /* largest size option */
 #define OKT_MAX_MP_PARTS        4096u                 /* multipart packetcount */
 #define OKT_MAX_MP_BYTES        (16u * 1024u * 1024u) /* reassembled multipart */
 #define OKT_MAX_MP_PENDING      64u                   /* partial multiparts kept */

@@ -87,9 +87,10 @@ struct okt_ws {
     int peer_code;
     char peer_reason[124];
     size_t max_msg, max_handshake;
-    size_t max_out;          /* server: see okt_ws_cfg */
+    size_t max_out;          /* see okt_ws_cfg */
     int out_over;            /* server: the last step stopped framing input
                                 over max_out, the socket taking no more */
+    int held;                /* cb_recv held input back over max_out */
     uint64_t imsg_bytes;     /* payload of the message being received */
     size_t rq_n;             /* messages in rq */
     char *subprotocol;       /* NULL: none offered / echoed */
@@ -228,15 +229,27 @@ static int report(okt_ws *ws, okt_err *err)
 
 /* ---- wslay callbacks: they only touch buffers and flags ---------------- */
 
+/* Does max_out hold input back? For servers, and for socket clients; a
+ * memory-mode client's host writes the output itself (a cosocket send
+ * waits until it is out), so nothing piles up here. */
+static int bounded_out(const okt_ws *ws)
+{
+    return ws->server || !ws->mem;
+}
+
 static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *b, size_t len,
                        int flags, void *ud)
 {
     (void)flags;
     okt_ws *ws = ud;
     size_t have = buf_used(&ws->in);
-    /* Server: over max_out no frame is taken in (each ping would queue a
-     * pong); the bytes wait in `in` until the output drains. */
-    if (have == 0 || (ws->server && okt_ws_out_queued(ws) > ws->max_out)) {
+    /* Over max_out no frame is taken in (each ping would queue a pong);
+     * the bytes wait in `in` until the output drains. Not for a memory-
+     * mode client: its host takes the output (see bounded_out). */
+    int over = have && bounded_out(ws) && okt_ws_out_queued(ws) > ws->max_out;
+    if (over)
+        ws->held = 1;   /* for the client's check in okt_ws_step */
+    if (have == 0 || over) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
@@ -882,10 +895,12 @@ static int want_input(const okt_ws *ws)
          * large backlog of messages. */
         if (ws->rq_bytes > ws->max_msg || !wslay_event_want_read(ws->ctx))
             return 0;
-        /* Server: nor while the output is over its bound (cb_recv), nor
-         * while bytes read before still wait there to be framed. */
-        if (ws->server && (okt_ws_out_queued(ws) > ws->max_out ||
-                           buf_used(&ws->in) >= RECV_CHUNK))
+        /* Nor while the output is over its bound (cb_recv), nor while
+         * bytes read before still wait there to be framed: else a peer
+         * that pings faster than it reads grows `in` by a turn's read
+         * each turn. */
+        if (bounded_out(ws) && (okt_ws_out_queued(ws) > ws->max_out ||
+                                buf_used(&ws->in) >= RECV_CHUNK))
             return 0;
     }
     return 1;
@@ -1081,6 +1096,7 @@ static void ws_frames(okt_ws *ws)
      * fed bytes wait in `in` until the caller takes its messages. */
     int held = ws->mem && ws->rq_bytes > ws->max_msg;
     ws->out_over = 0;
+    ws->held = 0;
     for (;;) {
         if (buf_used(&ws->in) && !held && wslay_event_get_read_enabled(ws->ctx))
             rerr = wslay_event_recv(ws->ctx);   /* < 0: read is now disabled */
@@ -1248,8 +1264,21 @@ int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
             finish(ws, OKT_ENOMEM, "out of memory (TLS)");
     }
 
+    uint64_t sent = ws->st.bytes_out;
     if (ws->phase != PH_TCP && !ws->reset)
         flush(ws);
+    if (!ws->server && ws->held && ws->phase == PH_OPEN && !ws->wfail &&
+        ws->st.bytes_out == sent) {
+        /* Input held back since more than max_out waits to go out (a pong
+         * per ping: our own requests stay under half of it, see conn.c),
+         * and the socket took none of it: the server does not read what
+         * it makes us queue. Waiting would hold both for good: fail now,
+         * dropping them. */
+        finish(ws, OKT_ECLOSED, "the server reads nothing: more than "
+               "max_output (%zu bytes) waits to be sent", ws->max_out);
+        done(ws);
+        return report(ws, err);
+    }
     if (ws->wfail && ws->phase < PH_FINISH) {
         if (ws->phase == PH_OPEN && wslay_event_get_close_received(ws->ctx))
             finish(ws, OKT_ECLOSED, "closed by peer: code %d", ws->peer_code);
@@ -1311,7 +1340,13 @@ int okt_ws_pending(const okt_ws *ws)
 {
     if (!ws)
         return 0;
-    return ws->rq_head != NULL ||
+    /* A client's frames held back by the output bound wait in `in` and
+     * no more is read meanwhile (want_input): once the output went below
+     * the bound they are work to do at once, with nothing to poll for. */
+    int held_in = !ws->server && ws->phase == PH_OPEN && buf_used(&ws->in) &&
+                  wslay_event_get_read_enabled(ws->ctx) &&
+                  okt_ws_out_queued(ws) <= ws->max_out;
+    return ws->rq_head != NULL || held_in ||
            (ws->ssl && ws->phase < PH_FINISH && SSL_pending(ws->ssl) > 0);
 }
 

@@ -26,7 +26,8 @@ static lconn *check_box(lua_State *L)
 }
 
 /* core.connect{urls=, login=, password=, timeout=, open_timeout=, ping=,
- *              cafile=, verify=, subscribe=, trace=} -> conn | nil, msg, code */
+ *              cafile=, verify=, subscribe=, trace=, max_output=}
+ *   -> conn | nil, msg, code */
 static int l_connect(lua_State *L)
 {
     const char *fn = "connect";
@@ -67,6 +68,8 @@ static int l_connect(lua_State *L)
     lokt_session_opts(L, 1, fn, &cfg.session, subs);   /* pushes 3, 4 */
     const char *cafile = lokt_opt_string(L, 1, "cafile", fn);
     int verify = lokt_opt_bool(L, 1, "verify", 1, fn);
+    size_t max_output = lokt_opt_bytes(L, 1, "max_output", OKT_MIN_WS_OUT,
+                                       OKT_MAX_SIZE_OPTION, fn);
 
     /* The box first: if Lua cannot allocate it, nothing C-side leaks. */
     lconn *b = lua_newuserdatauv(L, sizeof *b, 0);
@@ -77,6 +80,8 @@ static int l_connect(lua_State *L)
     cfg.nurls = nurls;
     cfg.ws.cafile = cafile;
     cfg.ws.verify = verify;
+    if (max_output)
+        cfg.ws.max_out = max_output;
     okt_err err;
     b->c = okt_conn_new(&cfg, okt_now_ms(), &err);
     if (!b->c)
