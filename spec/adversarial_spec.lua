@@ -124,6 +124,48 @@ describe("a hostile server against the client", function()
       end
     end)
   end)
+
+  describe("expansion bombs", function()
+    for _, kind in ipairs { "nested", "arrays", "numbers", "keys", "string" } do
+      it("a 16 MB event frame of " .. kind .. " costs the client little time and memory", function()
+        local url, figures = server("bomb", kind)
+        local c = client_of(url)
+        local t0 = now()
+        local ev, msg = c:wait("userstate", 30) -- the marker sent after the bomb
+        local dt = now() - t0
+        c:close()
+        local r = figures()
+        assert.is_table(ev, msg)
+        assert.equals("lunch", ev.state)
+        below(1.5, dt, "the marker after the bomb, s")
+        rss_below(64 * 1024, r.rss_peak_growth_kb, "client's peak RSS growth, kB")
+      end)
+    end
+
+    it("an element with 200k attributes is bad_xml at once; 256 decode", function()
+      local function doc(n)
+        local attrs = {}
+        for i = 1, n do attrs[i] = ('a%d=""'):format(i) end
+        return '<?xml version="1.0"?><oktellcommapper version="80710"><data name="userstate">'
+          .. '<property_set name="currentstateinfo"><property_simple key="state" value="2" '
+          .. table.concat(attrs, " ") .. '/></property_set></data></oktellcommapper>'
+      end
+      local big = doc(200000)
+      local t0 = now()
+      local v, msg, code = oktell.xml.decode(big)
+      local dt = now() - t0
+      assert.is_nil(v)
+      assert.equals("bad_xml", code)
+      assert.matches("OKT_MAX_XML_ATTRS", msg, 1, true)
+      local v2, msg2 = oktell.xml.parse(big)
+      assert.is_nil(v2)
+      assert.matches("OKT_MAX_XML_ATTRS", msg2, 1, true)
+      io.stderr:write(("# adversarial xml 200k attributes: %.3f s\n"):format(dt))
+      below(0.2, dt, "decode of 200k attributes, s")
+      local ok = assert(oktell.xml.decode(doc(254)))
+      assert.equals("lunch", ok.state)
+    end)
+  end)
 end)
 
 if not has_emu then

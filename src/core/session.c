@@ -930,6 +930,18 @@ static void dispatch(okt_session *s, const char *name, json_t *obj,
     ev_push(s, &ev);
 }
 
+/* okt_msg_parse behind a linear scan (OKT_CLIENT_JSON_ITEMS): the cost of
+ * a message stays linear in its size, whatever its shape. */
+static int parse(const char *msg, size_t len, json_t **root,
+                 const char **name, json_t **obj, okt_err *e)
+{
+    *root = NULL;
+    if (okt_msg_scan(msg, len, OKT_MAX_JSON_DEPTH, OKT_CLIENT_JSON_ITEMS,
+                     OKT_MAX_WS_MSG, OKT_MAX_WS_MSG, e) != 0)
+        return -1;
+    return okt_msg_parse(msg, len, root, name, obj, e);
+}
+
 int okt_session_feed(okt_session *s, const char *msg, size_t len,
                      int64_t now)
 {
@@ -940,7 +952,7 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
     const char *name;
     json_t *obj;
     okt_err e;
-    if (okt_msg_parse(msg, len, &root, &name, &obj, &e)) {
+    if (parse(msg, len, &root, &name, &obj, &e)) {
         okt_trace_add(s->trace, '<', msg, len);
         proto_error(s, &e);
         return 0;
@@ -961,7 +973,7 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
         if (rc == 0)
             return 0;
         okt_trace_add(s->trace, '<', text, tlen);
-        int bad = okt_msg_parse(text, tlen, &root, &name, &obj, &e);
+        int bad = parse(text, tlen, &root, &name, &obj, &e);
         free(text);
         if (bad) {
             proto_error(s, &e);
