@@ -125,6 +125,36 @@ describe("a hostile server against the client", function()
     end)
   end)
 
+  describe("timeouts under load", function()
+    it("a request the server leaves unanswered while it floods events times out within 10%", function()
+      local T = 2
+      local url, figures = server("eventflood", T + 3)
+      local c = client_of(url, { timeout = T })
+      local events = 0
+      c:on("userstate", function() events = events + 1 end)
+      local t0 = now()
+      local r, msg, code = c:user_state()
+      local dt = now() - t0
+      local ticks, t1 = 0, now()
+      while now() - t1 < 0.5 do -- a timer keeps its time meanwhile too
+        oktell.sleep(0.05)
+        ticks = ticks + 1
+      end
+      local slept = now() - t1
+      c:close()
+      local r2 = figures()
+      io.stderr:write(("# adversarial timeout %g s under an event flood: %.3f s, %d events handed out, "
+        .. "10 sleeps of 0.05 s took %.3f s\n"):format(T, dt, events, slept))
+      assert.is_nil(r)
+      assert.equals("timeout", code, msg)
+      assert.is_true(dt >= T - 0.01, "fired early: " .. dt)
+      below(T * 1.1 + 0.05, dt, "the timeout's return, s")
+      below(0.5 * 1.1 + 0.05, slept, "0.5 s of sleeps, s")
+      assert.is_true(events > 100, "events handed out: " .. events)
+      assert.is_true(r2.events_mb > 1)
+    end)
+  end)
+
   describe("expansion bombs", function()
     for _, kind in ipairs { "nested", "arrays", "numbers", "keys", "string" } do
       it("a 16 MB event frame of " .. kind .. " costs the client little time and memory", function()

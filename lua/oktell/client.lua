@@ -450,7 +450,12 @@ function Client:_timeout()
     return d
 end
 
--- One turn: do the I/O, then hand every queued conn event on. Once a reply
+-- Conn events handed out per turn; the rest wait for the next turn (the
+-- conn says it has work due at once), so timers, coroutines and other
+-- clients get their turn under any flood of events.
+local EVENTS_PER_TURN = 64
+
+-- One turn: do the I/O, then hand queued conn events on. Once a reply
 -- has woken its caller, the next server event is held back until the next
 -- turn, so the caller's code (say, a wait() for the event its request
 -- causes) runs before any later event is handed out.
@@ -460,8 +465,9 @@ function Client:_turn(_, t)
         self.dirty = false
         local ok, msg, code = conn:step()
         if self.trace_fn and conn.trace then self:_trace(conn) end
-        local woke = false
+        local woke, n = false, 0
         repeat
+            n = n + 1
             local ev = self.held
             if ev then
                 self.held = nil
@@ -480,7 +486,7 @@ function Client:_turn(_, t)
                     self:_on_conn_event(ev)
                 end
             end
-        until not ev or self.conn ~= conn
+        until not ev or self.conn ~= conn or n >= EVENTS_PER_TURN
         if not ok and self.conn == conn and conn:state() == "closed" and not self.held then
             self:_on_closed(msg, code)
         end

@@ -13,6 +13,11 @@
 #include <string.h>
 
 #define MAX_URLS 10
+/* Bounded work per step, so that deadlines are checked every step however
+ * fast a server sends: at most this many messages go from the ws to the
+ * session, and none while the session holds this many events not taken
+ * (the rest waits in the ws, which stops reading past its bound). */
+#define FEED_PER_STEP 64
 
 struct okt_conn {
     char *urls[MAX_URLS];
@@ -294,8 +299,13 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
         int rc = okt_ws_step(c->ws, revents, &e);
         const char *m;
         size_t len;
-        /* messages that arrived before a failure still count */
-        while (c->ws && okt_ws_recv(c->ws, &m, &len)) {
+        /* messages that arrived before a failure still count: then all
+         * are fed, since the ws goes with them */
+        for (int n = 0; c->ws && (rc != 0 || (n < FEED_PER_STEP &&
+                                  okt_session_pending_events(c->s) <
+                                      FEED_PER_STEP)) &&
+                        okt_ws_recv(c->ws, &m, &len);
+             n++) {
             okt_session_feed(c->s, m, len, now);
             if (okt_session_state(c->s) == OKT_S_REDIRECT ||
                 okt_session_state(c->s) == OKT_S_CLOSED)

@@ -37,10 +37,10 @@
 #include <wslay/wslay.h>
 
 #define RECV_CHUNK   (16u * 1024u)     /* room offered to each recv() */
-#define READ_PER_TURN (4u * 1024u * 1024u) /* wire bytes read per step */
-/* Server: less per step, so the frames one step parses (a pipelining
- * peer's, say) cost the other peers of the same thread little waiting. */
-#define SERVER_READ_PER_TURN (256u * 1024u)
+/* Wire bytes read per step: the frames one step parses stay cheap, so a
+ * server's peers wait little for each other, and a client's step (whose
+ * caller checks its deadlines each step) stays short under a flood. */
+#define READ_PER_TURN (256u * 1024u)
 #define OUT_HIGH     (1u * 1024u * 1024u)  /* stop framing above this */
 /* Empty buffers larger than this are freed. 0: all of them, so a quiet
  * connection holds no receive room or reply bytes (the emulator keeps
@@ -939,7 +939,7 @@ static void read_input(okt_ws *ws)
             /* A short read means the kernel buffer is empty now: asking
              * again would only cost a system call to hear EAGAIN. */
             if ((size_t)n < room ||
-                total >= (ws->server ? SERVER_READ_PER_TURN : READ_PER_TURN))
+                total >= READ_PER_TURN)
                 return;
             /* Before the upgrade is done, a head is all we want. */
             if (ws->phase < PH_OPEN && total > ws->max_handshake + RECV_CHUNK)
