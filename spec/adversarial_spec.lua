@@ -125,6 +125,32 @@ describe("a hostile server against the client", function()
     end)
   end)
 
+  describe("memory cap", function()
+    it("a server that makes the client hold more than max_memory: 'closed', the cap named, memory freed", function()
+      local url, figures = server("memhog", 12) -- all but the last byte of a 12 MB frame
+      local c = client_of(url, { max_memory = 8 * 1048576 })
+      local t0 = now()
+      local ev, msg = c:wait("disconnect", 5)
+      local dt = now() - t0
+      c:close()
+      local r = figures()
+      assert.is_table(ev, msg)
+      assert.equals("closed", ev.code)
+      assert.matches("max_memory (8388608 bytes)", ev.message, 1, true)
+      below(2, dt, "time to the cut, s")
+      assert.is_true(r.disconnected)
+      rss_below(8 * 1024, r.rss_end_growth_kb, "client's RSS growth after the cut, kB")
+    end)
+
+    it("max_memory is an option, checked", function()
+      for _, bad in ipairs { 0, -1, "64M", 1000, 1048576.5, 2 ^ 40 } do
+        local ok, err = pcall(oktell.connect, { url = "ws://127.0.0.1:1", login = "a", max_memory = bad })
+        assert.is_false(ok)
+        assert.matches("max_memory", err, 1, true)
+      end
+    end)
+  end)
+
   describe("timeouts under load", function()
     it("a request the server leaves unanswered while it floods events times out within 10%", function()
       local T = 2

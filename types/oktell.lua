@@ -194,6 +194,7 @@
 ---@field wire? table<string, string> Lua method or event name -> the wire name a server uses
 ---@field trace? fun(direction: ">"|"<"|"!", frame: string) every frame, secrets masked
 ---@field max_output? integer bytes that may wait to be sent (default 1048576; 65536 to 2^30); a server that reads none of more ends the connection ("closed")
+---@field max_memory? integer bytes the connection may hold in all (default 67108864; 1048576 to 2^30); over it the connection ends ("closed")
 
 ---The argument of `client:set_user_state`.
 ---@class oktell.SetUserStateArgs

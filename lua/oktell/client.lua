@@ -206,6 +206,7 @@ function Client:_conn_opts()
         urls = o.urls, login = o.login, password = o.password, timeout = o.timeout,
         open_timeout = o.open_timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
         subscribe = self.subscribe, trace = self.trace_fn ~= nil or nil, max_output = o.max_output,
+        max_memory = o.max_memory,
     }
 end
 
@@ -590,6 +591,7 @@ local OPTIONS = {
     wire = { function(v) return type(v) == "table" end, "a table of Lua name -> wire name" },
     trace = { callable, "a function" },
     max_output = { bytes(65536), "a whole number of bytes from 65536 to 2^30" },
+    max_memory = { bytes(1048576), "a whole number of bytes from 1048576 to 2^30" },
 }
 local OPTION_NAMES = {}
 for k in pairs(OPTIONS) do OPTION_NAMES[#OPTION_NAMES + 1] = k end
@@ -643,7 +645,7 @@ local function check_opts(o)
         -- The login is a request too: `timeout` bounds it unless open_timeout is given.
         open_timeout = o.open_timeout or o.timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
         reconnect = o.reconnect ~= false, confirm_usage = o.confirm_usage == true,
-        max_output = o.max_output,
+        max_output = o.max_output, max_memory = o.max_memory,
     }, wire_of, event_of, trace
 end
 

@@ -27,6 +27,7 @@ struct okt_conn {
     okt_ws_cfg wscfg;
     char *cafile, *certfile, *keyfile, *subprotocol;
     int open_ms;
+    size_t max_memory;
     okt_session *s;
     okt_ws *ws;
     int64_t attempt_deadline;   /* -1 unless a URL is on trial */
@@ -228,6 +229,8 @@ okt_conn *okt_conn_new(const okt_conn_cfg *cfg, int64_t now, okt_err *err)
     c->wscfg.subprotocol = c->subprotocol;
     c->open_ms = cfg->session.open_ms > 0 ? cfg->session.open_ms
                                           : OKT_DEFAULT_OPEN_MS;
+    c->max_memory = cfg->max_memory ? cfg->max_memory
+                                    : OKT_CLIENT_MAX_MEMORY;
     c->s = okt_session_new(&cfg->session, err);
     if (!c->s) {
         okt_conn_free(c);
@@ -284,6 +287,11 @@ int64_t okt_conn_deadline(const okt_conn *c)
     return d;
 }
 
+size_t okt_conn_mem(const okt_conn *c)
+{
+    return c ? sizeof *c + okt_ws_mem(c->ws) + okt_session_mem(c->s) : 0;
+}
+
 int okt_conn_state(const okt_conn *c)
 {
     return c ? okt_session_state(c->s) : OKT_S_CLOSED;
@@ -312,6 +320,16 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
                 break;
         }
         int st = okt_session_state(c->s);
+        size_t held = okt_conn_mem(c);
+        if (rc == 0 && c->ws && held > c->max_memory) {
+            /* The server made us hold more than we allow (a frame whose
+             * announced size wslay allocates at its start, messages piling
+             * up): end it here, freeing all of it. */
+            rc = -1;
+            okt_err_set(&e, OKT_ECLOSED, "memory cap reached: the connection "
+                        "holds %zu bytes, over max_memory (%zu bytes)", held,
+                        c->max_memory);
+        }
         if (rc != 0 && st == OKT_S_HANDSHAKE)
             attempt_failed(c, &e, now);
         else if (rc != 0 && st != OKT_S_REDIRECT && st != OKT_S_CLOSED) {

@@ -9,6 +9,8 @@
                                                          client's max_output) */
 #define OKT_MIN_WS_OUT          (64u * 1024u)         /* client's least max_output */
 #define OKT_MAX_SIZE_OPTION     (1024u * 1024u * 1024u) /* largest size option */
+#define OKT_CLIENT_MAX_MEMORY   (64u * 1024u * 1024u) /* a client's max_memory */
+#define OKT_MIN_MEMORY          (1024u * 1024u)       /* its least value */
 #define OKT_MAX_MP_PARTS        4096u                 /* multipart packetcount */
 #define OKT_MAX_MP_BYTES        (16u * 1024u * 1024u) /* reassembled multipart */
 #define OKT_MAX_MP_PENDING      64u                   /* partial multiparts kept */

@@ -66,9 +66,11 @@ struct okt_session {
 
     out_msg *out;         /* ring */
     size_t out_head, out_n, out_cap;
+    size_t out_bytes;     /* their text */
 
     okt_event *ev;        /* ring */
     size_t ev_head, ev_n, ev_cap;
+    size_t ev_bytes;      /* their cost */
     size_t ev_unsolicited; /* server events + protocol errors queued */
 
     okt_mp *mp;
@@ -354,6 +356,7 @@ static int out_push(okt_session *s, char *msg, size_t len, int secret)
     m->len = len;
     m->secret = secret;
     s->out_n++;
+    s->out_bytes += len;
     return 0;
 }
 
@@ -367,6 +370,7 @@ static void out_free(out_msg *m)
 static void out_clear(okt_session *s)
 {
     while (s->out_n) {
+        s->out_bytes -= s->out[s->out_head].len;
         out_free(&s->out[s->out_head]);
         s->out_head = (s->out_head + 1) % s->out_cap;
         s->out_n--;
@@ -392,6 +396,7 @@ static int ev_push(okt_session *s, okt_event *ev)
     }
     s->ev[(s->ev_head + s->ev_n) % s->ev_cap] = *ev;
     s->ev_n++;
+    s->ev_bytes += ev->cost;
     if (unsolicited(ev))
         s->ev_unsolicited++;
     return 0;
@@ -407,6 +412,20 @@ static void push_simple(okt_session *s, int type, int64_t id, json_t *data,
     ev.data = data;
     if (msg)
         okt_err_set(&ev.err, code, "%s", msg);
+    ev_push(s, &ev);
+}
+
+/* A reply or server event carrying a parsed message that costs `cost`. */
+static void push_data(okt_session *s, int type, int64_t id, char *name,
+                      json_t *data, size_t cost)
+{
+    okt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.id = id;
+    ev.name = name;
+    ev.data = data;
+    ev.cost = cost;
     ev_push(s, &ev);
 }
 
@@ -602,6 +621,17 @@ int okt_session_state(const okt_session *s)
 size_t okt_session_pending_events(const okt_session *s)
 {
     return s ? s->ev_n : 0;
+}
+
+size_t okt_session_mem(const okt_session *s)
+{
+    if (!s)
+        return 0;
+    return sizeof *s + s->out_cap * sizeof *s->out + s->out_bytes +
+           s->ev_cap * sizeof *s->ev + s->ev_bytes +
+           s->count * sizeof(req) + s->cap * sizeof *s->slots +
+           s->hcap * sizeof *s->heap + okt_mp_mem(s->mp) +
+           okt_trace_mem(s->trace);
 }
 
 size_t okt_session_pending_requests(const okt_session *s)
@@ -860,7 +890,7 @@ static void proto_error(okt_session *s, const okt_err *e)
 }
 
 static void dispatch(okt_session *s, const char *name, json_t *obj,
-                     int64_t now)
+                     size_t cost, int64_t now)
 {
     const char *q = okt_msg_qid(obj);
     int64_t qn = qid_id(q);
@@ -904,7 +934,7 @@ static void dispatch(okt_session *s, const char *name, json_t *obj,
                 become_ready(s, now);
             break;
         case K_USER:
-            push_simple(s, OKT_EV_REPLY, id, json_incref(obj), 0, NULL);
+            push_data(s, OKT_EV_REPLY, id, NULL, json_incref(obj), cost);
             break;
         default:
             break;
@@ -918,27 +948,23 @@ static void dispatch(okt_session *s, const char *name, json_t *obj,
                    "event queue full (OKT_MAX_EVENTS): events not taken");
         return;
     }
-    okt_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = OKT_EV_SERVER;
-    ev.name = strdup(name);
-    ev.data = json_incref(obj);
-    if (!ev.name) {
-        okt_event_clear(&ev);
-        return;
-    }
-    ev_push(s, &ev);
+    char *n = strdup(name);
+    if (n)
+        push_data(s, OKT_EV_SERVER, 0, n, json_incref(obj), cost);
 }
 
 /* okt_msg_parse behind a linear scan (OKT_CLIENT_JSON_ITEMS): the cost of
- * a message stays linear in its size, whatever its shape. */
+ * a message stays linear in its size, whatever its shape. *cost: what its
+ * tree holds, roughly (okt_session_mem). */
 static int parse(const char *msg, size_t len, json_t **root,
-                 const char **name, json_t **obj, okt_err *e)
+                 const char **name, json_t **obj, size_t *cost, okt_err *e)
 {
+    size_t items = 0;
     *root = NULL;
-    if (okt_msg_scan(msg, len, OKT_MAX_JSON_DEPTH, OKT_CLIENT_JSON_ITEMS,
-                     OKT_MAX_WS_MSG, OKT_MAX_WS_MSG, e) != 0)
+    if (okt_msg_scan_items(msg, len, OKT_MAX_JSON_DEPTH, OKT_CLIENT_JSON_ITEMS,
+                           OKT_MAX_WS_MSG, OKT_MAX_WS_MSG, &items, e) != 0)
         return -1;
+    *cost = len + items * OKT_JSON_VALUE_COST;
     return okt_msg_parse(msg, len, root, name, obj, e);
 }
 
@@ -952,7 +978,8 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
     const char *name;
     json_t *obj;
     okt_err e;
-    if (parse(msg, len, &root, &name, &obj, &e)) {
+    size_t cost;
+    if (parse(msg, len, &root, &name, &obj, &cost, &e)) {
         okt_trace_add(s->trace, '<', msg, len);
         proto_error(s, &e);
         return 0;
@@ -973,7 +1000,7 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
         if (rc == 0)
             return 0;
         okt_trace_add(s->trace, '<', text, tlen);
-        int bad = parse(text, tlen, &root, &name, &obj, &e);
+        int bad = parse(text, tlen, &root, &name, &obj, &cost, &e);
         free(text);
         if (bad) {
             proto_error(s, &e);
@@ -986,7 +1013,7 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
             return 0;
         }
     }
-    dispatch(s, name, obj, now);
+    dispatch(s, name, obj, cost, now);
     json_decref(root);
     return 0;
 }
@@ -1011,6 +1038,7 @@ void okt_session_consume_output(okt_session *s)
     if (s->trace)
         okt_trace_add(s->trace, '>', s->out[s->out_head].s,
                       s->out[s->out_head].len);
+    s->out_bytes -= s->out[s->out_head].len;
     out_free(&s->out[s->out_head]);
     s->out_head = (s->out_head + 1) % s->out_cap;
     s->out_n--;
@@ -1129,6 +1157,7 @@ int okt_session_next_event(okt_session *s, okt_event *ev)
     *ev = s->ev[s->ev_head];
     s->ev_head = (s->ev_head + 1) % s->ev_cap;
     s->ev_n--;
+    s->ev_bytes -= ev->cost;
     if (unsolicited(ev))
         s->ev_unsolicited--;
     return 1;

@@ -26,7 +26,8 @@ static lconn *check_box(lua_State *L)
 }
 
 /* core.connect{urls=, login=, password=, timeout=, open_timeout=, ping=,
- *              cafile=, verify=, subscribe=, trace=, max_output=}
+ *              cafile=, verify=, subscribe=, trace=, max_output=,
+ *              max_memory=}
  *   -> conn | nil, msg, code */
 static int l_connect(lua_State *L)
 {
@@ -70,6 +71,8 @@ static int l_connect(lua_State *L)
     int verify = lokt_opt_bool(L, 1, "verify", 1, fn);
     size_t max_output = lokt_opt_bytes(L, 1, "max_output", OKT_MIN_WS_OUT,
                                        OKT_MAX_SIZE_OPTION, fn);
+    size_t max_memory = lokt_opt_bytes(L, 1, "max_memory", OKT_MIN_MEMORY,
+                                       OKT_MAX_SIZE_OPTION, fn);
 
     /* The box first: if Lua cannot allocate it, nothing C-side leaks. */
     lconn *b = lua_newuserdatauv(L, sizeof *b, 0);
@@ -82,6 +85,7 @@ static int l_connect(lua_State *L)
     cfg.ws.verify = verify;
     if (max_output)
         cfg.ws.max_out = max_output;
+    cfg.max_memory = max_memory;   /* 0: the default */
     okt_err err;
     b->c = okt_conn_new(&cfg, okt_now_ms(), &err);
     if (!b->c)

@@ -701,15 +701,20 @@ TEST(large_lists_and_item_bound)
     size_t len;
     char qid[24];
     snprintf(qid, sizeof qid, "%lld", (long long)id);
+    size_t before = okt_session_mem(s);
     char *t = list_message(qid, OKT_CLIENT_JSON_ITEMS - 16, &len);
     okt_session_feed(s, t, len, T0 + 1);
     free(t);
+    /* the queued reply counts as its text and a cost per value */
+    CHECK(okt_session_mem(s) >= before + len +
+                                    (OKT_CLIENT_JSON_ITEMS - 16) * OKT_JSON_VALUE_COST);
     okt_event ev;
     CHECK(okt_session_next_event(s, &ev) == 1 && ev.type == OKT_EV_REPLY &&
           ev.id == id);
     CHECK(json_array_size(json_object_get(ev.data, "numbers")) ==
           OKT_CLIENT_JSON_ITEMS - 16);
     okt_event_clear(&ev);
+    CHECK(okt_session_mem(s) < before + 4096);   /* taken: not held */
     t = list_message("x", OKT_CLIENT_JSON_ITEMS + 1, &len);
     okt_session_feed(s, t, len, T0 + 2);
     free(t);
