@@ -258,6 +258,63 @@ describe("oktell client", function()
       end)
     end)
 
+    -- API §3: with confirm usage off the automatic "ok" goes only once every
+    -- handler of the prompt has ended without answering it.
+    it("confirm usage off: a handler's own answer wins, even after oktell.sleep", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu)
+        assert.is_true(c:callcenter_enter())
+        local answered, reserved = nil, false
+        c:on("tminterfaceconfirm", function()
+          oktell.sleep(0.1)
+          answered = helper.pack(c:set_confirm_result("skip"))
+        end)
+        c:on("tminterfacereserve", function() reserved = true end)
+        emu:offer("Peter", { task = TASK, mode = "confirm", number = "555", text = "x", idinlist = 1 })
+        assert(c:wait("tminterfaceclose", 3)) -- "skip" closes the prompt
+        oktell.sleep(0.1)
+        assert.are.same({ n = 1, true }, answered)
+        assert.is_false(reserved) -- no "ok" went before it
+        assert.is_false(emu:snapshot("Peter").confirm_pending)
+        c:close()
+      end)
+    end)
+
+    it("confirm usage off: 'ok' at once without handlers, after a handler that errors or sleeps and returns", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu)
+        assert.is_true(c:callcenter_enter())
+        local now = require("oktell.core").now
+        local function prompt(n)
+          local t0 = now()
+          emu:offer("Peter", { task = TASK, mode = "confirm", number = tostring(n), text = "x", idinlist = n })
+          local ev = assert(c:wait("tminterfacereserve", 3)) -- the client's "ok" started dialing
+          local dt = now() - t0
+          assert.are.equal(tostring(n), ev.number)
+          emu:finish("Peter", "failed")
+          assert(c:wait("tminterfaceclose", 3))
+          return dt
+        end
+        assert.is_true(prompt(1) < 0.5)
+        local raised = {}
+        local prev = oktell.on_error(function(e) raised[#raised + 1] = e end)
+        local id = c:on("tminterfaceconfirm", function() error("handler failed") end)
+        prompt(2)
+        oktell.on_error(prev)
+        assert.are.equal(1, #raised)
+        assert.matches("handler failed", tostring(raised[1]))
+        c:off(id)
+        local ended
+        c:on("tminterfaceconfirm", function()
+          oktell.sleep(0.2)
+          ended = now()
+        end)
+        assert.is_true(prompt(3) >= 0.2)
+        assert.is_number(ended)
+        c:close()
+      end)
+    end)
+
     it("with confirm usage on the prompt stays pending until the script answers", function()
       with_emulator(two_users(), function(emu)
         local c = connect(emu, { confirm_usage = true })

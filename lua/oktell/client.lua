@@ -217,13 +217,20 @@ function Client:_fail_pending(msg, code)
     for _, w in pairs(pending) do wake(w, nil, msg, code) end
 end
 
-function Client:_emit(name, ev)
+-- Hand ev to every handler of name (a managed coroutine each) and to the
+-- waits. on_all (optional) runs once every one of those handler calls has
+-- ended, at once when there are none.
+function Client:_emit(name, ev, on_all)
     local hs = self.handlers[name]
-    if hs then
-        for i = 1, #hs do
-            loop.call(hs[i].fn, ev, self)
-        end
+    local n = hs and #hs or 0
+    local one_ended = on_all and function()
+        n = n - 1
+        if n == 0 then on_all() end
     end
+    for i = 1, n do
+        loop.call(hs[i].fn, ev, self, one_ended)
+    end
+    if on_all and n == 0 then on_all() end
     local ws = self.waits[name]
     if ws then
         self.waits[name] = nil
@@ -271,11 +278,24 @@ function Client:_server_event(wname, d)
         -- a task manager prompt (121/122/123): the API's "event" table
         if t.idtask == nil then t.idtask = "" end
         if t.textb64 then t.text = core.b64decode(t.textb64) end
-        self:_emit(lname, t)
-        if lname == "tminterfaceconfirm" and not self.confirm_usage and self:_offered(API.set_confirm_result) then
-            -- Confirm usage off: answer as the reference's client core does.
-            loop.call(function() self:set_confirm_result(0) end)
+        if lname ~= "tminterfaceconfirm" then
+            self.prompt = nil -- 122/123: no prompt waits for an answer now
+            return self:_emit(lname, t)
         end
+        local prompt = {}
+        self.prompt = prompt
+        if self.confirm_usage or not self:_offered(API.set_confirm_result) then
+            return self:_emit(lname, t)
+        end
+        -- Confirm usage off: answer "ok" as the reference's client core
+        -- does, once every handler of this prompt has ended without
+        -- answering it (set_confirm_result), unless another prompt, a 122
+        -- or a 123 came meanwhile.
+        self:_emit(lname, t, function()
+            if self.prompt == prompt and not prompt.answered then
+                loop.call(function() self:set_confirm_result(0) end)
+            end
+        end)
     end
 end
 
@@ -966,6 +986,9 @@ end
 -- makes misuse blame the script's line.
 local function method_call(self, a, fname, level, ...)
     local params = build_params(a, fname, level, ...)
+    -- an answer to the prompt, whatever comes of it: the automatic "ok"
+    -- is not sent for it any more
+    if a == API.set_confirm_result and self.prompt then self.prompt.answered = true end
     self:_name_items(params)
     local r1, r2, r3, answered = self:_invoke(a, params)
     local after = AFTER[a.lua]
