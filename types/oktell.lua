@@ -143,6 +143,7 @@
 ---@field number? string
 ---@field textb64? string
 ---@field text? string `textb64` decoded
+---@field reason? "disconnect" only on a 123 the client makes itself: the connection dropped while the prompt was on screen
 
 ---The "callcenter" event.
 ---@class oktell.CallCenterEvent

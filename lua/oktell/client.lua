@@ -193,7 +193,7 @@ end
 
 local function closed_error(self)
     if self.status == "closed" then
-        return nil, "oktell: client is closed", "closed"
+        return nil, self.end_why or "oktell: client is closed", "closed"
     end
     return nil, "oktell: not connected (" .. (self.last_error or "connection lost") .. ")", "closed"
 end
@@ -257,7 +257,10 @@ function Client:_server_event(wname, d)
     local t = lua_table(checked, e.fields, e.id ~= 0 and { id = e.id, name = lname } or nil)
     if lname == "userstate" then
         self:_item_names(t, checked)
-        if t.code ~= nil then self:_emit(lname, t) end
+        if t.code ~= nil then
+            self:_known_state(t)
+            self:_emit(lname, t)
+        end
         local inside = checked[INSIDE_FIELD]
         if inside ~= nil then
             local was = self.inside
@@ -278,19 +281,17 @@ function Client:_server_event(wname, d)
         -- a task manager prompt (121/122/123): the API's "event" table
         if t.idtask == nil then t.idtask = "" end
         if t.textb64 then t.text = core.b64decode(t.textb64) end
-        if lname ~= "tminterfaceconfirm" then
-            self.prompt = nil -- 122/123: no prompt waits for an answer now
-            return self:_emit(lname, t)
-        end
-        local prompt = {}
+        -- the prompt on screen: 121 or 122 until its 123 (see _on_closed)
+        local prompt = lname ~= "tminterfaceclose" and { id = t.id, idtask = t.idtask } or nil
         self.prompt = prompt
+        if lname ~= "tminterfaceconfirm" then return self:_emit(lname, t) end
         if self.confirm_usage or not self:_offered(API.set_confirm_result) then
             return self:_emit(lname, t)
         end
         -- Confirm usage off: answer "ok" as the reference's client core
         -- does, once every handler of this prompt has ended without
-        -- answering it (set_confirm_result), unless another prompt, a 122
-        -- or a 123 came meanwhile.
+        -- answering it (set_confirm_result), unless another prompt, a 122,
+        -- a 123 or a drop came meanwhile.
         self:_emit(lname, t, function()
             if self.prompt == prompt and not prompt.answered then
                 loop.call(function() self:set_confirm_result(0) end)
@@ -307,8 +308,17 @@ for _, w in ipairs(P.wire) do
     for _, f in ipairs(w.reply_fields) do if f.lua == "userid" then LOGIN = w end end
 end
 
+-- The last user state the client heard of (an event or a user_state
+-- reply), for the userstate event a reconnect owes when it changed.
+function Client:_known_state(t)
+    self.last_state = { code = t.code, redirect = t.redirect }
+end
+
 -- After login (first connect or reconnect): learn what the server offers
--- beyond Oktell's own requests, the call-center flag, restore confirm usage.
+-- beyond Oktell's own requests, the call-center flag, restore confirm
+-- usage, read the user state. Returns true, whether the call-center flag
+-- changed, and the user state when it changed since the client last heard
+-- of it (a drop hides the changes the server made meanwhile).
 function Client:_setup()
     local d, msg, code, answered = self:_call(VERSION.request)
     if not d and not answered then return nil, msg, code end
@@ -330,7 +340,10 @@ function Client:_setup()
         local r, m2, c2 = self:set_confirm_usage(true)
         if not r and c2 ~= "unsupported" then return nil, m2, c2 end
     end
-    return true, was ~= nil and was ~= inside
+    local before = self.last_state
+    local st = self:user_state() -- best effort: the connection stands without it
+    local changed = st and before and (st.code ~= before.code or st.redirect ~= before.redirect)
+    return true, was ~= nil and was ~= inside, changed and st or nil
 end
 
 -- The codes of API §0; the core may end a connection with others ("tls",
@@ -365,6 +378,14 @@ function Client:_on_closed(msg, code)
         log.emit("warn", "connection lost", { login = self.opts.login, code = code, message = msg,
             reconnect = self.opts.reconnect })
         self:_emit("disconnect", { message = msg, code = code })
+        -- A prompt on screen will get no 123 from this connection: close
+        -- it here, so a script waiting for one is not stuck.
+        local p = self.prompt
+        if p then
+            self.prompt = nil
+            local e = EVENTS.tminterfaceclose
+            self:_emit("tminterfaceclose", { id = e.id, name = e.lua, idtask = p.idtask, reason = "disconnect" })
+        end
     elseif self.status == "connecting" then
         log.emit("warn", "reconnect failed", { login = self.opts.login, attempt = self.attempts,
             code = code, message = msg, retry_in = self.backoff })
@@ -377,7 +398,7 @@ function Client:_on_closed(msg, code)
     else
         log.emit("error", "connection lost, not reconnecting", { login = self.opts.login, code = code,
             message = msg })
-        self:_end("oktell: connection lost (" .. tostring(msg) .. ")")
+        self:_end("oktell: connection lost (" .. tostring(msg) .. "); reconnect is off")
     end
 end
 
@@ -416,7 +437,8 @@ function Client:_on_ready(data)
     self.backoff = BACKOFF_MIN
     self.last_error = nil
     loop.call(function()
-        local ok, changed = self:_setup()
+        local ok, changed, state = self:_setup()
+        if ok and state then self:_emit("userstate", state) end
         if ok and changed then self:_emit("callcenter", { inside = self.inside }) end
         if self.status == "ready" then self:_emit("reconnect", {}) end
     end)
@@ -562,8 +584,11 @@ end
 
 -- finalizing: called from __gc (maybe while the host shuts its Lua state
 -- down): the transport frees what it holds but does no I/O.
+-- why: the cause when the connection ended the client (a drop with
+-- reconnect off): pending calls, waits and later calls say it.
 function Client:_end(why, finalizing)
     self.status = "closed"
+    self.end_why = why
     self.held = nil
     self.retry_at = nil
     if self.conn then
@@ -572,15 +597,16 @@ function Client:_end(why, finalizing)
         conn:close(finalizing)
     end
     self:_fail_pending(why or "oktell: client is closed", "closed")
+    why = why or "oktell: client is closed"
     if self.ready_w then
         local w = self.ready_w
         self.ready_w = nil
-        wake(w, nil, "oktell: client is closed", "closed")
+        wake(w, nil, why, "closed")
     end
     local waits = self.waits
     self.waits = {}
     for _, ws in pairs(waits) do
-        for i = 1, #ws do wake(ws[i], nil, "oktell: client is closed", "closed") end
+        for i = 1, #ws do wake(ws[i], nil, why, "closed") end
     end
     -- A finalized client has left the loop's weak set already; asking the
     -- loop now could reach a host API that is gone (nginx closing the
@@ -926,6 +952,7 @@ end
 -- What a method does to the client itself once the server agreed.
 local AFTER = {
     set_confirm_usage = function(self, a, params) self.confirm_usage = params[a.args[1].wire] end,
+    user_state = function(self, _, _, t) self:_known_state(t) end,
     user_info = function(self, _, _, t)
         -- the id comes with the login reply; the reference's COM hands
         -- out the password too, from the connect options (never logged)
@@ -1013,6 +1040,7 @@ end
 
 function Client:close()
     if self.status ~= "closed" then self:_end() end
+    self.end_why = nil -- the script closed it: that is what later calls say
     return true
 end
 
@@ -1118,7 +1146,7 @@ function Client:wait(name, timeout)
     if timeout ~= nil and type(timeout) ~= "number" then
         argerror(2, "wait", "number expected, got " .. type(timeout))
     end
-    if self.status == "closed" then return nil, "oktell: client is closed", "closed" end
+    if self.status == "closed" then return closed_error(self) end
     local w = waiter()
     local ws = self.waits[name]
     if not ws then

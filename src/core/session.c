@@ -459,8 +459,9 @@ static void close_with(okt_session *s, int code, const char *why)
     for (size_t i = 0; i < n; i++) {
         if (all[i]->kind == K_USER) {
             char m[OKT_ERRMSG_MAX];
-            snprintf(m, sizeof m, "request '%s' failed: connection closed",
-                     all[i]->method);
+            /* the cause, so a caller hears what happened */
+            snprintf(m, sizeof m, "request '%s' failed: %s", all[i]->method,
+                     why);
             push_simple(s, OKT_EV_ERROR, all[i]->id, NULL, OKT_ECLOSED, m);
         }
         free(all[i]);

@@ -892,8 +892,8 @@ static int m_memhog(const char *arg)
  * line), takes one connection, serves the upgrade and answers every request
  * of the client's login and setup with one generic success reply (the
  * fields the client checks for getversion and getuserstate). Once it has
- * answered a getuserstate (the client's setup asks it last, so connect has
- * returned) it misbehaves as MODE says:
+ * answered a getuserstate (the client's setup asks it last) and heard no
+ * request for 150 ms (so connect has returned) it misbehaves as MODE says:
  *     pingflood SECONDS  WebSocket pings as fast as the socket takes them,
  *                        never reading: does the client queue pongs?
  *     eventflood SECONDS userstatechanged events as fast as the socket
@@ -961,20 +961,21 @@ static int answer(peer *p, const char *req)
     return !strcmp(name, "getuserstate");
 }
 
-/* Read and answer what the client sent; -1 once it closed. ready is set
- * when a getuserstate was answered. */
+/* Read and answer what the client sent: how many messages, -1 once it
+ * closed. ready is set when a getuserstate was answered. */
 static int serve_some(peer *p, int ms, int reply, int *ready)
 {
-    int r = fill(p, ms), op;
+    int r = fill(p, ms), op, n = 0;
     char *t;
     while (take_frame(p, &op, &t)) {
+        n += op == 1;
         if (op == 1 && reply && answer(p, t) && ready)
             *ready = 1;
         if (op == 8)
             p->closed = 1;
         free(t);
     }
-    return r < 0 || p->closed ? -1 : 0;
+    return r < 0 || p->closed ? -1 : n;
 }
 
 static int srv_accept(peer *c)
@@ -1121,7 +1122,7 @@ static int s_bomb(peer *c, const char *kind)
         rc = send_stext(c, ev, (size_t)n);
     /* serve on until the client is gone */
     double end = now_ms() + 30000;
-    while (now_ms() < end && serve_some(c, 50, 1, NULL) == 0)
+    while (now_ms() < end && serve_some(c, 50, 1, NULL) >= 0)
         ;
     printf("{\"mode\":\"serve bomb\",\"kind\":\"%s\",\"bytes\":%zu,"
            "\"sent\":%s,\"sent_ms\":%.1f,\"served_ms\":%.0f",
@@ -1164,10 +1165,19 @@ static int m_serve(const char *mode, const char *arg)
         peer_close(&c);
         return 1;
     }
-    double end = now_ms() + 10000;
-    while (!ready && now_ms() < end)
-        if (serve_some(&c, 50, 1, &ready) < 0)
+    /* set up: a getuserstate answered, then 150 ms without a request */
+    double end = now_ms() + 10000, quiet = 0;
+    while (now_ms() < end) {
+        int n = serve_some(&c, 50, 1, &ready);
+        if (n < 0) {
+            ready = 0;
             break;
+        }
+        if (n > 0)
+            quiet = now_ms();
+        if (ready && now_ms() - quiet >= 150)
+            break;
+    }
     int rc;
     if (!ready)
         rc = (printf("{\"mode\":\"serve %s\",\"error\":\"setup\"", mode), 1);
