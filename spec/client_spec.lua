@@ -940,6 +940,41 @@ describe("oktell client", function()
     end)
   end)
 
+  describe("urls", function()
+    it("wss:// to a plain ws:// server fails at once: 'refused', the TLS handshake named", function()
+      with_emulator({}, function(emu)
+        local now = require("oktell.core").now
+        local url = emu.url:gsub("^ws:", "wss:")
+        local t0 = now()
+        local c, msg, code = oktell.connect { url = url, login = "Peter", password = "123", verify = false,
+          timeout = 5 }
+        local dt = now() - t0
+        assert.is_nil(c)
+        assert.are.equal("refused", code)
+        assert.matches("TLS handshake", msg, 1, true)
+        assert.matches("non-TLS bytes", msg, 1, true)
+        assert.is_true(dt < 1, "failed after " .. dt .. " s")
+      end)
+    end)
+
+    it("a bad URL is misuse with one message shape, from the client and from the core alike", function()
+      local core = require "oktell.core"
+      for _, u in ipairs { "http://127.0.0.1:4066", "ws://", "wss://", "ws://h:0", "ws://h:99999", "ws://[::1",
+        "ws://a b/", "ws://h/p q", "", "ws://h:80x", "ws://user:s3cr3t@h/" } do
+        local ok, err = pcall(oktell.connect, { url = { "ws://127.0.0.1:1", u }, login = "Peter", password = "1" })
+        assert.is_false(ok, u)
+        local want = "oktell: bad url '" .. u:gsub("user:s3cr3t@", "***@") .. "': "
+        assert.matches("bad argument #1 to 'connect' (" .. want, err, 1, true)
+        assert.is_nil(err:find("s3cr3t", 1, true))
+        local c, msg, code = core.connect { urls = { u }, login = "Peter", password = "1" }
+        assert.is_nil(c, u)
+        assert.are.equal("invalid", code)
+        assert.are.equal(want, msg:sub(1, #want))
+        assert.are.equal(err:match("%((oktell: bad url .*)%)$"), msg)
+      end
+    end)
+  end)
+
   describe("lifetime", function()
     -- The emulator runs in this process: its end of a socket closes a moment
     -- after ours, so descriptor counts are compared once it has settled.

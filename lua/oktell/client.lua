@@ -661,6 +661,11 @@ local function check_opts(o)
     for i = 1, #urls do
         if type(urls[i]) ~= "string" then argerror(1, "connect", "'url' must hold strings", 4) end
         list[i] = urls[i]
+        -- the ones that will be tried (10), in the core's words
+        if i <= 10 then
+            local ok, why = core.check_url(urls[i])
+            if not ok then argerror(1, "connect", why, 4) end
+        end
     end
     if o.login == nil then argerror(1, "connect", "'login' (string) expected, got nil", 4) end
     -- wire: Lua method or event name -> the wire name a server uses for it

@@ -192,18 +192,11 @@ okt_conn *okt_conn_new(const okt_conn_cfg *cfg, int64_t now, okt_err *err)
         okt_err_set(err, OKT_EINVAL, "connect: no URL given");
         return NULL;
     }
-    for (size_t i = 0; i < cfg->nurls && i < MAX_URLS; i++) {
-        const char *u = cfg->urls[i];
-        if (!u || (strncmp(u, "ws://", 5) && strncmp(u, "wss://", 6))) {
-            okt_err_set(err, OKT_EINVAL,
-                        "connect: URL %zu is not ws:// or wss://", i + 1);
+    /* every URL that will be tried: a bad one is the caller's mistake,
+     * not a refusal to find out about later */
+    for (size_t i = 0; i < cfg->nurls && i < MAX_URLS; i++)
+        if (okt_ws_check_url(cfg->urls[i], err) != 0)
             return NULL;
-        }
-        if (strlen(u) > 2048) {
-            okt_err_set(err, OKT_EINVAL, "connect: URL %zu too long", i + 1);
-            return NULL;
-        }
-    }
     okt_conn *c = calloc(1, sizeof *c);
     if (!c) {
         okt_err_set(err, OKT_ENOMEM, "connect: out of memory");

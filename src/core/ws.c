@@ -91,6 +91,8 @@ struct okt_ws {
     int out_over;            /* server: the last step stopped framing input
                                 over max_out, the socket taking no more */
     int held;                /* cb_recv held input back over max_out */
+    unsigned char first[12]; /* client TLS: the first bytes the server sent, */
+    size_t nfirst;           /* to tell a plain server from a TLS failure */
     uint64_t imsg_bytes;     /* payload of the message being received */
     size_t rq_n;             /* messages in rq */
     char *subprotocol;       /* NULL: none offered / echoed */
@@ -417,6 +419,20 @@ static void tls_handshake(okt_ws *ws)
         return;
     char why[160];
     tls_why(ws, why, sizeof why);
+    /* A TLS record starts with its content type, 20 to 23: anything else
+     * is a plain server (its HTTP 400, say) on a wss:// URL. */
+    if (!ws->server && ws->nfirst && (ws->first[0] < 20 || ws->first[0] > 23)) {
+        char q[sizeof ws->first + 1];
+        size_t k = 0;
+        for (; k < ws->nfirst && ws->first[k] >= 0x20 && ws->first[k] < 0x7f &&
+               ws->first[k] != '"' && ws->first[k] != '\\'; k++)
+            q[k] = (char)ws->first[k];
+        q[k] = '\0';
+        finish(ws, OKT_ETLS, "TLS handshake with %s failed: the server "
+               "answered with non-TLS bytes (\"%s\"): a ws:// server?",
+               ws->hostport, q);
+        return;
+    }
     finish(ws, OKT_ETLS, "TLS handshake with %s failed: %s",
            ws->hostport ? ws->hostport : "client", why);
 }
@@ -628,11 +644,15 @@ void okt_ws_free(okt_ws *ws)
 }
 
 /* ws://host[:port][/path] -> parts. host gets the bare name (no
- * brackets), path at least "/". */
+ * brackets), path at least "/". err: why alone (okt_ws_check_url adds
+ * the URL). */
 static int parse_url(const char *url, int *tls, char *host, size_t hostsz,
                      char *port, const char **path, okt_err *err)
 {
     const char *p;
+    if (strlen(url) > OKT_WSH_PATH_MAX)
+        return okt_err_set(err, OKT_EINVAL, "longer than %d bytes",
+                           OKT_WSH_PATH_MAX);
     if (strncasecmp(url, "ws://", 5) == 0) {
         *tls = 0;
         p = url + 5;
@@ -640,14 +660,18 @@ static int parse_url(const char *url, int *tls, char *host, size_t hostsz,
         *tls = 1;
         p = url + 6;
     } else {
-        return okt_err_set(err, OKT_EINVAL, "url must start with ws:// or wss://");
+        return okt_err_set(err, OKT_EINVAL, "must start with ws:// or wss://");
     }
+    size_t auth = strcspn(p, "/?#");
+    if (memchr(p, '@', auth))
+        return okt_err_set(err, OKT_EINVAL, "a user or password in the url "
+                           "is not taken (give login and password)");
     const char *hs, *he;
     if (*p == '[') {
         hs = p + 1;
         he = strchr(hs, ']');
         if (!he)
-            return okt_err_set(err, OKT_EINVAL, "bad IPv6 host in url");
+            return okt_err_set(err, OKT_EINVAL, "no ']' after the IPv6 host");
         p = he + 1;
     } else {
         hs = p;
@@ -656,11 +680,15 @@ static int parse_url(const char *url, int *tls, char *host, size_t hostsz,
         he = p;
     }
     size_t hl = (size_t)(he - hs);
-    if (hl == 0 || hl >= hostsz)
-        return okt_err_set(err, OKT_EINVAL, "bad host in url");
+    if (hl == 0)
+        return okt_err_set(err, OKT_EINVAL, "no host");
+    if (hl >= hostsz)
+        return okt_err_set(err, OKT_EINVAL, "host longer than %zu bytes",
+                           hostsz - 1);
     for (const char *c = hs; c < he; c++)
-        if ((unsigned char)*c <= 0x20 || *c == '@' || *c == '/' || (unsigned char)*c >= 0x7f)
-            return okt_err_set(err, OKT_EINVAL, "bad host in url");
+        if ((unsigned char)*c <= 0x20 || *c == '/' || (unsigned char)*c >= 0x7f)
+            return okt_err_set(err, OKT_EINVAL, "a space, control or "
+                               "non-ASCII character in the host");
     memcpy(host, hs, hl);
     host[hl] = '\0';
     strcpy(port, *tls ? "443" : "80");
@@ -673,13 +701,69 @@ static int parse_url(const char *url, int *tls, char *host, size_t hostsz,
             nd++;
         }
         if (nd == 0 || v == 0 || v > 65535)
-            return okt_err_set(err, OKT_EINVAL, "bad port in url");
+            return okt_err_set(err, OKT_EINVAL, "the port must be 1 to 65535");
         snprintf(port, 6, "%lu", v);
     }
     if (*p && *p != '/' && *p != '?' && *p != '#')
-        return okt_err_set(err, OKT_EINVAL, "bad url");
+        return *p > 0x20 && *p < 0x7f
+                   ? okt_err_set(err, OKT_EINVAL, "'%c' after the %s", *p,
+                                 he == p ? "host" : "port")
+                   : okt_err_set(err, OKT_EINVAL, "a stray byte after the %s",
+                                 he == p ? "host" : "port");
+    /* The request target goes out as it is: no byte HTTP would refuse
+     * (the fragment never goes out). */
+    for (const char *c = p; *c && *c != '#'; c++)
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+            return okt_err_set(err, OKT_EINVAL, "a space, control or "
+                               "non-ASCII character in the path "
+                               "(percent-encode it)");
     *path = p;
     return 0;
+}
+
+/* The URL as an error message quotes it: a user or password part as
+ * "***@" (no message ever holds a password), control and non-ASCII bytes
+ * as '?', cut at 96 bytes. */
+static void url_quote(const char *url, char *out, size_t n)
+{
+    const char *s = strstr(url, "://");
+    size_t k = 0, i = 0;
+    if (s) {   /* the last '@' of the authority ends the user part */
+        const char *a = s + 3, *end = a + strcspn(a, "/?#"), *at = NULL;
+        for (const char *c = a; c < end; c++)
+            if (*c == '@')
+                at = c;
+        if (at && (size_t)(a - url) + 4 < n) {
+            memcpy(out, url, (size_t)(a - url));
+            memcpy(out + (a - url), "***", 3);
+            k = (size_t)(a - url) + 3;
+            i = (size_t)(at - url);
+        } else if (at) {
+            i = (size_t)(at - url);   /* a long scheme: the tail only */
+        }
+    }
+    for (; url[i] && k + 4 < n && k < 96; i++)
+        out[k++] = ((unsigned char)url[i] < 0x20 || (unsigned char)url[i] >= 0x7f)
+                       ? '?' : url[i];
+    if (url[i] && k + 4 <= n) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
+}
+
+int okt_ws_check_url(const char *url, okt_err *err)
+{
+    if (!url)
+        return okt_err_set(err, OKT_EINVAL, "oktell: bad url: none given");
+    int tls;
+    char host[256], port[8], q[112];
+    const char *path;
+    okt_err why;
+    if (parse_url(url, &tls, host, sizeof host, port, &path, &why) == 0)
+        return 0;
+    url_quote(url, q, sizeof q);
+    return okt_err_set(err, OKT_EINVAL, "oktell: bad url '%s': %s", q, why.msg);
 }
 
 /* Start connect() on ws->ai_cur, moving on through the list while the
@@ -719,12 +803,11 @@ static okt_ws *client_new(const char *url, const okt_ws_cfg *cfg, int mem,
         okt_ws_cfg_init(&defaults);
         cfg = &defaults;
     }
-    if (!url)
-        return okt_err_set(err, OKT_EINVAL, "url is NULL"), NULL;
     int tls = 0;
     char host[256], port[8];
     const char *path = "";
-    if (parse_url(url, &tls, host, sizeof host, port, &path, err) != 0)
+    if (okt_ws_check_url(url, err) != 0 ||
+        parse_url(url, &tls, host, sizeof host, port, &path, err) != 0)
         return NULL;
 
     okt_ws *ws = ws_new(0, cfg, err);
@@ -750,11 +833,6 @@ static okt_ws *client_new(const char *url, const okt_ws_cfg *cfg, int mem,
         memcpy(ws->path, path, pl);
         ws->path[pl] = '\0';
     }
-    for (const char *c = ws->path; *c; c++)
-        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
-            okt_err_set(err, OKT_EINVAL, "bad path in url");
-            goto fail;
-        }
     sprintf(ws->hostport, v6 ? "[%s]%s%s" : "%s%s%s", host,
             defport ? "" : ":", defport ? "" : port);
 
@@ -927,6 +1005,13 @@ static void read_input(okt_ws *ws)
         ws->st.syscalls++;
         if (n > 0) {
             ws->st.bytes_in += (uint64_t)n;
+            if (ws->ssl && ws->nfirst < sizeof ws->first) {
+                size_t k = sizeof ws->first - ws->nfirst;
+                if (k > (size_t)n)
+                    k = (size_t)n;
+                memcpy(ws->first + ws->nfirst, dst, k);
+                ws->nfirst += k;
+            }
             if (ws->ssl) {
                 if (BIO_write(ws->rbio, dst, (int)n) != (int)n) {
                     finish(ws, OKT_ENOMEM, "out of memory (TLS)");
@@ -1026,6 +1111,15 @@ static void http_server(okt_ws *ws)
         "Sec-WebSocket-Version: 13\r\n"
         "Content-Length: 0\r\n\r\n";
     size_t avail = buf_used(&ws->in);
+    /* An upgrade starts "GET ": anything else (a TLS ClientHello on a
+     * plain port, say) is answered at once, as HTTP servers do, rather
+     * than both ends waiting for more until a timeout. */
+    size_t k = avail < 4 ? avail : 4;
+    if (k && memcmp(ws->in.p + ws->in.off, "GET ", k) != 0) {
+        put_plain(ws, bad, sizeof bad - 1);
+        finish(ws, OKT_EPROTOCOL, "bad upgrade request: not an HTTP GET");
+        return;
+    }
     size_t head = okt_wsh_head_len(ws->in.p + ws->in.off, avail);
     if (head == 0 && avail <= ws->max_handshake) {
         if (ws->eof)

@@ -43,6 +43,11 @@ enum okt_ws_state {
 
 /* Client: url is ws://host[:port][/path] or wss://…; starts a non-blocking
  * connect. Numeric hosts never block; names go through getaddrinfo. */
+
+/* 0 when url is one okt_ws_connect takes, else -1 with err OKT_EINVAL
+ * "oktell: bad url '<url>': <why>" (the URL quoted without any user or
+ * password part): the one shape of a URL error, for every caller. */
+int okt_ws_check_url(const char *url, okt_err *err);
 okt_ws *okt_ws_connect(const char *url, const okt_ws_cfg *cfg, okt_err *err);
 
 /* Server: take ownership of an accepted socket and serve the upgrade. */

@@ -93,6 +93,23 @@ static int l_connect(lua_State *L)
     return 1;
 }
 
+/* core.check_url(url) -> true | nil, "oktell: bad url '<url>': <why>",
+ * "invalid": the check core.connect and core.wire make, for the Lua side
+ * to raise the same words before any I/O. */
+static int l_check_url(lua_State *L)
+{
+    size_t len;
+    const char *u = luaL_checklstring(L, 1, &len);
+    okt_err err;
+    if (strlen(u) != len)
+        okt_err_set(&err, OKT_EINVAL, "oktell: bad url: it holds a NUL byte");
+    else if (okt_ws_check_url(u, &err) == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    return lokt_pusherr(L, &err);
+}
+
 static void close_box(lconn *b)
 {
     if (b->c) {
@@ -267,4 +284,6 @@ void lokt_open_conn(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, l_connect);
     lua_setfield(L, -2, "connect");
+    lua_pushcfunction(L, l_check_url);
+    lua_setfield(L, -2, "check_url");
 }
