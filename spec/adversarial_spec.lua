@@ -57,6 +57,174 @@ local function rss_below(limit_kb, v, what)
   if not SANITIZED then below(limit_kb, v, what) end
 end
 
+-- The other way round: hostile_peer as a hostile server for our client
+-- (hostile_peer serve MODE ARG: it prints "PORT n", answers the client's
+-- login and setup, then misbehaves). Returns its URL and a function that
+-- waits for its figures (RSS of this process, the client's).
+local function server(mode, arg)
+  local cmd = ("%s --pid %s serve %s %s 2>&1"):format(HELPER, my_pid(), mode, tostring(arg or ""))
+  local p = assert(io.popen(cmd))
+  local first = p:read("*l")
+  local port = first and first:match("^PORT (%d+)$")
+  if not port then
+    p:close()
+    error("hostile_peer said: " .. tostring(first))
+  end
+  return "ws://127.0.0.1:" .. port, function()
+    local out = p:read("*a")
+    p:close()
+    local t = dkjson.decode(out)
+    assert(type(t) == "table", "hostile_peer said: " .. out)
+    assert(t.error == nil, "hostile_peer failed: " .. out)
+    io.stderr:write(("# adversarial serve %s %s: %s"):format(mode, tostring(arg or ""), out))
+    return t
+  end
+end
+
+local oktell = require "oktell"
+local now = require("oktell.core").now
+
+local function client_of(url, extra)
+  local o = { url = url, login = "Peter", password = "123", reconnect = false }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return assert(oktell.connect(o))
+end
+
+describe("a hostile server against the client", function()
+  describe("output bound", function()
+    it("a server that pings and never reads: the client fails at max_output ('closed') and frees it", function()
+      local url, figures = server("pingflood", 5)
+      local c = client_of(url)
+      local t0 = now()
+      local ev, msg = c:wait("disconnect", 8)
+      local dt = now() - t0
+      c:close()
+      local r = figures()
+      assert.is_table(ev, msg)
+      assert.equals("closed", ev.code)
+      assert.matches("max_output", ev.message, 1, true)
+      below(3, dt, "time to the failure, s")
+      assert.is_true(r.disconnected)
+      rss_below(32 * 1024, r.rss_peak_growth_kb, "client's peak RSS growth, kB")
+      rss_below(16 * 1024, r.rss_end_growth_kb, "client's RSS growth after the failure, kB")
+    end)
+
+    it("max_output is an option, checked", function()
+      local url, figures = server("pingflood", 3)
+      local c = client_of(url, { max_output = 65536 })
+      local ev = c:wait("disconnect", 6)
+      c:close()
+      figures()
+      assert.is_table(ev)
+      assert.matches("max_output (65536 bytes)", ev.message, 1, true)
+      for _, bad in ipairs { 0, -1, "big", 1000, 1.5 } do
+        local ok, err = pcall(oktell.connect, { url = "ws://127.0.0.1:1", login = "a", max_output = bad })
+        assert.is_false(ok)
+        assert.matches("max_output", err, 1, true)
+      end
+    end)
+  end)
+
+  describe("memory cap", function()
+    it("a server that makes the client hold more than max_memory: 'closed', the cap named, memory freed", function()
+      local url, figures = server("memhog", 12) -- all but the last byte of a 12 MB frame
+      local c = client_of(url, { max_memory = 8 * 1048576 })
+      local t0 = now()
+      local ev, msg = c:wait("disconnect", 5)
+      local dt = now() - t0
+      c:close()
+      local r = figures()
+      assert.is_table(ev, msg)
+      assert.equals("closed", ev.code)
+      assert.matches("max_memory (8388608 bytes)", ev.message, 1, true)
+      below(2, dt, "time to the cut, s")
+      assert.is_true(r.disconnected)
+      rss_below(8 * 1024, r.rss_end_growth_kb, "client's RSS growth after the cut, kB")
+    end)
+
+    it("max_memory is an option, checked", function()
+      for _, bad in ipairs { 0, -1, "64M", 1000, 1048576.5, 2 ^ 40 } do
+        local ok, err = pcall(oktell.connect, { url = "ws://127.0.0.1:1", login = "a", max_memory = bad })
+        assert.is_false(ok)
+        assert.matches("max_memory", err, 1, true)
+      end
+    end)
+  end)
+
+  describe("timeouts under load", function()
+    it("a request the server leaves unanswered while it floods events times out within 10%", function()
+      local T = 2
+      local url, figures = server("eventflood", T + 3)
+      local c = client_of(url, { timeout = T })
+      local events = 0
+      c:on("userstate", function() events = events + 1 end)
+      oktell.sleep(0.3) -- the server answers the setup, then 150 ms of quiet, then floods
+      local t0 = now()
+      local r, msg, code = c:user_state()
+      local dt = now() - t0
+      local ticks, t1 = 0, now()
+      while now() - t1 < 0.5 do -- a timer keeps its time meanwhile too
+        oktell.sleep(0.05)
+        ticks = ticks + 1
+      end
+      local slept = now() - t1
+      c:close()
+      local r2 = figures()
+      io.stderr:write(("# adversarial timeout %g s under an event flood: %.3f s, %d events handed out, "
+        .. "10 sleeps of 0.05 s took %.3f s\n"):format(T, dt, events, slept))
+      assert.is_nil(r)
+      assert.equals("timeout", code, msg)
+      assert.is_true(dt >= T - 0.01, "fired early: " .. dt)
+      below(T * 1.1 + 0.05, dt, "the timeout's return, s")
+      below(0.5 * 1.1 + 0.05, slept, "0.5 s of sleeps, s")
+      assert.is_true(events > 100, "events handed out: " .. events)
+      assert.is_true(r2.events_mb > 1)
+    end)
+  end)
+
+  describe("expansion bombs", function()
+    for _, kind in ipairs { "nested", "arrays", "numbers", "keys", "string" } do
+      it("a 16 MB event frame of " .. kind .. " costs the client little time and memory", function()
+        local url, figures = server("bomb", kind)
+        local c = client_of(url)
+        local t0 = now()
+        local ev, msg = c:wait("userstate", 30) -- the marker sent after the bomb
+        local dt = now() - t0
+        c:close()
+        local r = figures()
+        assert.is_table(ev, msg)
+        assert.equals("lunch", ev.state)
+        below(1.5, dt, "the marker after the bomb, s")
+        rss_below(64 * 1024, r.rss_peak_growth_kb, "client's peak RSS growth, kB")
+      end)
+    end
+
+    it("an element with 200k attributes is bad_xml at once; 256 decode", function()
+      local function doc(n)
+        local attrs = {}
+        for i = 1, n do attrs[i] = ('a%d=""'):format(i) end
+        return '<?xml version="1.0"?><oktellcommapper version="80710"><data name="userstate">'
+          .. '<property_set name="currentstateinfo"><property_simple key="state" value="2" '
+          .. table.concat(attrs, " ") .. '/></property_set></data></oktellcommapper>'
+      end
+      local big = doc(200000)
+      local t0 = now()
+      local v, msg, code = oktell.xml.decode(big)
+      local dt = now() - t0
+      assert.is_nil(v)
+      assert.equals("bad_xml", code)
+      assert.matches("OKT_MAX_XML_ATTRS", msg, 1, true)
+      local v2, msg2 = oktell.xml.parse(big)
+      assert.is_nil(v2)
+      assert.matches("OKT_MAX_XML_ATTRS", msg2, 1, true)
+      io.stderr:write(("# adversarial xml 200k attributes: %.3f s\n"):format(dt))
+      below(0.2, dt, "decode of 200k attributes, s")
+      local ok = assert(oktell.xml.decode(doc(254)))
+      assert.equals("lunch", ok.state)
+    end)
+  end)
+end)
+
 if not has_emu then
   describe("adversarial peers", function()
     pending("oktell.emulator is not built for this Lua")

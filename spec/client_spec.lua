@@ -258,6 +258,64 @@ describe("oktell client", function()
       end)
     end)
 
+    -- API §3: with confirm usage off the automatic "ok" goes only once every
+    -- handler of the prompt has ended without answering it.
+    it("confirm usage off: a handler's own answer wins, even after oktell.sleep", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu)
+        assert.is_true(c:callcenter_enter())
+        local answered, reserved = nil, false
+        c:on("tminterfaceconfirm", function()
+          oktell.sleep(0.1)
+          answered = helper.pack(c:set_confirm_result("skip"))
+        end)
+        c:on("tminterfacereserve", function() reserved = true end)
+        emu:offer("Peter", { task = TASK, mode = "confirm", number = "555", text = "x", idinlist = 1 })
+        assert(c:wait("tminterfaceclose", 3)) -- "skip" closes the prompt
+        oktell.sleep(0.1)
+        assert.are.same({ n = 1, true }, answered)
+        assert.is_false(reserved) -- no "ok" went before it
+        assert.is_false(emu:snapshot("Peter").confirm_pending)
+        c:close()
+      end)
+    end)
+
+    it("confirm usage off: 'ok' at once without handlers, after a handler that errors or sleeps and returns", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu)
+        assert.is_true(c:callcenter_enter())
+        local now = require("oktell.core").now
+        local function prompt(n)
+          local t0 = now()
+          emu:offer("Peter", { task = TASK, mode = "confirm", number = tostring(n), text = "x", idinlist = n })
+          local ev = assert(c:wait("tminterfacereserve", 3)) -- the client's "ok" started dialing
+          local dt = now() - t0
+          assert.are.equal(tostring(n), ev.number)
+          emu:finish("Peter", "failed")
+          assert(c:wait("tminterfaceclose", 3))
+          return dt
+        end
+        assert.is_true(prompt(1) < 0.5)
+        local raised = {}
+        local prev = oktell.on_error(function(e) raised[#raised + 1] = e end)
+        local id = c:on("tminterfaceconfirm", function() error("handler failed") end)
+        prompt(2)
+        oktell.on_error(prev)
+        assert.are.equal(1, #raised)
+        assert.matches("handler failed", tostring(raised[1]))
+        c:off(id)
+        local ended
+        c:on("tminterfaceconfirm", function()
+          oktell.sleep(0.2)
+          ended = now()
+        end)
+        local dt3 = prompt(3)
+        assert.is_true(dt3 >= 0.199, "ok after " .. dt3 .. " s") -- (clock in ms, as a float)
+        assert.is_number(ended)
+        c:close()
+      end)
+    end)
+
     it("with confirm usage on the prompt stays pending until the script answers", function()
       with_emulator(two_users(), function(emu)
         local c = connect(emu, { confirm_usage = true })
@@ -781,6 +839,91 @@ describe("oktell client", function()
       end)
     end)
 
+    -- Events a script relies on arrive with the true reason (issue 11).
+    it("a drop while a prompt is pending: a local tminterfaceclose marked reason = 'disconnect'", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu, { confirm_usage = true })
+        assert.is_true(c:callcenter_enter())
+        emu:offer("Peter", { task = TASK, mode = "confirm", number = "9", text = "t", idinlist = 9 })
+        assert(c:wait(121, 3))
+        local order = {}
+        c:on("disconnect", function() order[#order + 1] = "disconnect" end)
+        c:on("tminterfaceclose", function() order[#order + 1] = "tminterfaceclose" end)
+        local close
+        oktell.spawn(function() close = { c:wait("tminterfaceclose", 5) } end)
+        oktell.step(0)
+        emu:drop("Peter")
+        assert(helper.eventually(function() return close ~= nil end, 5))
+        local ev = close[1]
+        assert.is_table(ev, tostring(close[2]))
+        assert.are.equal(123, ev.id)
+        assert.are.equal("tminterfaceclose", ev.name)
+        assert.are.equal(TASK, ev.idtask)
+        assert.are.equal("disconnect", ev.reason)
+        assert(c:wait("reconnect", 5))
+        assert.are.same({ "disconnect", "tminterfaceclose" }, order)
+        -- no prompt pending now: a second drop makes no 123
+        order = {}
+        emu:drop("Peter")
+        assert(c:wait("reconnect", 5))
+        assert.are.same({ "disconnect" }, order)
+        c:close()
+      end)
+    end)
+
+    it("after a reconnect the user state is read again: a userstate event when it changed", function()
+      with_emulator(two_users(), function(emu)
+        local c = connect(emu)
+        assert.is_true(c:callcenter_enter())
+        assert.is_true(c:set_user_state { state = "lunch" })
+        assert.are.equal("lunch", assert(c:wait("userstate", 3)).state)
+        local log = {}
+        c:on("userstate", function(ev) log[#log + 1] = "userstate:" .. ev.state end)
+        c:on("reconnect", function() log[#log + 1] = "reconnect" end)
+        emu:drop("Peter") -- the emulator makes the next login ready, and says nothing of it
+        assert(c:wait("reconnect", 5))
+        oktell.sleep(0.05)
+        assert.are.same({ "userstate:ready", "reconnect" }, log)
+        -- unchanged: no event
+        log = {}
+        emu:drop("Peter")
+        assert(c:wait("reconnect", 5))
+        oktell.sleep(0.05)
+        assert.are.same({ "reconnect" }, log)
+        c:close()
+      end)
+    end)
+
+    it("reconnect = false: a drop fails pending calls and waits with the real cause, and says it after", function()
+      with_emulator({}, function(emu)
+        local c = connect(emu, { reconnect = false })
+        local call, waited, cause
+        c:on("disconnect", function(ev) cause = ev.message end)
+        emu:pause(true)
+        oktell.spawn(function() call = helper.pack(c:user_state()) end)
+        oktell.spawn(function() waited = helper.pack(c:wait("userstate", 5)) end)
+        oktell.step(0)
+        emu:drop("Peter")
+        assert(helper.eventually(function() return call ~= nil and waited ~= nil and cause ~= nil end, 5))
+        emu:pause(false)
+        -- the transport's own words: "peer vanished ..." or "connection reset by peer"
+        assert.truthy(cause:find("peer", 1, true), cause)
+        for _, r in ipairs { call, waited } do
+          assert.is_nil(r[1])
+          assert.are.equal("closed", r[3])
+          assert.matches(cause, r[2], 1, true)
+          assert.is_nil(r[2]:find("client is closed", 1, true), r[2])
+        end
+        local ok, msg, code = c:user_state()
+        assert.is_nil(ok)
+        assert.are.equal("closed", code)
+        assert.are.equal("oktell: connection lost (" .. cause .. "); reconnect is off", msg)
+        assert.is_true(c:close())
+        -- closed by the script: that is what it says then
+        assert.are.same({ n = 3, nil, "oktell: client is closed", "closed" }, helper.pack(c:user_state()))
+      end)
+    end)
+
     it("the emulator going away: pending calls fail, none hangs", function()
       local c, emu
       with_emulator({}, function(e)
@@ -794,6 +937,41 @@ describe("oktell client", function()
       assert.is_true(code == "closed" or code == "timeout")
       assert.is_true(require("oktell.core").now() - t0 < 3)
       c:close()
+    end)
+  end)
+
+  describe("urls", function()
+    it("wss:// to a plain ws:// server fails at once: 'refused', the TLS handshake named", function()
+      with_emulator({}, function(emu)
+        local now = require("oktell.core").now
+        local url = emu.url:gsub("^ws:", "wss:")
+        local t0 = now()
+        local c, msg, code = oktell.connect { url = url, login = "Peter", password = "123", verify = false,
+          timeout = 5 }
+        local dt = now() - t0
+        assert.is_nil(c)
+        assert.are.equal("refused", code)
+        assert.matches("TLS handshake", msg, 1, true)
+        assert.matches("non-TLS bytes", msg, 1, true)
+        assert.is_true(dt < 1, "failed after " .. dt .. " s")
+      end)
+    end)
+
+    it("a bad URL is misuse with one message shape, from the client and from the core alike", function()
+      local core = require "oktell.core"
+      for _, u in ipairs { "http://127.0.0.1:4066", "ws://", "wss://", "ws://h:0", "ws://h:99999", "ws://[::1",
+        "ws://a b/", "ws://h/p q", "", "ws://h:80x", "ws://user:s3cr3t@h/" } do
+        local ok, err = pcall(oktell.connect, { url = { "ws://127.0.0.1:1", u }, login = "Peter", password = "1" })
+        assert.is_false(ok, u)
+        local want = "oktell: bad url '" .. u:gsub("user:s3cr3t@", "***@") .. "': "
+        assert.matches("bad argument #1 to 'connect' (" .. want, err, 1, true)
+        assert.is_nil(err:find("s3cr3t", 1, true))
+        local c, msg, code = core.connect { urls = { u }, login = "Peter", password = "1" }
+        assert.is_nil(c, u)
+        assert.are.equal("invalid", code)
+        assert.are.equal(want, msg:sub(1, #want))
+        assert.are.equal(err:match("%((oktell: bad url .*)%)$"), msg)
+      end
     end)
   end)
 

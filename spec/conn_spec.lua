@@ -49,7 +49,7 @@ describe("core.connect misuse", function()
       { "urls", 42 }, { "urls", {} }, { "urls", { 1 } }, { "login", false },
       { "password", 123 }, { "timeout", "10" }, { "timeout", -1 }, { "open_timeout", 0 },
       { "ping", "x" }, { "verify", "yes" }, { "cafile", 5 }, { "subscribe", "x" },
-      { "trace", "yes" },
+      { "trace", "yes" }, { "max_output", 100 }, { "max_output", "1M" }, { "max_output", 65536.5 },
     } do
       local ok, err = pcall(core.connect, with(case[1], case[2]))
       assert.is_false(ok, case[1])

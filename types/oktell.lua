@@ -145,6 +145,7 @@
 ---@field number? string
 ---@field textb64? string
 ---@field text? string `textb64` decoded
+---@field reason? "disconnect" only on a 123 the client makes itself: the connection dropped while the prompt was on screen
 
 ---The "callcenter" event.
 ---@class oktell.CallCenterEvent
@@ -197,6 +198,8 @@
 ---@field trace? fun(direction: ">"|"<"|"!", frame: string) every frame, secrets masked
 ---@field record? string|file* record the session from its first frame (the login included) to this file, as `oktell.record` does; a file it opened is closed with the client
 ---@field queue_interval? number seconds between polls for the "queue" event (API §6.3, default 5)
+---@field max_output? integer bytes that may wait to be sent (default 1048576; 65536 to 2^30); a server that reads none of more ends the connection ("closed")
+---@field max_memory? integer bytes the connection may hold in all (default 67108864; 1048576 to 2^30); over it the connection ends ("closed")
 
 ---The argument of `client:set_user_state`.
 ---@class oktell.SetUserStateArgs

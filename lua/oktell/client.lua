@@ -194,7 +194,7 @@ end
 
 local function closed_error(self)
     if self.status == "closed" then
-        return nil, "oktell: client is closed", "closed"
+        return nil, self.end_why or "oktell: client is closed", "closed"
     end
     return nil, "oktell: not connected (" .. (self.last_error or "connection lost") .. ")", "closed"
 end
@@ -206,7 +206,8 @@ function Client:_conn_opts()
     return {
         urls = o.urls, login = o.login, password = o.password, timeout = o.timeout,
         open_timeout = o.open_timeout, ping = o.ping, cafile = o.cafile, verify = o.verify,
-        subscribe = self.subscribe, trace = self:_tracing() or nil,
+        subscribe = self.subscribe, trace = self:_tracing() or nil, max_output = o.max_output,
+        max_memory = o.max_memory,
     }
 end
 
@@ -222,13 +223,20 @@ function Client:_fail_pending(msg, code)
     for _, w in pairs(pending) do wake(w, nil, msg, code) end
 end
 
-function Client:_emit(name, ev)
+-- Hand ev to every handler of name (a managed coroutine each) and to the
+-- waits. on_all (optional) runs once every one of those handler calls has
+-- ended, at once when there are none.
+function Client:_emit(name, ev, on_all)
     local hs = self.handlers[name]
-    if hs then
-        for i = 1, #hs do
-            loop.call(hs[i].fn, ev, self)
-        end
+    local n = hs and #hs or 0
+    local one_ended = on_all and function()
+        n = n - 1
+        if n == 0 then on_all() end
     end
+    for i = 1, n do
+        loop.call(hs[i].fn, ev, self, one_ended)
+    end
+    if on_all and n == 0 then on_all() end
     local ws = self.waits[name]
     if ws then
         self.waits[name] = nil
@@ -256,7 +264,10 @@ function Client:_server_event(wname, d)
     local t = lua_table(checked, e.fields, e.id ~= 0 and { id = e.id, name = lname } or nil)
     if lname == "userstate" then
         self:_item_names(t, checked)
-        if t.code ~= nil then self:_emit(lname, t) end
+        if t.code ~= nil then
+            self:_known_state(t)
+            self:_emit(lname, t)
+        end
         local inside = checked[INSIDE_FIELD]
         if inside ~= nil then
             local was = self.inside
@@ -277,11 +288,22 @@ function Client:_server_event(wname, d)
         -- a task manager prompt (121/122/123): the API's "event" table
         if t.idtask == nil then t.idtask = "" end
         if t.textb64 then t.text = core.b64decode(t.textb64) end
-        self:_emit(lname, t)
-        if lname == "tminterfaceconfirm" and not self.confirm_usage and self:_offered(API.set_confirm_result) then
-            -- Confirm usage off: answer as the reference's client core does.
-            loop.call(function() self:set_confirm_result(0) end)
+        -- the prompt on screen: 121 or 122 until its 123 (see _on_closed)
+        local prompt = lname ~= "tminterfaceclose" and { id = t.id, idtask = t.idtask } or nil
+        self.prompt = prompt
+        if lname ~= "tminterfaceconfirm" then return self:_emit(lname, t) end
+        if self.confirm_usage or not self:_offered(API.set_confirm_result) then
+            return self:_emit(lname, t)
         end
+        -- Confirm usage off: answer "ok" as the reference's client core
+        -- does, once every handler of this prompt has ended without
+        -- answering it (set_confirm_result), unless another prompt, a 122,
+        -- a 123 or a drop came meanwhile.
+        self:_emit(lname, t, function()
+            if self.prompt == prompt and not prompt.answered then
+                loop.call(function() self:set_confirm_result(0) end)
+            end
+        end)
     end
 end
 
@@ -293,8 +315,17 @@ for _, w in ipairs(P.wire) do
     for _, f in ipairs(w.reply_fields) do if f.lua == "userid" then LOGIN = w end end
 end
 
+-- The last user state the client heard of (an event or a user_state
+-- reply), for the userstate event a reconnect owes when it changed.
+function Client:_known_state(t)
+    self.last_state = { code = t.code, redirect = t.redirect }
+end
+
 -- After login (first connect or reconnect): learn what the server offers
--- beyond Oktell's own requests, the call-center flag, restore confirm usage.
+-- beyond Oktell's own requests, the call-center flag, restore confirm
+-- usage, read the user state. Returns true, whether the call-center flag
+-- changed, and the user state when it changed since the client last heard
+-- of it (a drop hides the changes the server made meanwhile).
 function Client:_setup()
     local d, msg, code, answered = self:_call(VERSION.request)
     if not d and not answered then return nil, msg, code end
@@ -316,7 +347,10 @@ function Client:_setup()
         local r, m2, c2 = self:set_confirm_usage(true)
         if not r and c2 ~= "unsupported" then return nil, m2, c2 end
     end
-    return true, was ~= nil and was ~= inside
+    local before = self.last_state
+    local st = self:user_state() -- best effort: the connection stands without it
+    local changed = st and before and (st.code ~= before.code or st.redirect ~= before.redirect)
+    return true, was ~= nil and was ~= inside, changed and st or nil
 end
 
 -- The codes of API §0; the core may end a connection with others ("tls",
@@ -352,6 +386,14 @@ function Client:_on_closed(msg, code)
         log.emit("warn", "connection lost", { login = self.opts.login, code = code, message = msg,
             reconnect = self.opts.reconnect })
         self:_emit("disconnect", { message = msg, code = code })
+        -- A prompt on screen will get no 123 from this connection: close
+        -- it here, so a script waiting for one is not stuck.
+        local p = self.prompt
+        if p then
+            self.prompt = nil
+            local e = EVENTS.tminterfaceclose
+            self:_emit("tminterfaceclose", { id = e.id, name = e.lua, idtask = p.idtask, reason = "disconnect" })
+        end
     elseif self.status == "connecting" then
         log.emit("warn", "reconnect failed", { login = self.opts.login, attempt = self.attempts,
             code = code, message = msg, retry_in = self.backoff })
@@ -364,7 +406,7 @@ function Client:_on_closed(msg, code)
     else
         log.emit("error", "connection lost, not reconnecting", { login = self.opts.login, code = code,
             message = msg })
-        self:_end("oktell: connection lost (" .. tostring(msg) .. ")")
+        self:_end("oktell: connection lost (" .. tostring(msg) .. "); reconnect is off")
     end
 end
 
@@ -403,7 +445,8 @@ function Client:_on_ready(data)
     self.backoff = BACKOFF_MIN
     self.last_error = nil
     loop.call(function()
-        local ok, changed = self:_setup()
+        local ok, changed, state = self:_setup()
+        if ok and state then self:_emit("userstate", state) end
         if ok and changed then self:_emit("callcenter", { inside = self.inside }) end
         if self.status == "ready" then self:_emit("reconnect", {}) end
     end)
@@ -458,7 +501,12 @@ function Client:_timeout()
     return d
 end
 
--- One turn: do the I/O, then hand every queued conn event on. Once a reply
+-- Conn events handed out per turn; the rest wait for the next turn (the
+-- conn says it has work due at once), so timers, coroutines and other
+-- clients get their turn under any flood of events.
+local EVENTS_PER_TURN = 64
+
+-- One turn: do the I/O, then hand queued conn events on. Once a reply
 -- has woken its caller, the next server event is held back until the next
 -- turn, so the caller's code (say, a wait() for the event its request
 -- causes) runs before any later event is handed out.
@@ -468,8 +516,9 @@ function Client:_turn(_, t)
         self.dirty = false
         local ok, msg, code = conn:step()
         if self:_tracing() and conn.trace then self:_trace(conn) end
-        local woke = false
+        local woke, n = false, 0
         repeat
+            n = n + 1
             local ev = self.held
             if ev then
                 self.held = nil
@@ -488,7 +537,7 @@ function Client:_turn(_, t)
                     self:_on_conn_event(ev)
                 end
             end
-        until not ev or self.conn ~= conn
+        until not ev or self.conn ~= conn or n >= EVENTS_PER_TURN
         if not ok and self.conn == conn and conn:state() == "closed" and not self.held then
             self:_on_closed(msg, code)
         end
@@ -580,8 +629,11 @@ end
 
 -- finalizing: called from __gc (maybe while the host shuts its Lua state
 -- down): the transport frees what it holds but does no I/O.
+-- why: the cause when the connection ended the client (a drop with
+-- reconnect off): pending calls, waits and later calls say it.
 function Client:_end(why, finalizing)
     self.status = "closed"
+    self.end_why = why
     self.held = nil
     self.retry_at = nil
     if self.conn then
@@ -599,15 +651,16 @@ function Client:_end(why, finalizing)
         own:stop()
     end
     self:_fail_pending(why or "oktell: client is closed", "closed")
+    why = why or "oktell: client is closed"
     if self.ready_w then
         local w = self.ready_w
         self.ready_w = nil
-        wake(w, nil, "oktell: client is closed", "closed")
+        wake(w, nil, why, "closed")
     end
     local waits = self.waits
     self.waits = {}
     for _, ws in pairs(waits) do
-        for i = 1, #ws do wake(ws[i], nil, "oktell: client is closed", "closed") end
+        for i = 1, #ws do wake(ws[i], nil, why, "closed") end
     end
     -- A finalized client has left the loop's weak set already; asking the
     -- loop now could reach a host API that is gone (nginx closing the
@@ -618,6 +671,9 @@ end
 -- Public: connect -------------------------------------------------------------
 
 local function positive(v) return type(v) == "number" and v > 0 and v < huge end
+-- A size option: whole bytes, at least `min` (the core's lower bound), at
+-- most a GiB.
+local function bytes(min) return function(v) return is_int(v) and v >= min and v <= 2 ^ 30 end end
 
 -- Every connect option, how it is checked, and what a bad value is told.
 local OPTIONS = {
@@ -636,6 +692,8 @@ local OPTIONS = {
     trace = { callable, "a function" },
     record = { record.valid_file, "a file name or an open file" },
     queue_interval = { positive, "a positive number" },  -- API §6.3 (oktell.phone)
+    max_output = { bytes(65536), "a whole number of bytes from 65536 to 2^30" },
+    max_memory = { bytes(1048576), "a whole number of bytes from 1048576 to 2^30" },
 }
 local OPTION_NAMES = {}
 for k in pairs(OPTIONS) do OPTION_NAMES[#OPTION_NAMES + 1] = k end
@@ -659,6 +717,11 @@ local function check_opts(o)
     for i = 1, #urls do
         if type(urls[i]) ~= "string" then argerror(1, "connect", "'url' must hold strings", 4) end
         list[i] = urls[i]
+        -- the ones that will be tried (10), in the core's words
+        if i <= 10 then
+            local ok, why = core.check_url(urls[i])
+            if not ok then argerror(1, "connect", why, 4) end
+        end
     end
     if o.login == nil then argerror(1, "connect", "'login' (string) expected, got nil", 4) end
     -- wire: Lua method or event name -> the wire name a server uses for it
@@ -691,6 +754,7 @@ local function check_opts(o)
         reconnect = o.reconnect ~= false, confirm_usage = o.confirm_usage == true,
         record = o.record,
         queue_interval = o.queue_interval,  -- API §6.3 (oktell.phone)
+        max_output = o.max_output, max_memory = o.max_memory,
     }, wire_of, event_of, trace
 end
 
@@ -983,6 +1047,7 @@ end
 -- What a method does to the client itself once the server agreed.
 local AFTER = {
     set_confirm_usage = function(self, a, params) self.confirm_usage = params[a.args[1].wire] end,
+    user_state = function(self, _, _, t) self:_known_state(t) end,
     user_info = function(self, _, _, t)
         -- the id comes with the login reply; the reference's COM hands
         -- out the password too, from the connect options (never logged)
@@ -1043,6 +1108,9 @@ end
 -- makes misuse blame the script's line.
 local function method_call(self, a, fname, level, ...)
     local params = build_params(a, fname, level, ...)
+    -- an answer to the prompt, whatever comes of it: the automatic "ok"
+    -- is not sent for it any more
+    if a == API.set_confirm_result and self.prompt then self.prompt.answered = true end
     self:_name_items(params)
     local r1, r2, r3, answered = self:_invoke(a, params)
     local after = AFTER[a.lua]
@@ -1067,6 +1135,7 @@ end
 
 function Client:close()
     if self.status ~= "closed" then self:_end() end
+    self.end_why = nil -- the script closed it: that is what later calls say
     return true
 end
 
@@ -1172,7 +1241,7 @@ function Client:wait(name, timeout)
     if timeout ~= nil and type(timeout) ~= "number" then
         argerror(2, "wait", "number expected, got " .. type(timeout))
     end
-    if self.status == "closed" then return nil, "oktell: client is closed", "closed" end
+    if self.status == "closed" then return closed_error(self) end
     local w = waiter()
     local ws = self.waits[name]
     if not ws then

@@ -272,11 +272,13 @@ local function resume(rec)
         else
             report(y, co)
         end
+        if srec.on_end then srec.on_end() end
         return
     end
     if co_status(co) == "dead" then
         finish_rec(co)
         if srec.on_done then srec.on_done() end
+        if srec.on_end then srec.on_end() end
     elseif y == PARK and yw and not yw.done then
         -- parked: wake(yw) queues it again
         srec.parked = yw
@@ -327,10 +329,11 @@ end
 M.spawn_rec = spawn_rec
 
 -- Queue fn(a, b) as a managed coroutine without packing varargs (the event
--- path: one coroutine per handler call).
-function M.call(fn, a, b)
+-- path: one coroutine per handler call). on_end (optional) is called once
+-- it has ended, returned or failed (its error reported first).
+function M.call(fn, a, b, on_end)
     local co = co_create(body(fn))
-    local rec = { co = co, call = true, a = a, b = b }
+    local rec = { co = co, call = true, a = a, b = b, on_end = on_end }
     managed[co] = rec
     nmanaged = nmanaged + 1
     push(rec)

@@ -222,6 +222,10 @@ static void sax_start(void *ctx, const xmlChar *localname,
         pfail(st, "document has more than OKT_MAX_XML_ITEMS elements");
         return;
     }
+    if (nb_attributes > (int)OKT_MAX_XML_ATTRS) {   /* attrs_ok counted */
+        pfail(st, "an element has more than OKT_MAX_XML_ATTRS (256) attributes");
+        return;
+    }
     node *n = aalloc(&st->ar, sizeof *n);
     if (!n) {
         pfail(st, "out of memory");
@@ -455,6 +459,56 @@ static int normalise(const char *s, size_t len, const char **buf,
     return 0;
 }
 
+/* libxml2 2.9 checks each attribute of an element against all of that
+ * element's earlier ones: quadratic in their count (200k attributes cost
+ * 18 s). One linear pass counts them per start tag before it parses (the
+ * '=' signs outside quoted values; namespace declarations too, which it
+ * checks alike), so it never meets more than OKT_MAX_XML_ATTRS on one
+ * element. Comments, CDATA sections, processing instructions and
+ * declarations are stepped over; malformed text is libxml2's to refuse. */
+static int attrs_ok(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        const char *lt = memchr(s + i, '<', n - i);
+        if (!lt)
+            return 1;
+        i = (size_t)(lt - s) + 1;
+        const char *end = NULL;
+        if (n - i >= 3 && !memcmp(s + i, "!--", 3))
+            end = memmem(s + i + 3, n - i - 3, "-->", 3);
+        else if (n - i >= 8 && !memcmp(s + i, "![CDATA[", 8))
+            end = memmem(s + i + 8, n - i - 8, "]]>", 3);
+        else if (i < n && s[i] == '?')
+            end = memmem(s + i, n - i, "?>", 2);
+        else if (i < n && (s[i] == '!' || s[i] == '/'))
+            end = memchr(s + i, '>', n - i);
+        else {
+            unsigned count = 0;
+            char quote = 0;
+            for (; i < n; i++) {
+                char c = s[i];
+                if (quote) {
+                    if (c == quote)
+                        quote = 0;
+                } else if (c == '"' || c == '\'') {
+                    quote = c;
+                } else if (c == '=') {
+                    if (++count > OKT_MAX_XML_ATTRS)
+                        return 0;
+                } else if (c == '>' || c == '<') {
+                    break;
+                }
+            }
+            continue;
+        }
+        if (!end)
+            return 1;
+        i = (size_t)(end - s) + 1;
+    }
+    return 1;
+}
+
 /* Parse s into st->root. Returns 0 or -1 with err set (bad_xml). */
 static int parse_tree(const char *s, size_t len, pstate *st, okt_err *err)
 {
@@ -467,6 +521,12 @@ static int parse_tree(const char *s, size_t len, pstate *st, okt_err *err)
     if (blen == 0 || blen > INT_MAX) {
         free(owned);
         return okt_err_set(err, OKT_EBADXML, "empty document");
+    }
+    if (!attrs_ok(buf, blen)) {
+        free(owned);
+        return okt_err_set(err, OKT_EBADXML, "an element has more than "
+                           "OKT_MAX_XML_ATTRS (%u) attributes",
+                           (unsigned)OKT_MAX_XML_ATTRS);
     }
     okt_xml_init();
     xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(buf, (int)blen);

@@ -13,6 +13,11 @@
 #include <string.h>
 
 #define MAX_URLS 10
+/* Bounded work per step, so that deadlines are checked every step however
+ * fast a server sends: at most this many messages go from the ws to the
+ * session, and none while the session holds this many events not taken
+ * (the rest waits in the ws, which stops reading past its bound). */
+#define FEED_PER_STEP 64
 
 struct okt_conn {
     char *urls[MAX_URLS];
@@ -22,6 +27,7 @@ struct okt_conn {
     okt_ws_cfg wscfg;
     char *cafile, *certfile, *keyfile, *subprotocol;
     int open_ms;
+    size_t max_memory;
     okt_session *s;
     okt_ws *ws;
     int64_t attempt_deadline;   /* -1 unless a URL is on trial */
@@ -72,6 +78,16 @@ char *okt_conn_redirect_url(const char *url)
     return r;
 }
 
+/* Can the ws take more of our own output? Up to half its max_out: over
+ * max_out the ws fails (a server that does not read the pongs it makes
+ * us queue), so our own requests alone must never get it there; the rest
+ * waits in the session. One message always goes to an empty ws. */
+static int ws_takes(const okt_conn *c)
+{
+    size_t q = okt_ws_out_queued(c->ws);
+    return q == 0 || q < c->wscfg.max_out / 2;
+}
+
 /* Move queued session output into the ws (buffers only, no syscall).
  * Returns 1 when something was queued. */
 static int move_out(okt_conn *c)
@@ -79,7 +95,7 @@ static int move_out(okt_conn *c)
     const char *m;
     size_t len;
     int moved = 0;
-    while (c->ws && okt_session_output(c->s, &m, &len)) {
+    while (c->ws && ws_takes(c) && okt_session_output(c->s, &m, &len)) {
         okt_err e;
         if (okt_ws_send(c->ws, m, len, &e) != 0)
             break;   /* the ws is ending; its step reports why */
@@ -176,18 +192,11 @@ okt_conn *okt_conn_new(const okt_conn_cfg *cfg, int64_t now, okt_err *err)
         okt_err_set(err, OKT_EINVAL, "connect: no URL given");
         return NULL;
     }
-    for (size_t i = 0; i < cfg->nurls && i < MAX_URLS; i++) {
-        const char *u = cfg->urls[i];
-        if (!u || (strncmp(u, "ws://", 5) && strncmp(u, "wss://", 6))) {
-            okt_err_set(err, OKT_EINVAL,
-                        "connect: URL %zu is not ws:// or wss://", i + 1);
+    /* every URL that will be tried: a bad one is the caller's mistake,
+     * not a refusal to find out about later */
+    for (size_t i = 0; i < cfg->nurls && i < MAX_URLS; i++)
+        if (okt_ws_check_url(cfg->urls[i], err) != 0)
             return NULL;
-        }
-        if (strlen(u) > 2048) {
-            okt_err_set(err, OKT_EINVAL, "connect: URL %zu too long", i + 1);
-            return NULL;
-        }
-    }
     okt_conn *c = calloc(1, sizeof *c);
     if (!c) {
         okt_err_set(err, OKT_ENOMEM, "connect: out of memory");
@@ -200,6 +209,8 @@ okt_conn *okt_conn_new(const okt_conn_cfg *cfg, int64_t now, okt_err *err)
         if (dupstr(&c->urls[i], cfg->urls[i]))
             goto nomem;
     c->wscfg = cfg->ws;
+    if (!c->wscfg.max_out)   /* ws_takes reads it */
+        c->wscfg.max_out = OKT_MAX_WS_OUT;
     if (dupstr(&c->cafile, cfg->ws.cafile) ||
         dupstr(&c->certfile, cfg->ws.certfile) ||
         dupstr(&c->keyfile, cfg->ws.keyfile) ||
@@ -211,6 +222,8 @@ okt_conn *okt_conn_new(const okt_conn_cfg *cfg, int64_t now, okt_err *err)
     c->wscfg.subprotocol = c->subprotocol;
     c->open_ms = cfg->session.open_ms > 0 ? cfg->session.open_ms
                                           : OKT_DEFAULT_OPEN_MS;
+    c->max_memory = cfg->max_memory ? cfg->max_memory
+                                    : OKT_CLIENT_MAX_MEMORY;
     c->s = okt_session_new(&cfg->session, err);
     if (!c->s) {
         okt_conn_free(c);
@@ -258,13 +271,18 @@ int64_t okt_conn_deadline(const okt_conn *c)
     size_t len;
     if (okt_session_pending_events(c->s) ||
         (c->ws && okt_ws_pending(c->ws)) ||
-        okt_session_output(c->s, &m, &len))
+        (c->ws && ws_takes(c) && okt_session_output(c->s, &m, &len)))
         return 0;   /* work is ready without waiting: "earlier than now" */
     int64_t d = okt_session_deadline(c->s);
     if (c->ws && c->attempt_deadline >= 0 &&
         (d < 0 || c->attempt_deadline < d))
         d = c->attempt_deadline;
     return d;
+}
+
+size_t okt_conn_mem(const okt_conn *c)
+{
+    return c ? sizeof *c + okt_ws_mem(c->ws) + okt_session_mem(c->s) : 0;
 }
 
 int okt_conn_state(const okt_conn *c)
@@ -282,14 +300,29 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
         int rc = okt_ws_step(c->ws, revents, &e);
         const char *m;
         size_t len;
-        /* messages that arrived before a failure still count */
-        while (c->ws && okt_ws_recv(c->ws, &m, &len)) {
+        /* messages that arrived before a failure still count: then all
+         * are fed, since the ws goes with them */
+        for (int n = 0; c->ws && (rc != 0 || (n < FEED_PER_STEP &&
+                                  okt_session_pending_events(c->s) <
+                                      FEED_PER_STEP)) &&
+                        okt_ws_recv(c->ws, &m, &len);
+             n++) {
             okt_session_feed(c->s, m, len, now);
             if (okt_session_state(c->s) == OKT_S_REDIRECT ||
                 okt_session_state(c->s) == OKT_S_CLOSED)
                 break;
         }
         int st = okt_session_state(c->s);
+        size_t held = okt_conn_mem(c);
+        if (rc == 0 && c->ws && held > c->max_memory) {
+            /* The server made us hold more than we allow (a frame whose
+             * announced size wslay allocates at its start, messages piling
+             * up): end it here, freeing all of it. */
+            rc = -1;
+            okt_err_set(&e, OKT_ECLOSED, "memory cap reached: the connection "
+                        "holds %zu bytes, over max_memory (%zu bytes)", held,
+                        c->max_memory);
+        }
         if (rc != 0 && st == OKT_S_HANDSHAKE)
             attempt_failed(c, &e, now);
         else if (rc != 0 && st != OKT_S_REDIRECT && st != OKT_S_CLOSED) {

@@ -16,6 +16,8 @@ typedef struct okt_conn_cfg {
     size_t nurls;
     okt_session_cfg session; /* login, password, timeouts */
     okt_ws_cfg ws;           /* TLS and size limits */
+    size_t max_memory;       /* over this okt_conn_mem the connection ends
+                                (OKT_ECLOSED); 0: OKT_CLIENT_MAX_MEMORY */
 } okt_conn_cfg;
 
 void okt_conn_cfg_init(okt_conn_cfg *cfg);
@@ -36,6 +38,12 @@ int64_t okt_conn_deadline(const okt_conn *c);
 int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err);
 
 int okt_conn_state(const okt_conn *c);   /* okt_session_state() values */
+
+/* Bytes the connection holds, roughly: its transport's (okt_ws_mem: its
+ * buffers, received messages, the one being received, queued output) and
+ * its session's (okt_session_mem). Checked against cfg.max_memory after
+ * the input of each step. */
+size_t okt_conn_mem(const okt_conn *c);
 
 /* Send a request; params is stolen (may be NULL). Returns a request id
  * > 0, or -1 with err (OKT_ECLOSED when not ready). timeout_ms 0: cfg's. */

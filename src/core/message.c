@@ -40,6 +40,14 @@ int okt_msg_scan(const char *text, size_t len, unsigned max_depth,
                  size_t max_items, size_t max_token, size_t max_total,
                  okt_err *err)
 {
+    return okt_msg_scan_items(text, len, max_depth, max_items, max_token,
+                              max_total, NULL, err);
+}
+
+int okt_msg_scan_items(const char *text, size_t len, unsigned max_depth,
+                       size_t max_items, size_t max_token, size_t max_total,
+                       size_t *nitems, okt_err *err)
+{
     unsigned depth = 0;
     size_t items = 0, tok = 0, total = 0;
     int in_str = 0;
@@ -113,6 +121,8 @@ int okt_msg_scan(const char *text, size_t len, unsigned max_depth,
                                    max_total);
         }
     }
+    if (nitems)
+        *nitems = items + 1;   /* the scalar at the top, if any */
     return 0;
 }
 
@@ -361,6 +371,16 @@ void okt_mp_free(okt_mp *mp)
         set_clear(&mp->sets[i]);
     free(mp->sets);
     free(mp);
+}
+
+size_t okt_mp_mem(const okt_mp *mp)
+{
+    if (!mp)
+        return 0;
+    size_t n = sizeof *mp + mp->total + mp->n * sizeof *mp->sets;
+    for (size_t i = 0; i < mp->n; i++)   /* at most max_pending */
+        n += mp->sets[i].count * (sizeof(unsigned char *) + sizeof(size_t));
+    return n;
 }
 
 size_t okt_mp_pending(const okt_mp *mp)

@@ -29,6 +29,13 @@ int okt_msg_parse(const char *text, size_t len, json_t **root,
 int okt_msg_scan(const char *text, size_t len, unsigned max_depth,
                  size_t max_items, size_t max_token, size_t max_total,
                  okt_err *err);
+/* The same, also counting the values into *items (may be NULL): what the
+ * parsed tree will cost, roughly len + *items * OKT_JSON_VALUE_COST
+ * (jansson's node, its allocation and an object's slot). */
+#define OKT_JSON_VALUE_COST 64u
+int okt_msg_scan_items(const char *text, size_t len, unsigned max_depth,
+                       size_t max_items, size_t max_token, size_t max_total,
+                       size_t *items, okt_err *err);
 
 /* Build ["name", obj] as compact JSON (key order kept). obj is borrowed
  * and may be NULL (sent as {}). Returns a malloc'd NUL-terminated string
@@ -90,6 +97,7 @@ size_t okt_mp_expire(okt_mp *mp, int64_t now);
 /* Absolute time the oldest partial goes stale, -1 when none. */
 int64_t okt_mp_deadline(const okt_mp *mp);
 size_t okt_mp_pending(const okt_mp *mp);   /* partial messages held */
+size_t okt_mp_mem(const okt_mp *mp);       /* bytes they hold, roughly */
 
 /* Splitter for the server side: cut text into multipart messages whose
  * decoded content is at most part_bytes (>= 4) each, cut only on UTF-8

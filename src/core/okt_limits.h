@@ -5,7 +5,12 @@
 
 #define OKT_MAX_WS_MSG          (16u * 1024u * 1024u) /* one WebSocket message */
 #define OKT_MAX_HANDSHAKE       (16u * 1024u)         /* HTTP upgrade head */
-#define OKT_MAX_WS_OUT          (1024u * 1024u)       /* server: output waiting */
+#define OKT_MAX_WS_OUT          (1024u * 1024u)       /* output waiting (server,
+                                                         client's max_output) */
+#define OKT_MIN_WS_OUT          (64u * 1024u)         /* client's least max_output */
+#define OKT_MAX_SIZE_OPTION     (1024u * 1024u * 1024u) /* largest size option */
+#define OKT_CLIENT_MAX_MEMORY   (64u * 1024u * 1024u) /* a client's max_memory */
+#define OKT_MIN_MEMORY          (1024u * 1024u)       /* its least value */
 #define OKT_MAX_MP_PARTS        4096u                 /* multipart packetcount */
 #define OKT_MAX_MP_BYTES        (16u * 1024u * 1024u) /* reassembled multipart */
 #define OKT_MAX_MP_PENDING      64u                   /* partial multiparts kept */
@@ -16,7 +21,15 @@
 #define OKT_MAX_XML_BYTES       (16u * 1024u * 1024u) /* one XML document */
 #define OKT_MAX_XML_DEPTH       64u                   /* element nesting */
 #define OKT_MAX_XML_ITEMS       100000u               /* elements in one doc */
+#define OKT_MAX_XML_ATTRS       256u                  /* attributes of one */
 #define OKT_MAX_JSON_DEPTH      64u                   /* envelope nesting */
+/* The client scans each message from the server (okt_msg_scan) before
+ * jansson builds it: 5 M empty arrays in 16 MB would cost over a GB. A
+ * real server's longest replies (lists of users, numbers, queues) stay far
+ * below; the emulator takes at most OKT_EMU_JSON_ITEMS in a request.
+ * Strings and numbers are bounded by the message alone (OKT_MAX_WS_MSG):
+ * they cost what they weigh. */
+#define OKT_CLIENT_JSON_ITEMS   200000u               /* values in a message */
 #define OKT_MAX_TRACE           4096u                 /* wire trace records */
 #define OKT_MAX_TRACE_BYTES     (32u * 1024u * 1024u) /* their text together */
 #define OKT_MAX_RECORD_BYTES    (64u * 1024u * 1024u) /* a recording replayed */

@@ -66,9 +66,11 @@ struct okt_session {
 
     out_msg *out;         /* ring */
     size_t out_head, out_n, out_cap;
+    size_t out_bytes;     /* their text */
 
     okt_event *ev;        /* ring */
     size_t ev_head, ev_n, ev_cap;
+    size_t ev_bytes;      /* their cost */
     size_t ev_unsolicited; /* server events + protocol errors queued */
 
     okt_mp *mp;
@@ -354,6 +356,7 @@ static int out_push(okt_session *s, char *msg, size_t len, int secret)
     m->len = len;
     m->secret = secret;
     s->out_n++;
+    s->out_bytes += len;
     return 0;
 }
 
@@ -367,6 +370,7 @@ static void out_free(out_msg *m)
 static void out_clear(okt_session *s)
 {
     while (s->out_n) {
+        s->out_bytes -= s->out[s->out_head].len;
         out_free(&s->out[s->out_head]);
         s->out_head = (s->out_head + 1) % s->out_cap;
         s->out_n--;
@@ -392,6 +396,7 @@ static int ev_push(okt_session *s, okt_event *ev)
     }
     s->ev[(s->ev_head + s->ev_n) % s->ev_cap] = *ev;
     s->ev_n++;
+    s->ev_bytes += ev->cost;
     if (unsolicited(ev))
         s->ev_unsolicited++;
     return 0;
@@ -407,6 +412,20 @@ static void push_simple(okt_session *s, int type, int64_t id, json_t *data,
     ev.data = data;
     if (msg)
         okt_err_set(&ev.err, code, "%s", msg);
+    ev_push(s, &ev);
+}
+
+/* A reply or server event carrying a parsed message that costs `cost`. */
+static void push_data(okt_session *s, int type, int64_t id, char *name,
+                      json_t *data, size_t cost)
+{
+    okt_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.id = id;
+    ev.name = name;
+    ev.data = data;
+    ev.cost = cost;
     ev_push(s, &ev);
 }
 
@@ -440,8 +459,9 @@ static void close_with(okt_session *s, int code, const char *why)
     for (size_t i = 0; i < n; i++) {
         if (all[i]->kind == K_USER) {
             char m[OKT_ERRMSG_MAX];
-            snprintf(m, sizeof m, "request '%s' failed: connection closed",
-                     all[i]->method);
+            /* the cause, so a caller hears what happened */
+            snprintf(m, sizeof m, "request '%s' failed: %s", all[i]->method,
+                     why);
             push_simple(s, OKT_EV_ERROR, all[i]->id, NULL, OKT_ECLOSED, m);
         }
         free(all[i]);
@@ -602,6 +622,17 @@ int okt_session_state(const okt_session *s)
 size_t okt_session_pending_events(const okt_session *s)
 {
     return s ? s->ev_n : 0;
+}
+
+size_t okt_session_mem(const okt_session *s)
+{
+    if (!s)
+        return 0;
+    return sizeof *s + s->out_cap * sizeof *s->out + s->out_bytes +
+           s->ev_cap * sizeof *s->ev + s->ev_bytes +
+           s->count * sizeof(req) + s->cap * sizeof *s->slots +
+           s->hcap * sizeof *s->heap + okt_mp_mem(s->mp) +
+           okt_trace_mem(s->trace);
 }
 
 size_t okt_session_pending_requests(const okt_session *s)
@@ -860,7 +891,7 @@ static void proto_error(okt_session *s, const okt_err *e)
 }
 
 static void dispatch(okt_session *s, const char *name, json_t *obj,
-                     int64_t now)
+                     size_t cost, int64_t now)
 {
     const char *q = okt_msg_qid(obj);
     int64_t qn = qid_id(q);
@@ -904,7 +935,7 @@ static void dispatch(okt_session *s, const char *name, json_t *obj,
                 become_ready(s, now);
             break;
         case K_USER:
-            push_simple(s, OKT_EV_REPLY, id, json_incref(obj), 0, NULL);
+            push_data(s, OKT_EV_REPLY, id, NULL, json_incref(obj), cost);
             break;
         default:
             break;
@@ -918,16 +949,24 @@ static void dispatch(okt_session *s, const char *name, json_t *obj,
                    "event queue full (OKT_MAX_EVENTS): events not taken");
         return;
     }
-    okt_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = OKT_EV_SERVER;
-    ev.name = strdup(name);
-    ev.data = json_incref(obj);
-    if (!ev.name) {
-        okt_event_clear(&ev);
-        return;
-    }
-    ev_push(s, &ev);
+    char *n = strdup(name);
+    if (n)
+        push_data(s, OKT_EV_SERVER, 0, n, json_incref(obj), cost);
+}
+
+/* okt_msg_parse behind a linear scan (OKT_CLIENT_JSON_ITEMS): the cost of
+ * a message stays linear in its size, whatever its shape. *cost: what its
+ * tree holds, roughly (okt_session_mem). */
+static int parse(const char *msg, size_t len, json_t **root,
+                 const char **name, json_t **obj, size_t *cost, okt_err *e)
+{
+    size_t items = 0;
+    *root = NULL;
+    if (okt_msg_scan_items(msg, len, OKT_MAX_JSON_DEPTH, OKT_CLIENT_JSON_ITEMS,
+                           OKT_MAX_WS_MSG, OKT_MAX_WS_MSG, &items, e) != 0)
+        return -1;
+    *cost = len + items * OKT_JSON_VALUE_COST;
+    return okt_msg_parse(msg, len, root, name, obj, e);
 }
 
 int okt_session_feed(okt_session *s, const char *msg, size_t len,
@@ -940,7 +979,8 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
     const char *name;
     json_t *obj;
     okt_err e;
-    if (okt_msg_parse(msg, len, &root, &name, &obj, &e)) {
+    size_t cost;
+    if (parse(msg, len, &root, &name, &obj, &cost, &e)) {
         okt_trace_add(s->trace, '<', msg, len);
         proto_error(s, &e);
         return 0;
@@ -961,7 +1001,7 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
         if (rc == 0)
             return 0;
         okt_trace_add(s->trace, '<', text, tlen);
-        int bad = okt_msg_parse(text, tlen, &root, &name, &obj, &e);
+        int bad = parse(text, tlen, &root, &name, &obj, &cost, &e);
         free(text);
         if (bad) {
             proto_error(s, &e);
@@ -974,7 +1014,7 @@ int okt_session_feed(okt_session *s, const char *msg, size_t len,
             return 0;
         }
     }
-    dispatch(s, name, obj, now);
+    dispatch(s, name, obj, cost, now);
     json_decref(root);
     return 0;
 }
@@ -999,6 +1039,7 @@ void okt_session_consume_output(okt_session *s)
     if (s->trace)
         okt_trace_add(s->trace, '>', s->out[s->out_head].s,
                       s->out[s->out_head].len);
+    s->out_bytes -= s->out[s->out_head].len;
     out_free(&s->out[s->out_head]);
     s->out_head = (s->out_head + 1) % s->out_cap;
     s->out_n--;
@@ -1130,6 +1171,7 @@ int okt_session_next_event(okt_session *s, okt_event *ev)
     *ev = s->ev[s->ev_head];
     s->ev_head = (s->ev_head + 1) % s->ev_cap;
     s->ev_n--;
+    s->ev_bytes -= ev->cost;
     if (unsolicited(ev))
         s->ev_unsolicited--;
     return 1;

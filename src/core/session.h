@@ -56,6 +56,7 @@ typedef struct okt_event {
     char *name;           /* owned, may be NULL */
     json_t *data;         /* owned reference, may be NULL */
     okt_err err;
+    size_t cost;          /* bytes data holds, roughly (okt_session_mem) */
 } okt_event;
 
 void okt_event_clear(okt_event *ev);
@@ -94,6 +95,10 @@ int okt_session_next_event(okt_session *s, okt_event *ev);
  * event, dispatched by its name. A malformed incoming message is reported
  * as an OKT_EV_ERROR event with id 0 and err OKT_EPROTOCOL. */
 size_t okt_session_pending_events(const okt_session *s);   /* queued */
+/* Bytes the session holds, roughly: queued output and events (a parsed
+ * message counted as its text plus OKT_JSON_VALUE_COST per value), the
+ * request table, multipart partials and the trace. For a memory cap. */
+size_t okt_session_mem(const okt_session *s);
 size_t okt_session_pending_requests(const okt_session *s); /* user, in flight */
 /* Queue a request nobody waits for (logout): no id, no deadline, its reply
  * is dropped. params stolen. 0, or -1 with err (OKT_ECLOSED unless READY). */

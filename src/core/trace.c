@@ -166,6 +166,11 @@ int okt_trace_next(okt_trace *t, int *dir, char **text)
     return 1;
 }
 
+size_t okt_trace_mem(const okt_trace *t)
+{
+    return t ? sizeof *t + t->cap * sizeof *t->r + t->bytes + t->n : 0;
+}
+
 size_t okt_trace_count(const okt_trace *t)
 {
     return t ? t->n : 0;

@@ -28,6 +28,7 @@ void okt_trace_add(okt_trace *t, int dir, const char *msg, size_t len);
 int okt_trace_next(okt_trace *t, int *dir, char **text);
 
 size_t okt_trace_count(const okt_trace *t);    /* records held */
+size_t okt_trace_mem(const okt_trace *t);      /* bytes held, roughly */
 size_t okt_trace_dropped(const okt_trace *t);  /* records lost so far */
 
 /* The masked form of one message, as recorded (malloc'd, caller frees);

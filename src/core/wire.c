@@ -169,14 +169,8 @@ okt_wire *okt_wire_new(const okt_wire_cfg *cfg, int64_t now, okt_err *err)
         okt_err_set(err, OKT_EINVAL, "wire: no URL given");
         return NULL;
     }
-    if (strncmp(cfg->url, "ws://", 5) && strncmp(cfg->url, "wss://", 6)) {
-        okt_err_set(err, OKT_EINVAL, "wire: URL is not ws:// or wss://");
+    if (okt_ws_check_url(cfg->url, err) != 0)   /* as okt_conn */
         return NULL;
-    }
-    if (strlen(cfg->url) > 2048) {   /* as okt_conn */
-        okt_err_set(err, OKT_EINVAL, "wire: URL too long");
-        return NULL;
-    }
     okt_wire *w = calloc(1, sizeof *w);
     if (!w) {
         okt_err_set(err, OKT_ENOMEM, "wire: out of memory");
@@ -354,10 +348,8 @@ int okt_wire_reopen(okt_wire *w, const char *url, int64_t now, okt_err *err)
     if (!url)
         return okt_err_set(err, st == OKT_S_REDIRECT ? OKT_ENOMEM : OKT_EINVAL,
                            "reopen: no URL");
-    if (strncmp(url, "ws://", 5) && strncmp(url, "wss://", 6))
-        return okt_err_set(err, OKT_EINVAL, "reopen: URL is not ws:// or wss://");
-    if (strlen(url) > 2048)
-        return okt_err_set(err, OKT_EINVAL, "reopen: URL too long");
+    if (okt_ws_check_url(url, err) != 0)
+        return -1;
     return open_ws(w, url, now, err);
 }
 

@@ -37,10 +37,10 @@
 #include <wslay/wslay.h>
 
 #define RECV_CHUNK   (16u * 1024u)     /* room offered to each recv() */
-#define READ_PER_TURN (4u * 1024u * 1024u) /* wire bytes read per step */
-/* Server: less per step, so the frames one step parses (a pipelining
- * peer's, say) cost the other peers of the same thread little waiting. */
-#define SERVER_READ_PER_TURN (256u * 1024u)
+/* Wire bytes read per step: the frames one step parses stay cheap, so a
+ * server's peers wait little for each other, and a client's step (whose
+ * caller checks its deadlines each step) stays short under a flood. */
+#define READ_PER_TURN (256u * 1024u)
 #define OUT_HIGH     (1u * 1024u * 1024u)  /* stop framing above this */
 /* Empty buffers larger than this are freed. 0: all of them, so a quiet
  * connection holds no receive room or reply bytes (the emulator keeps
@@ -87,9 +87,12 @@ struct okt_ws {
     int peer_code;
     char peer_reason[124];
     size_t max_msg, max_handshake;
-    size_t max_out;          /* server: see okt_ws_cfg */
+    size_t max_out;          /* see okt_ws_cfg */
     int out_over;            /* server: the last step stopped framing input
                                 over max_out, the socket taking no more */
+    int held;                /* cb_recv held input back over max_out */
+    unsigned char first[12]; /* client TLS: the first bytes the server sent, */
+    size_t nfirst;           /* to tell a plain server from a TLS failure */
     uint64_t imsg_bytes;     /* payload of the message being received */
     size_t rq_n;             /* messages in rq */
     char *subprotocol;       /* NULL: none offered / echoed */
@@ -228,15 +231,27 @@ static int report(okt_ws *ws, okt_err *err)
 
 /* ---- wslay callbacks: they only touch buffers and flags ---------------- */
 
+/* Does max_out hold input back? For servers, and for socket clients; a
+ * memory-mode client's host writes the output itself (a cosocket send
+ * waits until it is out), so nothing piles up here. */
+static int bounded_out(const okt_ws *ws)
+{
+    return ws->server || !ws->mem;
+}
+
 static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *b, size_t len,
                        int flags, void *ud)
 {
     (void)flags;
     okt_ws *ws = ud;
     size_t have = buf_used(&ws->in);
-    /* Server: over max_out no frame is taken in (each ping would queue a
-     * pong); the bytes wait in `in` until the output drains. */
-    if (have == 0 || (ws->server && okt_ws_out_queued(ws) > ws->max_out)) {
+    /* Over max_out no frame is taken in (each ping would queue a pong);
+     * the bytes wait in `in` until the output drains. Not for a memory-
+     * mode client: its host takes the output (see bounded_out). */
+    int over = have && bounded_out(ws) && okt_ws_out_queued(ws) > ws->max_out;
+    if (over)
+        ws->held = 1;   /* for the client's check in okt_ws_step */
+    if (have == 0 || over) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
@@ -404,6 +419,20 @@ static void tls_handshake(okt_ws *ws)
         return;
     char why[160];
     tls_why(ws, why, sizeof why);
+    /* A TLS record starts with its content type, 20 to 23: anything else
+     * is a plain server (its HTTP 400, say) on a wss:// URL. */
+    if (!ws->server && ws->nfirst && (ws->first[0] < 20 || ws->first[0] > 23)) {
+        char q[sizeof ws->first + 1];
+        size_t k = 0;
+        for (; k < ws->nfirst && ws->first[k] >= 0x20 && ws->first[k] < 0x7f &&
+               ws->first[k] != '"' && ws->first[k] != '\\'; k++)
+            q[k] = (char)ws->first[k];
+        q[k] = '\0';
+        finish(ws, OKT_ETLS, "TLS handshake with %s failed: the server "
+               "answered with non-TLS bytes (\"%s\"): a ws:// server?",
+               ws->hostport, q);
+        return;
+    }
     finish(ws, OKT_ETLS, "TLS handshake with %s failed: %s",
            ws->hostport ? ws->hostport : "client", why);
 }
@@ -615,11 +644,15 @@ void okt_ws_free(okt_ws *ws)
 }
 
 /* ws://host[:port][/path] -> parts. host gets the bare name (no
- * brackets), path at least "/". */
+ * brackets), path at least "/". err: why alone (okt_ws_check_url adds
+ * the URL). */
 static int parse_url(const char *url, int *tls, char *host, size_t hostsz,
                      char *port, const char **path, okt_err *err)
 {
     const char *p;
+    if (strlen(url) > OKT_WSH_PATH_MAX)
+        return okt_err_set(err, OKT_EINVAL, "longer than %d bytes",
+                           OKT_WSH_PATH_MAX);
     if (strncasecmp(url, "ws://", 5) == 0) {
         *tls = 0;
         p = url + 5;
@@ -627,14 +660,18 @@ static int parse_url(const char *url, int *tls, char *host, size_t hostsz,
         *tls = 1;
         p = url + 6;
     } else {
-        return okt_err_set(err, OKT_EINVAL, "url must start with ws:// or wss://");
+        return okt_err_set(err, OKT_EINVAL, "must start with ws:// or wss://");
     }
+    size_t auth = strcspn(p, "/?#");
+    if (memchr(p, '@', auth))
+        return okt_err_set(err, OKT_EINVAL, "a user or password in the url "
+                           "is not taken (give login and password)");
     const char *hs, *he;
     if (*p == '[') {
         hs = p + 1;
         he = strchr(hs, ']');
         if (!he)
-            return okt_err_set(err, OKT_EINVAL, "bad IPv6 host in url");
+            return okt_err_set(err, OKT_EINVAL, "no ']' after the IPv6 host");
         p = he + 1;
     } else {
         hs = p;
@@ -643,11 +680,15 @@ static int parse_url(const char *url, int *tls, char *host, size_t hostsz,
         he = p;
     }
     size_t hl = (size_t)(he - hs);
-    if (hl == 0 || hl >= hostsz)
-        return okt_err_set(err, OKT_EINVAL, "bad host in url");
+    if (hl == 0)
+        return okt_err_set(err, OKT_EINVAL, "no host");
+    if (hl >= hostsz)
+        return okt_err_set(err, OKT_EINVAL, "host longer than %zu bytes",
+                           hostsz - 1);
     for (const char *c = hs; c < he; c++)
-        if ((unsigned char)*c <= 0x20 || *c == '@' || *c == '/' || (unsigned char)*c >= 0x7f)
-            return okt_err_set(err, OKT_EINVAL, "bad host in url");
+        if ((unsigned char)*c <= 0x20 || *c == '/' || (unsigned char)*c >= 0x7f)
+            return okt_err_set(err, OKT_EINVAL, "a space, control or "
+                               "non-ASCII character in the host");
     memcpy(host, hs, hl);
     host[hl] = '\0';
     strcpy(port, *tls ? "443" : "80");
@@ -660,13 +701,69 @@ static int parse_url(const char *url, int *tls, char *host, size_t hostsz,
             nd++;
         }
         if (nd == 0 || v == 0 || v > 65535)
-            return okt_err_set(err, OKT_EINVAL, "bad port in url");
+            return okt_err_set(err, OKT_EINVAL, "the port must be 1 to 65535");
         snprintf(port, 6, "%lu", v);
     }
     if (*p && *p != '/' && *p != '?' && *p != '#')
-        return okt_err_set(err, OKT_EINVAL, "bad url");
+        return *p > 0x20 && *p < 0x7f
+                   ? okt_err_set(err, OKT_EINVAL, "'%c' after the %s", *p,
+                                 he == p ? "host" : "port")
+                   : okt_err_set(err, OKT_EINVAL, "a stray byte after the %s",
+                                 he == p ? "host" : "port");
+    /* The request target goes out as it is: no byte HTTP would refuse
+     * (the fragment never goes out). */
+    for (const char *c = p; *c && *c != '#'; c++)
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+            return okt_err_set(err, OKT_EINVAL, "a space, control or "
+                               "non-ASCII character in the path "
+                               "(percent-encode it)");
     *path = p;
     return 0;
+}
+
+/* The URL as an error message quotes it: a user or password part as
+ * "***@" (no message ever holds a password), control and non-ASCII bytes
+ * as '?', cut at 96 bytes. */
+static void url_quote(const char *url, char *out, size_t n)
+{
+    const char *s = strstr(url, "://");
+    size_t k = 0, i = 0;
+    if (s) {   /* the last '@' of the authority ends the user part */
+        const char *a = s + 3, *end = a + strcspn(a, "/?#"), *at = NULL;
+        for (const char *c = a; c < end; c++)
+            if (*c == '@')
+                at = c;
+        if (at && (size_t)(a - url) + 4 < n) {
+            memcpy(out, url, (size_t)(a - url));
+            memcpy(out + (a - url), "***", 3);
+            k = (size_t)(a - url) + 3;
+            i = (size_t)(at - url);
+        } else if (at) {
+            i = (size_t)(at - url);   /* a long scheme: the tail only */
+        }
+    }
+    for (; url[i] && k + 4 < n && k < 96; i++)
+        out[k++] = ((unsigned char)url[i] < 0x20 || (unsigned char)url[i] >= 0x7f)
+                       ? '?' : url[i];
+    if (url[i] && k + 4 <= n) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
+}
+
+int okt_ws_check_url(const char *url, okt_err *err)
+{
+    if (!url)
+        return okt_err_set(err, OKT_EINVAL, "oktell: bad url: none given");
+    int tls;
+    char host[256], port[8], q[112];
+    const char *path;
+    okt_err why;
+    if (parse_url(url, &tls, host, sizeof host, port, &path, &why) == 0)
+        return 0;
+    url_quote(url, q, sizeof q);
+    return okt_err_set(err, OKT_EINVAL, "oktell: bad url '%s': %s", q, why.msg);
 }
 
 /* Start connect() on ws->ai_cur, moving on through the list while the
@@ -706,12 +803,11 @@ static okt_ws *client_new(const char *url, const okt_ws_cfg *cfg, int mem,
         okt_ws_cfg_init(&defaults);
         cfg = &defaults;
     }
-    if (!url)
-        return okt_err_set(err, OKT_EINVAL, "url is NULL"), NULL;
     int tls = 0;
     char host[256], port[8];
     const char *path = "";
-    if (parse_url(url, &tls, host, sizeof host, port, &path, err) != 0)
+    if (okt_ws_check_url(url, err) != 0 ||
+        parse_url(url, &tls, host, sizeof host, port, &path, err) != 0)
         return NULL;
 
     okt_ws *ws = ws_new(0, cfg, err);
@@ -737,11 +833,6 @@ static okt_ws *client_new(const char *url, const okt_ws_cfg *cfg, int mem,
         memcpy(ws->path, path, pl);
         ws->path[pl] = '\0';
     }
-    for (const char *c = ws->path; *c; c++)
-        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
-            okt_err_set(err, OKT_EINVAL, "bad path in url");
-            goto fail;
-        }
     sprintf(ws->hostport, v6 ? "[%s]%s%s" : "%s%s%s", host,
             defport ? "" : ":", defport ? "" : port);
 
@@ -882,10 +973,12 @@ static int want_input(const okt_ws *ws)
          * large backlog of messages. */
         if (ws->rq_bytes > ws->max_msg || !wslay_event_want_read(ws->ctx))
             return 0;
-        /* Server: nor while the output is over its bound (cb_recv), nor
-         * while bytes read before still wait there to be framed. */
-        if (ws->server && (okt_ws_out_queued(ws) > ws->max_out ||
-                           buf_used(&ws->in) >= RECV_CHUNK))
+        /* Nor while the output is over its bound (cb_recv), nor while
+         * bytes read before still wait there to be framed: else a peer
+         * that pings faster than it reads grows `in` by a turn's read
+         * each turn. */
+        if (bounded_out(ws) && (okt_ws_out_queued(ws) > ws->max_out ||
+                                buf_used(&ws->in) >= RECV_CHUNK))
             return 0;
     }
     return 1;
@@ -912,6 +1005,13 @@ static void read_input(okt_ws *ws)
         ws->st.syscalls++;
         if (n > 0) {
             ws->st.bytes_in += (uint64_t)n;
+            if (ws->ssl && ws->nfirst < sizeof ws->first) {
+                size_t k = sizeof ws->first - ws->nfirst;
+                if (k > (size_t)n)
+                    k = (size_t)n;
+                memcpy(ws->first + ws->nfirst, dst, k);
+                ws->nfirst += k;
+            }
             if (ws->ssl) {
                 if (BIO_write(ws->rbio, dst, (int)n) != (int)n) {
                     finish(ws, OKT_ENOMEM, "out of memory (TLS)");
@@ -924,7 +1024,7 @@ static void read_input(okt_ws *ws)
             /* A short read means the kernel buffer is empty now: asking
              * again would only cost a system call to hear EAGAIN. */
             if ((size_t)n < room ||
-                total >= (ws->server ? SERVER_READ_PER_TURN : READ_PER_TURN))
+                total >= READ_PER_TURN)
                 return;
             /* Before the upgrade is done, a head is all we want. */
             if (ws->phase < PH_OPEN && total > ws->max_handshake + RECV_CHUNK)
@@ -1011,6 +1111,15 @@ static void http_server(okt_ws *ws)
         "Sec-WebSocket-Version: 13\r\n"
         "Content-Length: 0\r\n\r\n";
     size_t avail = buf_used(&ws->in);
+    /* An upgrade starts "GET ": anything else (a TLS ClientHello on a
+     * plain port, say) is answered at once, as HTTP servers do, rather
+     * than both ends waiting for more until a timeout. */
+    size_t k = avail < 4 ? avail : 4;
+    if (k && memcmp(ws->in.p + ws->in.off, "GET ", k) != 0) {
+        put_plain(ws, bad, sizeof bad - 1);
+        finish(ws, OKT_EPROTOCOL, "bad upgrade request: not an HTTP GET");
+        return;
+    }
     size_t head = okt_wsh_head_len(ws->in.p + ws->in.off, avail);
     if (head == 0 && avail <= ws->max_handshake) {
         if (ws->eof)
@@ -1081,6 +1190,7 @@ static void ws_frames(okt_ws *ws)
      * fed bytes wait in `in` until the caller takes its messages. */
     int held = ws->mem && ws->rq_bytes > ws->max_msg;
     ws->out_over = 0;
+    ws->held = 0;
     for (;;) {
         if (buf_used(&ws->in) && !held && wslay_event_get_read_enabled(ws->ctx))
             rerr = wslay_event_recv(ws->ctx);   /* < 0: read is now disabled */
@@ -1248,8 +1358,21 @@ int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
             finish(ws, OKT_ENOMEM, "out of memory (TLS)");
     }
 
+    uint64_t sent = ws->st.bytes_out;
     if (ws->phase != PH_TCP && !ws->reset)
         flush(ws);
+    if (!ws->server && ws->held && ws->phase == PH_OPEN && !ws->wfail &&
+        ws->st.bytes_out == sent) {
+        /* Input held back since more than max_out waits to go out (a pong
+         * per ping: our own requests stay under half of it, see conn.c),
+         * and the socket took none of it: the server does not read what
+         * it makes us queue. Waiting would hold both for good: fail now,
+         * dropping them. */
+        finish(ws, OKT_ECLOSED, "the server reads nothing: more than "
+               "max_output (%zu bytes) waits to be sent", ws->max_out);
+        done(ws);
+        return report(ws, err);
+    }
     if (ws->wfail && ws->phase < PH_FINISH) {
         if (ws->phase == PH_OPEN && wslay_event_get_close_received(ws->ctx))
             finish(ws, OKT_ECLOSED, "closed by peer: code %d", ws->peer_code);
@@ -1311,7 +1434,13 @@ int okt_ws_pending(const okt_ws *ws)
 {
     if (!ws)
         return 0;
-    return ws->rq_head != NULL ||
+    /* A client's frames held back by the output bound wait in `in` and
+     * no more is read meanwhile (want_input): once the output went below
+     * the bound they are work to do at once, with nothing to poll for. */
+    int held_in = !ws->server && ws->phase == PH_OPEN && buf_used(&ws->in) &&
+                  wslay_event_get_read_enabled(ws->ctx) &&
+                  okt_ws_out_queued(ws) <= ws->max_out;
+    return ws->rq_head != NULL || held_in ||
            (ws->ssl && ws->phase < PH_FINISH && SSL_pending(ws->ssl) > 0);
 }
 

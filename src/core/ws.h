@@ -21,12 +21,15 @@ typedef struct okt_ws_cfg {
     int verify;              /* client TLS: verify cert + host name (1) */
     const char *certfile;    /* server TLS (optional): PEM cert chain */
     const char *keyfile;     /* server TLS: PEM key */
-    size_t max_out;          /* server: no frame is taken in while more
-                                output than this waits (OKT_MAX_WS_OUT), so
-                                a peer that sends pings and never reads
-                                cannot grow the pong queue; what to do with
-                                such a peer is the caller's (see
-                                okt_ws_out_queued) */
+    size_t max_out;          /* no frame is taken in while more output
+                                than this waits (OKT_MAX_WS_OUT), so a peer
+                                that sends pings and never reads cannot
+                                grow the pong queue. Server: what to do
+                                with such a peer is the caller's (see
+                                okt_ws_out_queued). Socket client: a step
+                                that held input back so and sent nothing
+                                fails (OKT_ECLOSED). Not for memory-mode
+                                clients, whose host writes the output. */
 } okt_ws_cfg;
 
 void okt_ws_cfg_init(okt_ws_cfg *cfg);
@@ -40,6 +43,11 @@ enum okt_ws_state {
 
 /* Client: url is ws://host[:port][/path] or wss://…; starts a non-blocking
  * connect. Numeric hosts never block; names go through getaddrinfo. */
+
+/* 0 when url is one okt_ws_connect takes, else -1 with err OKT_EINVAL
+ * "oktell: bad url '<url>': <why>" (the URL quoted without any user or
+ * password part): the one shape of a URL error, for every caller. */
+int okt_ws_check_url(const char *url, okt_err *err);
 okt_ws *okt_ws_connect(const char *url, const okt_ws_cfg *cfg, okt_err *err);
 
 /* Server: take ownership of an accepted socket and serve the upgrade. */

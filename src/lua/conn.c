@@ -26,7 +26,9 @@ static lconn *check_box(lua_State *L)
 }
 
 /* core.connect{urls=, login=, password=, timeout=, open_timeout=, ping=,
- *              cafile=, verify=, subscribe=, trace=} -> conn | nil, msg, code */
+ *              cafile=, verify=, subscribe=, trace=, max_output=,
+ *              max_memory=}
+ *   -> conn | nil, msg, code */
 static int l_connect(lua_State *L)
 {
     const char *fn = "connect";
@@ -67,6 +69,10 @@ static int l_connect(lua_State *L)
     lokt_session_opts(L, 1, fn, &cfg.session, subs);   /* pushes 3, 4 */
     const char *cafile = lokt_opt_string(L, 1, "cafile", fn);
     int verify = lokt_opt_bool(L, 1, "verify", 1, fn);
+    size_t max_output = lokt_opt_bytes(L, 1, "max_output", OKT_MIN_WS_OUT,
+                                       OKT_MAX_SIZE_OPTION, fn);
+    size_t max_memory = lokt_opt_bytes(L, 1, "max_memory", OKT_MIN_MEMORY,
+                                       OKT_MAX_SIZE_OPTION, fn);
 
     /* The box first: if Lua cannot allocate it, nothing C-side leaks. */
     lconn *b = lua_newuserdatauv(L, sizeof *b, 0);
@@ -77,11 +83,31 @@ static int l_connect(lua_State *L)
     cfg.nurls = nurls;
     cfg.ws.cafile = cafile;
     cfg.ws.verify = verify;
+    if (max_output)
+        cfg.ws.max_out = max_output;
+    cfg.max_memory = max_memory;   /* 0: the default */
     okt_err err;
     b->c = okt_conn_new(&cfg, okt_now_ms(), &err);
     if (!b->c)
         return lokt_pusherr(L, &err);
     return 1;
+}
+
+/* core.check_url(url) -> true | nil, "oktell: bad url '<url>': <why>",
+ * "invalid": the check core.connect and core.wire make, for the Lua side
+ * to raise the same words before any I/O. */
+static int l_check_url(lua_State *L)
+{
+    size_t len;
+    const char *u = luaL_checklstring(L, 1, &len);
+    okt_err err;
+    if (strlen(u) != len)
+        okt_err_set(&err, OKT_EINVAL, "oktell: bad url: it holds a NUL byte");
+    else if (okt_ws_check_url(u, &err) == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    return lokt_pusherr(L, &err);
 }
 
 static void close_box(lconn *b)
@@ -275,4 +301,6 @@ void lokt_open_conn(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, l_connect);
     lua_setfield(L, -2, "connect");
+    lua_pushcfunction(L, l_check_url);
+    lua_setfield(L, -2, "check_url");
 }

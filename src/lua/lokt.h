@@ -50,6 +50,9 @@ int lokt_opt_bool(lua_State *L, int idx, const char *key, int dflt,
 /* Seconds (a number > 0) as ms, rounded up; 0 when absent. */
 int lokt_opt_seconds(lua_State *L, int idx, const char *key, int argn,
                      const char *fname);
+/* A size in bytes: an integral number from min to max; 0 when absent. */
+size_t lokt_opt_bytes(lua_State *L, int idx, const char *key, size_t min,
+                      size_t max, const char *fname);
 
 #define LOKT_MAX_SUBSCRIBE 64
 /* The session options of the table at idx into cfg: login (required),

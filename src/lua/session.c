@@ -41,6 +41,25 @@ int lokt_opt_seconds(lua_State *L, int idx, const char *key, int argn,
     return ms;
 }
 
+size_t lokt_opt_bytes(lua_State *L, int idx, const char *key, size_t min,
+                      size_t max, const char *fname)
+{
+    size_t n = 0;
+    lua_getfield(L, idx, key);
+    if (!lua_isnil(L, -1)) {
+        lua_Number v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1)
+                                                      : -1;
+        /* compared as doubles: a huge value must not be cast first */
+        if (!(v >= (lua_Number)min && v <= (lua_Number)max) || v != floor(v))
+            luaL_error(L, "bad argument #1 to '%s' ('%s' must be a whole "
+                       "number of bytes from %d to %d)", fname, key,
+                       (int)min, (int)max);
+        n = (size_t)v;
+    }
+    lua_pop(L, 1);
+    return n;
+}
+
 const char *lokt_opt_string(lua_State *L, int idx, const char *key,
                             const char *fname)
 {

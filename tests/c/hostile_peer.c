@@ -1,6 +1,8 @@
 /* hostile_peer.c - misbehaving WebSocket peers for spec/adversarial_spec.lua.
  * Each mode runs against an emulator on 127.0.0.1:PORT and prints what it
  * measured as one JSON line on stdout; the spec asserts on the figures.
+ * The "serve" modes turn it round: a hostile server for our client (see
+ * m_serve below).
  * Raw sockets and hand-made frames (not ws.c): a hostile peer breaks the
  * rules a well-behaved transport keeps, and may bind its own source address
  * (127.0.0.2, still loopback) to look like another host.
@@ -22,6 +24,7 @@
  *     hog SECONDS       pipelines requests whose replies it never reads
  *     memhog KxMB       K peers each hold an unfinished frame of MB
  *                       megabytes; then a new connection is tried
+ *   hostile_peer [--pid PID] serve MODE [ARG]   a hostile server (m_serve)
  *   --pid PID: also report the peak growth of that process's VmRSS (kB)
  *   sampled every 20 ms while the mode runs, and its VmRSS at the end.
  *
@@ -43,6 +46,8 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+
+#include "ws_http.h"
 
 #define BOMB_BYTES (16u * 1024u * 1024u - 256u)
 
@@ -292,6 +297,14 @@ static int take_frame(peer *p, int *op, char **text)
             len = len << 8 | b[2 + i];
         k = 10;
     }
+    /* a client's frame (the hostile server reads our client) is masked */
+    unsigned char key[4] = {0, 0, 0, 0};
+    if (b[1] & 0x80) {
+        if (p->len < k + 4)
+            return 0;
+        memcpy(key, b + k, 4);
+        k += 4;
+    }
     if (p->len - k < len)
         return 0;
     *op = b[0] & 0x0F;
@@ -299,7 +312,8 @@ static int take_frame(peer *p, int *op, char **text)
         *text = malloc(len + 1);
         if (!*text)
             abort();
-        memcpy(*text, b + k, len);
+        for (size_t i = 0; i < len; i++)
+            (*text)[i] = (char)(b[k + i] ^ key[i & 3]);
         (*text)[len] = '\0';
     }
     memmove(p->buf, p->buf + k + len, p->len - k - len);
@@ -684,14 +698,14 @@ static int m_conns(int n)
     return 0;
 }
 
-/* 16 MB of one shape as the qid of a ping. */
-static char *bomb_text(const char *kind, size_t *len)
+/* 16 MB of one shape as the qid of a message called name. */
+static char *bomb_text(const char *name, const char *kind, size_t *len)
 {
     size_t n = BOMB_BYTES;
     char *b = malloc(n + 64);
     if (!b)
         abort();
-    size_t k = (size_t)sprintf(b, "[\"ping\",{\"qid\":");
+    size_t k = (size_t)sprintf(b, "[\"%s\",{\"qid\":", name);
     if (!strcmp(kind, "nested")) {
         while (k < n)
             b[k++] = '[';
@@ -737,7 +751,7 @@ static int m_bomb(const char *kind)
         peer_open(&pr, NULL) || login(&pr, "Peter", "123"))
         return printf("{\"mode\":\"bomb\",\"error\":\"setup\""), 1;
     size_t len;
-    char *text = bomb_text(kind, &len);
+    char *text = bomb_text("ping", kind, &len);
     unsigned char *fr = malloc(len + 14);
     if (!fr)
         abort();
@@ -871,6 +885,316 @@ static int m_memhog(const char *arg)
     return 0;
 }
 
+/* ---- the hostile server: our client is the peer ------------------------
+ *
+ *   hostile_peer [--pid PID] serve MODE [ARG]
+ * listens on 127.0.0.1 (a free port, printed as "PORT n" on the first
+ * line), takes one connection, serves the upgrade and answers every request
+ * of the client's login and setup with one generic success reply (the
+ * fields the client checks for getversion and getuserstate). Once it has
+ * answered a getuserstate (the client's setup asks it last) and heard no
+ * request for 150 ms (so connect has returned) it misbehaves as MODE says:
+ *     pingflood SECONDS  WebSocket pings as fast as the socket takes them,
+ *                        never reading: does the client queue pongs?
+ *     eventflood SECONDS userstatechanged events as fast as the socket
+ *                        takes them, reading but answering nothing
+ *     bomb KIND          one 16 MB event frame of that shape (see
+ *                        bomb_text), then a marker event (user state 2),
+ *                        then it answers requests again
+ *     memhog MB          all but the last byte of one MB-megabyte frame
+ * and ends when the client is gone (or after a bound in time). --pid is
+ * the client's process here. */
+
+static const char GENERIC_REPLY[] =
+    "[\"%sresult\",{\"qid\":\"%s\",\"result\":1,\"version\":{},"
+    "\"userstateid\":\"1\",\"oncallcenter\":false}]";
+static const char STATE_EVENT[] =
+    "[\"userstatechanged\",{\"qid\":\"e\",\"userstateid\":\"%d\","
+    "\"userstate\":\"%d\",\"oncallcenter\":false,\"pad\":\"%s\"}]";
+
+/* A server frame (never masked) of len bytes at d; returns its length.
+ * out has room for len + 10. */
+static size_t sframe(int opcode, const char *d, size_t len, unsigned char *out)
+{
+    size_t k = 0;
+    out[k++] = (unsigned char)(0x80 | opcode);
+    if (len < 126) {
+        out[k++] = (unsigned char)len;
+    } else if (len < 65536) {
+        out[k++] = 126;
+        out[k++] = (unsigned char)(len >> 8);
+        out[k++] = (unsigned char)len;
+    } else {
+        out[k++] = 127;
+        for (int i = 7; i >= 0; i--)
+            out[k++] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
+    if (len)
+        memcpy(out + k, d, len);
+    return k + len;
+}
+
+static int send_stext(peer *p, const char *text, size_t n)
+{
+    unsigned char *f = malloc(n + 10);
+    if (!f)
+        abort();
+    int rc = send_all(p, f, sframe(1, text, n, f), 5000);
+    free(f);
+    return rc;
+}
+
+/* The generic reply to one request; 1 when it was a getuserstate (the
+ * last request of the client's setup). Requests that are not [name, {..
+ * qid ..}] are ignored. */
+static int answer(peer *p, const char *req)
+{
+    char name[64], qid[64];
+    if (sscanf(req, "[\"%63[^\"]\"", name) != 1)
+        return 0;
+    const char *q = strstr(req, "\"qid\":\"");
+    if (!q || sscanf(q + 7, "%63[^\"]", qid) != 1)
+        return 0;
+    char out[256];
+    int n = snprintf(out, sizeof out, GENERIC_REPLY, name, qid);
+    send_stext(p, out, (size_t)n);
+    return !strcmp(name, "getuserstate");
+}
+
+/* Read and answer what the client sent: how many messages, -1 once it
+ * closed. ready is set when a getuserstate was answered. */
+static int serve_some(peer *p, int ms, int reply, int *ready)
+{
+    int r = fill(p, ms), op, n = 0;
+    char *t;
+    while (take_frame(p, &op, &t)) {
+        n += op == 1;
+        if (op == 1 && reply && answer(p, t) && ready)
+            *ready = 1;
+        if (op == 8)
+            p->closed = 1;
+        free(t);
+    }
+    return r < 0 || p->closed ? -1 : n;
+}
+
+static int srv_accept(peer *c)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        listen(lfd, 4) != 0 || getsockname(lfd, (struct sockaddr *)&sa, &sl))
+        return -1;
+    printf("PORT %d\n", ntohs(sa.sin_port));
+    fflush(stdout);
+    struct pollfd pf = {lfd, POLLIN, 0};
+    if (poll(&pf, 1, 15000) == 1)
+        c->fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    close(lfd);
+    if (c->fd < 0)
+        return -1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* the upgrade: the key of the request, 101 with its accept value */
+    double end = now_ms() + 5000;
+    char *eoh;
+    while (!(eoh = c->len ? memmem(c->buf, c->len, "\r\n\r\n", 4) : NULL))
+        if (now_ms() > end || fill(c, 100) < 0)
+            return -1;
+    *eoh = '\0';
+    const char *k = strcasestr(c->buf, "Sec-WebSocket-Key:");
+    char key[64] = "", acc[OKT_WSH_ACCEPT_LEN + 1], resp[256];
+    if (!k || sscanf(k + 18, " %60s", key) != 1)
+        return -1;
+    okt_wsh_accept_for(key, acc);
+    int n = snprintf(resp, sizeof resp,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+                     "Sec-WebSocket-Protocol: json\r\n\r\n", acc);
+    size_t head = (size_t)(eoh + 4 - c->buf);
+    memmove(c->buf, c->buf + head, c->len - head);
+    c->len -= head;
+    return send_all(c, resp, (size_t)n, 3000);
+}
+
+/* Is the peer gone? Without reading anything it could still read. */
+static int gone(peer *p)
+{
+    char ch;
+    struct pollfd pf = {p->fd, 0, 0};
+    poll(&pf, 1, 0);
+    return (pf.revents & (POLLHUP | POLLERR)) ||
+           recv(p->fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+static int s_pingflood(peer *c, double seconds)
+{
+    unsigned char chunk[64 * 1024];
+    for (size_t i = 0; i + 2 <= sizeof chunk; i += 2) {
+        chunk[i] = 0x89;   /* FIN + ping, no payload */
+        chunk[i + 1] = 0;
+    }
+    double t0 = now_ms(), end = t0 + seconds * 1e3, sent = 0, cut = -1;
+    size_t off = 0;
+    while (now_ms() < end) {
+        ssize_t r = send(c->fd, chunk + off, sizeof chunk - off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r > 0) {
+            sent += (double)r;
+            off = (off + (size_t)r) % sizeof chunk;
+            continue;
+        }
+        if (r < 0 && errno != EAGAIN && errno != EINTR) {
+            cut = now_ms() - t0;
+            break;
+        }
+        struct pollfd pf = {c->fd, POLLOUT, 0};
+        poll(&pf, 1, 10);
+        if (pf.revents & (POLLHUP | POLLERR)) {
+            cut = now_ms() - t0;
+            break;
+        }
+    }
+    printf("{\"mode\":\"serve pingflood\",\"pings_mb\":%.1f,\"pings\":%.0f,"
+           "\"disconnected\":%s,\"after_ms\":%.0f",
+           sent / 1048576, sent / 2, cut >= 0 ? "true" : "false", cut);
+    return 0;
+}
+
+static int s_eventflood(peer *c, double seconds)
+{
+    char pad[201], ev[512];
+    memset(pad, 'x', 200);
+    pad[200] = '\0';
+    /* a batch of events, sent as the socket takes it */
+    size_t blen = 0, bcap = 256 * 1024;
+    unsigned char *batch = malloc(bcap + 1024);
+    if (!batch)
+        abort();
+    for (int i = 0; blen < bcap; i++) {
+        int n = snprintf(ev, sizeof ev, STATE_EVENT, 1 + i % 2, 1 + i % 2, pad);
+        blen += sframe(1, ev, (size_t)n, batch + blen);
+    }
+    double t0 = now_ms(), end = t0 + seconds * 1e3, sent = 0, cut = -1;
+    size_t off = 0;
+    while (now_ms() < end) {
+        if (serve_some(c, 0, 0, NULL) < 0) {   /* read, answer nothing */
+            cut = now_ms() - t0;
+            break;
+        }
+        ssize_t r = send(c->fd, batch + off, blen - off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r > 0) {
+            sent += (double)r;
+            off = (off + (size_t)r) % blen;
+            continue;
+        }
+        if (r < 0 && errno != EAGAIN && errno != EINTR) {
+            cut = now_ms() - t0;
+            break;
+        }
+        struct pollfd pf = {c->fd, POLLOUT, 0};
+        poll(&pf, 1, 5);
+    }
+    printf("{\"mode\":\"serve eventflood\",\"events_mb\":%.1f,"
+           "\"disconnected\":%s,\"after_ms\":%.0f",
+           sent / 1048576, cut >= 0 ? "true" : "false", cut);
+    free(batch);
+    return 0;
+}
+
+static int s_bomb(peer *c, const char *kind)
+{
+    size_t len;
+    char *text = bomb_text("userstatechanged", kind, &len);
+    double t0 = now_ms();
+    int rc = send_stext(c, text, len);
+    double sent_ms = now_ms() - t0;
+    free(text);
+    char ev[512];
+    int n = snprintf(ev, sizeof ev, STATE_EVENT, 2, 2, "marker");
+    if (rc == 0)
+        rc = send_stext(c, ev, (size_t)n);
+    /* serve on until the client is gone */
+    double end = now_ms() + 30000;
+    while (now_ms() < end && serve_some(c, 50, 1, NULL) >= 0)
+        ;
+    printf("{\"mode\":\"serve bomb\",\"kind\":\"%s\",\"bytes\":%zu,"
+           "\"sent\":%s,\"sent_ms\":%.1f,\"served_ms\":%.0f",
+           kind, len, rc == 0 ? "true" : "false", sent_ms, now_ms() - t0);
+    return 0;
+}
+
+static int s_memhog(peer *c, double mb)
+{
+    size_t size = (size_t)(mb * 1048576);
+    char *text = malloc(size);
+    unsigned char *fr = malloc(size + 10);
+    if (!text || !fr)
+        abort();
+    memset(text, 'a', size);
+    size_t fl = sframe(1, text, size, fr);
+    double t0 = now_ms(), cut = -1;
+    int rc = send_all(c, fr, fl - 1, 10000);
+    /* hold it unfinished: is the client gone within 5 s? */
+    while (now_ms() - t0 < 5000) {
+        if (serve_some(c, 20, 0, NULL) < 0 || gone(c)) {
+            cut = now_ms() - t0;
+            break;
+        }
+    }
+    printf("{\"mode\":\"serve memhog\",\"frame_mb\":%.2f,\"sent\":%s,"
+           "\"disconnected\":%s,\"after_ms\":%.0f", mb,
+           rc == 0 ? "true" : "false", cut >= 0 ? "true" : "false", cut);
+    free(text);
+    free(fr);
+    return 0;
+}
+
+static int m_serve(const char *mode, const char *arg)
+{
+    peer c;
+    int ready = 0;
+    if (srv_accept(&c) != 0) {
+        printf("{\"mode\":\"serve %s\",\"error\":\"no client\"", mode);
+        peer_close(&c);
+        return 1;
+    }
+    /* set up: a getuserstate answered, then 150 ms without a request */
+    double end = now_ms() + 10000, quiet = 0;
+    while (now_ms() < end) {
+        int n = serve_some(&c, 50, 1, &ready);
+        if (n < 0) {
+            ready = 0;
+            break;
+        }
+        if (n > 0)
+            quiet = now_ms();
+        if (ready && now_ms() - quiet >= 150)
+            break;
+    }
+    int rc;
+    if (!ready)
+        rc = (printf("{\"mode\":\"serve %s\",\"error\":\"setup\"", mode), 1);
+    else if (!strcmp(mode, "pingflood"))
+        rc = s_pingflood(&c, atof(arg));
+    else if (!strcmp(mode, "eventflood"))
+        rc = s_eventflood(&c, atof(arg));
+    else if (!strcmp(mode, "bomb"))
+        rc = s_bomb(&c, arg);
+    else if (!strcmp(mode, "memhog"))
+        rc = s_memhog(&c, atof(arg));
+    else
+        rc = (printf("{\"mode\":\"serve %s\",\"error\":\"unknown mode\"", mode), 1);
+    peer_close(&c);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -880,19 +1204,24 @@ int main(int argc, char **argv)
         a = 3;
     }
     if (argc - a < 2) {
-        fprintf(stderr, "usage: hostile_peer [--pid PID] MODE PORT [ARG]\n");
+        fprintf(stderr, "usage: hostile_peer [--pid PID] MODE PORT [ARG]\n"
+                        "       hostile_peer [--pid PID] serve MODE [ARG]\n");
         return 2;
     }
     const char *mode = argv[a];
-    port = atoi(argv[a + 1]);
     const char *arg = argc - a > 2 ? argv[a + 2] : "1";
+    int serve = !strcmp(mode, "serve");
+    if (!serve)
+        port = atoi(argv[a + 1]);
     pthread_t th;
     if (rss_pid > 0) {
         rss_base = rss_peak = vmrss_kb(rss_pid);
         pthread_create(&th, NULL, rss_thread, NULL);
     }
     int rc;
-    if (!strcmp(mode, "flood"))
+    if (serve)
+        rc = m_serve(argv[a + 1], arg);
+    else if (!strcmp(mode, "flood"))
         rc = m_flood(atof(arg));
     else if (!strcmp(mode, "closeflood"))
         rc = m_closeflood(atof(arg));

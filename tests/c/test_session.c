@@ -675,6 +675,57 @@ TEST(garbage_keeps_session)
     okt_session_free(s);
 }
 
+/* A reply with a long list (a real server's lists of users or numbers)
+ * is taken; a message over OKT_CLIENT_JSON_ITEMS values is refused by the
+ * scan before jansson builds it, as a protocol error, the session going on. */
+static char *list_message(const char *qid, size_t n, size_t *len)
+{
+    char *t = malloc(n * 2 + 128);
+    size_t k = (size_t)sprintf(t, "[\"getallusernumbersresult\",{\"qid\":\"%s\","
+                               "\"numbers\":[", qid);
+    for (size_t i = 0; i < n; i++) {
+        t[k++] = '1';
+        t[k++] = i + 1 < n ? ',' : ']';
+    }
+    k += (size_t)sprintf(t + k, "}]");
+    *len = k;
+    return t;
+}
+
+TEST(large_lists_and_item_bound)
+{
+    okt_session *s = ready_session(T0);
+    okt_err e;
+    int64_t id = okt_session_request(s, "getallusernumbers", NULL, 0, T0, &e);
+    CHECK(id > 0);
+    size_t len;
+    char qid[24];
+    snprintf(qid, sizeof qid, "%lld", (long long)id);
+    size_t before = okt_session_mem(s);
+    char *t = list_message(qid, OKT_CLIENT_JSON_ITEMS - 16, &len);
+    okt_session_feed(s, t, len, T0 + 1);
+    free(t);
+    /* the queued reply counts as its text and a cost per value */
+    CHECK(okt_session_mem(s) >= before + len +
+                                    (OKT_CLIENT_JSON_ITEMS - 16) * OKT_JSON_VALUE_COST);
+    okt_event ev;
+    CHECK(okt_session_next_event(s, &ev) == 1 && ev.type == OKT_EV_REPLY &&
+          ev.id == id);
+    CHECK(json_array_size(json_object_get(ev.data, "numbers")) ==
+          OKT_CLIENT_JSON_ITEMS - 16);
+    okt_event_clear(&ev);
+    CHECK(okt_session_mem(s) < before + 4096);   /* taken: not held */
+    t = list_message("x", OKT_CLIENT_JSON_ITEMS + 1, &len);
+    okt_session_feed(s, t, len, T0 + 2);
+    free(t);
+    CHECK(okt_session_next_event(s, &ev) == 1 && ev.type == OKT_EV_ERROR &&
+          ev.id == 0 && ev.err.code == OKT_EPROTOCOL);
+    CHECK(strstr(ev.err.msg, "more than 200000 items") != NULL);
+    okt_event_clear(&ev);
+    CHECK(okt_session_state(s) == OKT_S_READY);
+    okt_session_free(s);
+}
+
 static unsigned rnd(unsigned *st)
 {
     *st = *st * 1103515245u + 12345u;
@@ -1194,6 +1245,7 @@ int main(void)
     RUN(multipart_reply_and_event);
     RUN(keepalive_and_liveness);
     RUN(garbage_keeps_session);
+    RUN(large_lists_and_item_bound);
     RUN(many_requests_any_order);
     RUN(pending_and_event_bounds);
     RUN(bad_config);

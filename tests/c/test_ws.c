@@ -1083,6 +1083,61 @@ static void wss_fails(const char *host, const char *cafile, const char *want)
     pair_close(&pr);
 }
 
+/* wss:// to a plain server: it answers the ClientHello with HTTP 400 at
+ * once (an upgrade starts "GET "), and the client says so, in well under
+ * a second instead of both ends waiting for a timeout. */
+TEST(wss_to_plain_server)
+{
+    okt_ws_cfg c, s;
+    okt_ws_cfg_init(&c);
+    okt_ws_cfg_init(&s);
+    c.verify = 0;
+    pair pr;
+    int64_t t0 = okt_now_ms();
+    CHECK(pair_open(&pr, "wss", "127.0.0.1", &c, &s, "/") == -1);
+    PUMP_UNTIL(pr.c.rc && pr.s.rc, 3000, &pr.c, &pr.s);
+    CHECK(okt_now_ms() - t0 < 1000);
+    CHECK(pr.c.rc == -1 && pr.c.err.code == OKT_ETLS);
+    CHECK(strstr(pr.c.err.msg, "non-TLS bytes (\"HTTP/1.1 400\")") != NULL);
+    CHECK(pr.s.rc == -1 && strstr(pr.s.err.msg, "not an HTTP GET") != NULL);
+    pair_close(&pr);
+}
+
+/* One shape for every URL error; no user or password part quoted. */
+TEST(url_errors)
+{
+    okt_err e;
+    CHECK(okt_ws_check_url("ws://h:4066/p?q#f", &e) == 0);
+    CHECK(okt_ws_check_url("WSS://[::1]/", &e) == 0);
+    struct { const char *url, *msg; } bad[] = {
+        {"http://h", "oktell: bad url 'http://h': must start with ws:// or wss://"},
+        {"ws://", "oktell: bad url 'ws://': no host"},
+        {"ws://h:0", "oktell: bad url 'ws://h:0': the port must be 1 to 65535"},
+        {"ws://h:80x", "oktell: bad url 'ws://h:80x': 'x' after the port"},
+        {"ws://[::1", "oktell: bad url 'ws://[::1': no ']' after the IPv6 host"},
+        {"ws://h/a b", "oktell: bad url 'ws://h/a b': a space, control or "
+                       "non-ASCII character in the path (percent-encode it)"},
+        {"ws://u:s3cr3t@h/x", "oktell: bad url 'ws://***@h/x': a user or "
+                              "password in the url is not taken (give login "
+                              "and password)"},
+        {"ws://h/\x01", "oktell: bad url 'ws://h/?': a space, control or "
+                        "non-ASCII character in the path (percent-encode it)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(okt_ws_check_url(bad[i].url, &e) == -1 && e.code == OKT_EINVAL);
+        CHECK_STR(e.msg, bad[i].msg);
+    }
+    char longer[300];
+    memset(longer, 'a', sizeof longer);
+    memcpy(longer, "ws://h/", 7);
+    longer[sizeof longer - 1] = '\0';
+    longer[150] = ' ';
+    CHECK(okt_ws_check_url(longer, &e) == -1);
+    CHECK(strstr(e.msg, "aaa...': a space") != NULL);   /* cut at 96 bytes */
+    CHECK(okt_ws_connect("ws://u:pw@h/", NULL, &e) == NULL &&
+          e.code == OKT_EINVAL && !strstr(e.msg, "pw"));
+}
+
 TEST(wss_wrong_host)
 {
     /* the certificate names localhost only */
@@ -1187,6 +1242,8 @@ int main(void)
     RUN(bad_upgrade_requests);
     RUN(handshake_at_limit);
     RUN(wss_verified);
+    RUN(wss_to_plain_server);
+    RUN(url_errors);
     RUN(wss_wrong_host);
     RUN(wss_untrusted);
     RUN(wss_message_limit);
