@@ -217,15 +217,35 @@ describe("bin/oktell", function()
     assert.are.equal("oktell " .. oktell._VERSION .. "\n", out)
   end)
 
+  it("call places a call and hangup ends it; answer with nothing ringing is refused: exit 6", function()
+    local out, err, code = oktell_cmd({ "call", "74951234567" })
+    assert.are.equal(0, code, err)
+    assert.are.equal("", out)
+    assert.are.equal(1, #emu:calls())
+    out, err, code = oktell_cmd({ "hangup" })
+    assert.are.equal(0, code, err .. out)
+    local t0 = os.time()
+    while #emu:calls() > 0 and os.time() - t0 < 5 do oktell.sleep(0.05) end
+    assert.are.equal(0, #emu:calls())
+    out, err, code = oktell_cmd({ "answer" })
+    assert.are.equal(6, code, out)
+    assert.matches("answer", err)
+    out, err, code = oktell_cmd({ "call" })
+    assert.are.equal(1, code, out)
+    assert.matches("NUMBER", err)
+  end)
+
   it("--help lists every command and every exit code; so does the man page", function()
     local out, _, code = oktell_cmd({ "--help" })
     assert.are.equal(0, code)
-    for _, c in ipairs({ "status", "set", "enter", "exit", "watch", "trace", "emu", "help" }) do
+    local man = assert(slurp("man/oktell.1"))
+    for _, c in ipairs({ "status", "set", "enter", "exit", "call", "answer", "hangup", "transfer", "watch",
+        "trace", "emu", "help" }) do
       assert.matches("oktell " .. c, out, 1, true)
+      assert.matches(".B oktell " .. c, man, 1, true)
     end
     local codes = { [0] = "ok", "usage", "auth", "refused", "timeout", "closed", "server", "protocol", "internal" }
     codes[130] = "interrupted"
-    local man = assert(slurp("man/oktell.1"))
     for n, name in pairs(codes) do
       assert.matches("\n%s*" .. n .. "%s+" .. name .. "%s", out)
       assert.matches("\n%.TP\n\\fB" .. n .. "\\fR %(" .. name .. "%)", man)
