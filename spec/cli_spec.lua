@@ -260,13 +260,17 @@ describe("bin/oktell", function()
     end
   end)
 
+  -- (--foreground: else timeout sends SIGINT twice, to the child and to its
+  -- process group, and when the first was handled before the second came,
+  -- lua.c, which resets SIGINT to the default in its handler, is killed by
+  -- the second: exit 130 now and then.)
   -- bin/oktell ARGS in the background under `timeout -s INT secs`; its
   -- stdout, stderr and exit code go to files the spec polls (the loop turns
   -- meanwhile, so the spec's own client keeps working).
   local function background(args, secs)
     local base = tmpname()
     local e = { OKTELL_URL = emu.url, OKTELL_LOGIN = "Peter", OKTELL_PASSWORD = "123" }
-    os.execute("(timeout --preserve-status -s INT " .. secs .. " " .. command(e, args)
+    os.execute("(timeout --foreground --preserve-status -s INT " .. secs .. " " .. command(e, args)
       .. " >" .. base .. ".out 2>" .. base .. ".err </dev/null; echo $? >" .. base .. ".rc) &")
     local h = {}
     -- the text of the file once it matches pattern (or at the deadline)
@@ -318,7 +322,7 @@ describe("bin/oktell", function()
     f:write([[return { users = { { login = "Peter", password = "s3cret" },
                                  { login = "Anna", password = "hunter2", line = false } } }]])
     f:close()
-    local p = assert(io.popen("timeout --preserve-status -s INT 2 "
+    local p = assert(io.popen("timeout --foreground --preserve-status -s INT 2 "
       .. command({}, { "emu", "--listen", "127.0.0.1:0", "--config", cfg }) .. " 2>/dev/null </dev/null"
       .. "; echo \"EXIT $?\""))
     local out = p:read("*a")

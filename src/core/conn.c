@@ -54,9 +54,9 @@ static int dupstr(char **dst, const char *src)
 char *okt_conn_redirect_url(const char *url)
 {
     const char *rest = url;
-    if (!strncmp(url, "ws://", 5))
+    if (!strncasecmp(url, "ws://", 5))   /* as okt_ws_check_url takes it */
         rest = url + 5;
-    else if (!strncmp(url, "wss://", 6))
+    else if (!strncasecmp(url, "wss://", 6))
         rest = url + 6;
     size_t hl;                       /* host length, [v6] included */
     if (rest[0] == '[') {
@@ -315,9 +315,9 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
         int st = okt_session_state(c->s);
         size_t held = okt_conn_mem(c);
         if (rc == 0 && c->ws && held > c->max_memory) {
-            /* The server made us hold more than we allow (a frame whose
-             * announced size wslay allocates at its start, messages piling
-             * up): end it here, freeing all of it. */
+            /* The server made us hold more than we allow (a frame counts
+             * at the size it announces, messages piling up): end it here,
+             * freeing all of it. */
             rc = -1;
             okt_err_set(&e, OKT_ECLOSED, "memory cap reached: the connection "
                         "holds %zu bytes, over max_memory (%zu bytes)", held,

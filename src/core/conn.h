@@ -33,7 +33,10 @@ int okt_conn_events(const okt_conn *c);  /* OKT_WANT_* bits */
 int64_t okt_conn_deadline(const okt_conn *c);
 
 /* One turn: I/O permitted by revents, timers due at now, messages moved
- * between transport and session. Never blocks. Returns 0; -1 only on
+ * between transport and session. Never blocks. Bounded work: at most 256
+ * KiB read and 64 messages handed to the session (none while it holds 64
+ * events not taken); the rest is work due at once (okt_conn_deadline), so
+ * deadlines are checked every turn whatever arrives. Returns 0; -1 only on
  * misuse. Failures surface as events. */
 int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err);
 

@@ -1005,7 +1005,7 @@ static void read_input(okt_ws *ws)
         ws->st.syscalls++;
         if (n > 0) {
             ws->st.bytes_in += (uint64_t)n;
-            if (ws->ssl && ws->nfirst < sizeof ws->first) {
+            if (ws->ssl && !ws->server && ws->nfirst < sizeof ws->first) {
                 size_t k = sizeof ws->first - ws->nfirst;
                 if (k > (size_t)n)
                     k = (size_t)n;

@@ -489,6 +489,7 @@ TEST(redirect_url)
         {"ws://host/p", "wss://host:443/p"},
         {"wss://host:8443", "wss://host:443"},
         {"ws://[::1]:4066/x", "wss://[::1]:443/x"},
+        {"WS://Host:4066/x", "wss://Host:443/x"},   /* the check takes it */
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         char *r = okt_conn_redirect_url(v[i][0]);
