@@ -81,6 +81,7 @@ build = {
             "src/emu/control.c",
             "src/emu/directory.c",
             "src/emu/lines.c",
+            "src/emu/listen.c",
             "src/emu/model.c",
             "src/emu/pbx.c",
             "src/emu/queue.c",

@@ -3,6 +3,7 @@
  * all non-blocking in the server thread's epoll, except stdio's output,
  * which blocks (it is the parent's pipe; the parent reads its answers). */
 #include "channel.h"
+#include "listen.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -184,39 +185,11 @@ int okt_chan_start(okt_chan *ch, int epfd, const char *hello, okt_err *err)
         ch->unlink_path = 1;
         snprintf(ch->address, sizeof ch->address, "unix:%s", ch->path);
     } else {
-        struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                                 .ai_socktype = SOCK_STREAM,
-                                 .ai_flags = AI_NUMERICSERV};
-        struct addrinfo *ai = NULL;
-        char port[8];
-        snprintf(port, sizeof port, "%d", ch->port);
-        int rc = getaddrinfo(ch->host, port, &hints, &ai);
-        if (rc != 0)
+        int gai, eno;
+        ch->lfd = okt_listen_tcp(ch->host, ch->port, 16, &ch->port, &gai, &eno);
+        if (gai != 0)
             return okt_err_set(err, OKT_EINVAL, "control tcp:%s: %s", ch->host,
-                               gai_strerror(rc));
-        int eno = 0;
-        for (struct addrinfo *a = ai; a && ch->lfd < 0; a = a->ai_next) {
-            int fd = socket(a->ai_family,
-                            a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            int one = 1;
-            if (fd >= 0)
-                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-            if (fd >= 0 && bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
-                listen(fd, 16) == 0) {
-                struct sockaddr_storage ss;
-                socklen_t sl = sizeof ss;
-                getsockname(fd, (struct sockaddr *)&ss, &sl);
-                ch->port = ss.ss_family == AF_INET6
-                               ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                               : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-                ch->lfd = fd;
-            } else {
-                eno = errno;
-                if (fd >= 0)
-                    close(fd);
-            }
-        }
-        freeaddrinfo(ai);
+                               gai_strerror(gai));
         if (ch->lfd < 0)
             return okt_err_set(err, OKT_EREFUSED, "control tcp:%s:%d: %s",
                                ch->host, ch->port, strerror(eno));

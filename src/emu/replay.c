@@ -6,6 +6,7 @@
  * The thread alone touches the connection and the queues; the progress
  * counters that okt_replay_status reads are written under mu. */
 #include "replay.h"
+#include "listen.h"
 #include "message.h"
 #include "protocol.h"
 #include "record.h"
@@ -688,40 +689,12 @@ static void *thread_main(void *arg)
 
 static int listen_on(okt_replay *r, okt_err *err)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    char port[8];
-    snprintf(port, sizeof port, "%d", r->cfg_port);
-    int rc = getaddrinfo(r->host, port, &hints, &ai);
-    if (rc != 0)
+    int gai, eno;
+    r->lfd = okt_listen_tcp(r->host, r->cfg_port, 16, &r->port, &gai,
+                            &eno);
+    if (gai != 0)
         return okt_err_set(err, OKT_EINVAL, "host %s: %s", r->host,
-                           gai_strerror(rc));
-    int eno = 0;
-    for (struct addrinfo *a = ai; a && r->lfd < 0; a = a->ai_next) {
-        int fd = socket(a->ai_family,
-                        a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            eno = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 16) == 0) {
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof ss;
-            getsockname(fd, (struct sockaddr *)&ss, &sl);
-            r->port = ss.ss_family == AF_INET6
-                          ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-            r->lfd = fd;
-            break;
-        }
-        eno = errno;
-        close(fd);
-    }
-    freeaddrinfo(ai);
+                           gai_strerror(gai));
     if (r->lfd < 0)
         return okt_err_set(err, OKT_EREFUSED, "listen on %s:%d: %s", r->host,
                            r->cfg_port, strerror(eno));

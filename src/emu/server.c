@@ -2,6 +2,7 @@
  * the listening socket, the sessions' okt_ws and an eventfd that wakes the
  * thread for control calls. */
 #include "emu.h"
+#include "listen.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -940,41 +941,12 @@ int okt_emu_control(okt_emu *e, const char *cmdname, const json_t *args,
 
 static int listen_on(okt_emu *e, okt_err *err)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    char port[8];
-    snprintf(port, sizeof port, "%d", e->cfg_port);
-    int rc = getaddrinfo(e->host, port, &hints, &ai);
-    if (rc != 0)
+    int gai, eno;
+    e->lfd = okt_listen_tcp(e->host, e->cfg_port, 4096, &e->port, &gai,
+                            &eno);
+    if (gai != 0)
         return okt_err_set(err, OKT_EINVAL, "host %s: %s", e->host,
-                           gai_strerror(rc));
-    int eno = 0;
-    for (struct addrinfo *a = ai; a; a = a->ai_next) {
-        int fd = socket(a->ai_family,
-                        a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            eno = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
-            listen(fd, 4096) == 0) {
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof ss;
-            getsockname(fd, (struct sockaddr *)&ss, &sl);
-            e->port = ss.ss_family == AF_INET6
-                          ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-            e->lfd = fd;
-            break;
-        }
-        eno = errno;
-        close(fd);
-    }
-    freeaddrinfo(ai);
+                           gai_strerror(gai));
     if (e->lfd < 0)
         return okt_err_set(err, OKT_EREFUSED, "listen on %s:%d: %s", e->host,
                            e->cfg_port, strerror(eno));
