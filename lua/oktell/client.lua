@@ -26,6 +26,7 @@ local setmetatable, callable, utf8_valid = compat.setmetatable, compat.callable,
 local floor, huge = math.floor, math.huge
 local concat, sort = table.concat, table.sort
 local now = core.now
+local core_check = core.check
 local waiter, park, wake, deadline = loop.waiter, loop.park, loop.wake, loop.deadline
 local userstate, linestate = states.userstate, states.linestate
 
@@ -82,14 +83,18 @@ for _, a in ipairs(P.api) do API[a.lua] = a end
 -- break reason): sent as the item's id, and read back from it.
 local NAMED = {}
 for _, a in ipairs(P.api) do
+    a.named = {}   -- this method's own such arguments
     for _, g in ipairs(a.args) do
-        if g.lookup then NAMED[#NAMED + 1] = g end
+        if g.lookup then
+            NAMED[#NAMED + 1] = g
+            a.named[#a.named + 1] = g
+        end
     end
 end
 
 -- Reply field checks ------------------------------------------------------------
 
--- A wire value of a field of type `ty` as Lua, or nil, why. Real servers
+-- An integer from the wire (a list item's id), or nil. Real servers
 -- send codes as strings or numbers (§14.1), so "7" is 7; anything else of
 -- the wrong type or an unknown state is refused.
 local function to_int(v)
@@ -98,83 +103,13 @@ local function to_int(v)
     return nil
 end
 
-local CHECK = {
-    string = function(v) if type(v) == "string" then return v end return nil, "a string expected" end,
-    int = function(v)
-        local n = to_int(v)
-        if n then return n end
-        return nil, "an integer expected"
-    end,
-    bool = function(v)
-        if type(v) == "boolean" then return v end
-        if v == 0 or v == 1 then return v == 1 end
-        return nil, "a boolean expected"
-    end,
-    userstate = function(v)
-        local n = to_int(v)
-        if n and userstate[n] then return n end
-        return nil, "a user state code expected"
-    end,
-    linestate = function(v)
-        local n = to_int(v)
-        if not n and type(v) == "string" then n = linestate[v] end
-        if n and linestate[n] then return n end
-        return nil, "a line state expected"
-    end,
-    object = function(v)
-        if type(v) == "table" and (next(v) == nil or v[1] == nil) then return v end
-        return nil, "an object expected"
-    end,
-    array = function(v) if type(v) == "table" then return v end return nil, "an array expected" end,
-    strings = function(v)
-        if type(v) == "string" then return { v } end
-        if type(v) ~= "table" then return nil, "a list of strings expected" end
-        for i = 1, #v do if type(v[i]) ~= "string" then return nil, "a list of strings expected" end end
-        return v
-    end,
-    any = function(v) return v end,
-}
-
--- Check every known field of a reply or event `d` against `fields`; return
--- the checked values by wire name, or nil, message.
-local function check_fields(d, fields, what)
-    local out = {}
-    for _, f in ipairs(fields) do
-        local v = d[f.wire]
-        if v == nil then
-            if f.required then return nil, what .. ": field '" .. f.wire .. "' missing" end
-        else
-            local x, why = CHECK[f.type](v)
-            if x == nil then
-                return nil, what .. ": field '" .. f.wire .. "' is " .. tostring(v) .. " (" .. why .. ")"
-            end
-            out[f.wire] = x
-        end
-    end
-    return out
+-- A list of strings (one string counts as a list of it), or nil, why.
+local function strings_of(v)
+    if type(v) == "string" then return { v } end
+    if type(v) ~= "table" then return nil, "a list of strings expected" end
+    for i = 1, #v do if type(v[i]) ~= "string" then return nil, "a list of strings expected" end end
+    return v
 end
-
--- The Lua table of the checked fields that have a Lua name (a state gives
--- its code and its name).
-local function lua_table(checked, fields, t)
-    t = t or {}
-    for _, f in ipairs(fields) do
-        local v = checked[f.wire]
-        -- a flag the server leaves out is off
-        if v == nil and f.type == "bool" then v = false end
-        if v ~= nil and f.lua then
-            if f.type == "userstate" then
-                t.code, t.state = v, userstate[v]
-            elseif f.type == "linestate" then
-                t.code, t[f.lua] = v, linestate[v]
-            else
-                t[f.lua] = v
-            end
-        end
-    end
-    return t
-end
-
 
 -- An event name of API §4 (a Lua name, the reference's name, a wire name,
 -- or the reference's id) -> the Lua name; misuse raises.
@@ -254,14 +189,14 @@ end
 local INSIDE_FIELD = API.callcenter_inside.field
 
 function Client:_server_event(wname, d)
-    local lname = self.event_of[wname:lower()]
+    local event_of = self.event_of  -- real names come in lower case: no new string
+    local lname = event_of[wname] or event_of[wname:lower()]
     local e = lname and EVENTS[lname]
     if not e then return end
     if type(d) ~= "table" then d = {} end
     self:_phone_event(lname, d)  -- API §6 hook (lua/oktell/phone.lua)
-    local checked, why = check_fields(d, e.fields, "event " .. wname)
-    if not checked then return self:_surprise("oktell: " .. why) end
-    local t = lua_table(checked, e.fields, e.id ~= 0 and { id = e.id, name = lname } or nil)
+    local checked, t = core_check(d, e.fref, e.id ~= 0 and { id = e.id, name = lname } or nil, "event ", wname)
+    if not checked then return self:_surprise("oktell: " .. t) end
     if lname == "userstate" then
         self:_item_names(t, checked)
         if t.code ~= nil then
@@ -330,7 +265,7 @@ function Client:_setup()
     local d, msg, code, answered = self:_call(VERSION.request)
     if not d and not answered then return nil, msg, code end
     local ext = {}
-    local list = d and CHECK.strings(d[P.ext_field] or {})
+    local list = d and strings_of(d[P.ext_field] or {})
     for _, name in ipairs(list or {}) do ext[name:lower()] = true end
     self.ext = ext
     if log.enabled("debug") then
@@ -424,12 +359,14 @@ function Client:_retry()
         return
     end
     self.conn = conn
+    self.pumps = conn.pump ~= nil
+    self.dirty = true
     self.status = "connecting"
 end
 
 function Client:_on_ready(data)
     self.items = {}   -- lists are asked again after each login
-    local checked = check_fields(type(data) == "table" and data or {}, LOGIN.reply_fields, LOGIN.request)
+    local checked = core_check(type(data) == "table" and data or {}, LOGIN.fref, nil, LOGIN.request)
     self.userid = checked and checked.userid or nil
     if self.ready_w then
         local w = self.ready_w
@@ -475,13 +412,21 @@ function Client:_on_conn_event(ev)
     end
 end
 
--- The loop's side of the pollable: work due now?
+-- The loop's side of the pollable: work due now? A conn with pump
+-- (the core's own socket) told at its last turn when work falls due
+-- (due_at) and what to wait for (fd, want), so asking costs no call into
+-- C; other transports (host drivers' conns) are asked.
 function Client:_due(t)
     if self.dirty or self.held then return true end
     local conn = self.conn
     if conn then
-        local d = conn:timeout()
-        if d and d <= 0 then return true end
+        if self.pumps then
+            local at = self.due_at
+            if at and t >= at then return true end
+        else
+            local d = conn:timeout()
+            if d and d <= 0 then return true end
+        end
     end
     local r = self.retry_at
     return r ~= nil and t >= r
@@ -491,7 +436,14 @@ end
 function Client:_timeout()
     local d
     local conn = self.conn
-    if conn then d = conn:timeout() end
+    if conn then
+        if self.pumps then
+            local at = self.due_at
+            if at then d = at - now() end
+        else
+            d = conn:timeout()
+        end
+    end
     local r = self.retry_at
     if r then
         local rd = r - now()
@@ -510,9 +462,12 @@ local EVENTS_PER_TURN = 64
 -- has woken its caller, the next server event is held back until the next
 -- turn, so the caller's code (say, a wait() for the event its request
 -- causes) runs before any later event is handed out.
-function Client:_turn(_, t)
+function Client:_turn(ready, t)
     local conn = self.conn
-    if conn then
+    if conn and self.pumps then
+        self.dirty = false
+        self:_pump(conn, ready)
+    elseif conn then
         self.dirty = false
         local ok, msg, code = conn:step()
         if self:_tracing() and conn.trace then self:_trace(conn) end
@@ -544,6 +499,78 @@ function Client:_turn(_, t)
     end
     local r = self.retry_at
     if r and (t or now()) >= r and self.status == "down" then self:_retry() end
+end
+
+-- The turn of a conn with pump: one call into C does the I/O poll found
+-- ready, writes what is queued, and hands out up to EVENTS_PER_TURN
+-- events as pairs in self.batch (id, data: a reply; name, data: a server
+-- event; 0, table: anything else). The entries held back by the rule
+-- above wait at the front of the batch for the next turn.
+function Client:_pump(conn, ready)
+    local out = self.batch
+    if not out then
+        out = {}
+        self.batch = out
+    end
+    local held = self.held or 0
+    local n, fd, want, tmo = conn:pump(ready, out, 2 * held + 1, EVENTS_PER_TURN - held)
+    if self:_tracing() and conn.trace then self:_trace(conn) end
+    if not n then
+        -- the box was closed under us: the conn ended
+        self.held = nil
+        if self.conn == conn then self:_on_closed(fd, want) end
+        return
+    end
+    self.fd, self.want = fd, want
+    self.due_at = tmo and now() + tmo or nil
+    local last = 2 * (held + n)
+    local pending = self.pending
+    local woke = false
+    local i = 1
+    while i < last do
+        local key, val = out[i], out[i + 1]
+        local kt = type(key)
+        if kt == "number" and key > 0 then
+            local w = pending[key]
+            if w then
+                pending[key] = nil
+                woke = true
+                wake(w, val, nil, nil, 1)
+            end
+        elseif kt == "string" then
+            if woke then break end
+            self:_server_event(key, val)
+        else
+            local ty = val.type
+            if ty == "error" then
+                if pending[val.id] then woke = true end
+            elseif woke then
+                break
+            end
+            self:_on_conn_event(val)
+        end
+        out[i], out[i + 1] = nil, nil
+        i = i + 2
+        if self.conn ~= conn then
+            -- closed (or reconnecting): what is left belonged to the old conn
+            for j = i, last do out[j] = nil end
+            self.held = nil
+            return
+        end
+    end
+    if i < last then
+        -- hold the rest: move it to the front for the next turn
+        local j = 1
+        for k = i, last do
+            out[j] = out[k]
+            out[k] = nil
+            j = j + 1
+        end
+        self.held = (last - i + 1) / 2
+        self.due_at = now()
+    else
+        self.held = nil
+    end
 end
 
 -- Hand the frames the conn recorded to the trace function and to the
@@ -809,6 +836,7 @@ local function connect(opts, wire_of, event_of, trace, open)
         return nil, msg, code
     end
     self.conn = conn
+    self.pumps = conn.pump ~= nil
     local w = waiter()
     self.ready_w = w
     loop.add(self)
@@ -941,7 +969,8 @@ end
 -- blaming the script (`level` counted from here).
 local function build_params(a, fname, level, ...)
     local params = {}
-    for k, v in pairs(a.fixed or {}) do params[k] = v end
+    local fixed = a.fixed
+    if fixed then for k, v in pairs(fixed) do params[k] = v end end
     if a.argform == "none" then return params end
     local t, table_form = ..., a.argform == "table"
     if table_form then
@@ -981,14 +1010,16 @@ local function build_params(a, fname, level, ...)
     return params
 end
 
-local function checked_reply(a, wire, d)
+-- The reply d of wire method `wire` for method `a`, checked (core.check):
+-- checked, w, t (t given: the Lua-named fields go into it) or nil, why.
+local function checked_reply(a, wire, d, t)
     local w = WIRE[wire]
-    local checked, why = check_fields(d, w.reply_fields, a.lua .. " (" .. wire .. " reply)")
-    if not checked then return nil, "oktell: " .. why end
+    local checked, lt = core_check(d, w.fref, t, a.lua, " (", wire, " reply)")
+    if not checked then return nil, "oktell: " .. lt end
     if a.field and w.field_of[a.field] and checked[a.field] == nil then
         return nil, "oktell: " .. a.lua .. " (" .. wire .. " reply): field '" .. a.field .. "' missing"
     end
-    return checked, w
+    return checked, w, lt
 end
 
 local FALSE_ON_REFUSAL = { ok_or_false = true, field = true, taskresult = true }
@@ -1009,24 +1040,22 @@ function Client:_invoke(a, params)
         if FALSE_ON_REFUSAL[a.ret] then return false, msg, code, true end
         return nil, msg, code, true
     end
-    local checked, w = checked_reply(a, a.wire, d)
+    local checked, w, t = checked_reply(a, a.wire, d)
     if not checked then
         log.emit("error", w, { method = a.lua, wire = wire })
         return nil, w, "protocol"
     end
     local ret = a.ret
     if ret == "table" then
-        local t = lua_table(checked, w.reply_fields)
         self:_item_names(t, checked)
         if a.extra and self:_offered(a, a.extra) then
             local d2, m2, c2 = self:_call(a.extra)
             if not d2 then return nil, m2, c2 end
-            local more, w2 = checked_reply(a, a.extra, d2)
+            local more, w2 = checked_reply(a, a.extra, d2, t)
             if not more then
                 log.emit("error", w2, { method = a.lua, wire = a.extra })
                 return nil, w2, "protocol"
             end
-            lua_table(more, w2.reply_fields, t)
         end
         return t, nil, nil, true
     elseif ret == "linestate" then
@@ -1064,7 +1093,7 @@ function Client:_items(request)
     if items then return items end
     items = {}
     local d = self:_call(request)
-    local checked = d and check_fields(d, WIRE[request].reply_fields, request)
+    local checked = d and core_check(d, WIRE[request].fref, nil, request)
     for _, f in ipairs(checked and WIRE[request].reply_fields or {}) do
         for _, it in ipairs(f.type == "array" and checked[f.wire] or {}) do
             local id = type(it) == "table" and to_int(it.id)
@@ -1077,8 +1106,8 @@ end
 
 -- A value that names a listed item goes as the item's id (oktell.js sends a
 -- known break reason as lunchreasonid, free text as lunchreasonmsg).
-function Client:_name_items(params)
-    for _, g in ipairs(NAMED) do
+function Client:_name_items(params, named)
+    for _, g in ipairs(named or NAMED) do
         local v = params[g.wire]
         if v ~= nil and self.status == "ready" then
             for _, it in ipairs(self:_items(g.lookup)) do
@@ -1111,7 +1140,7 @@ local function method_call(self, a, fname, level, ...)
     -- an answer to the prompt, whatever comes of it: the automatic "ok"
     -- is not sent for it any more
     if a == API.set_confirm_result and self.prompt then self.prompt.answered = true end
-    self:_name_items(params)
+    if a.named[1] then self:_name_items(params, a.named) end
     local r1, r2, r3, answered = self:_invoke(a, params)
     local after = AFTER[a.lua]
     if after and r1 then after(self, a, params, r1) end
@@ -1268,11 +1297,13 @@ end
 
 function Client:pollfd()
     local conn = self.conn
+    if self.pumps then return conn and self.fd or nil end
     return conn and conn:pollfd() or nil
 end
 
 function Client:events()
     local conn = self.conn
+    if self.pumps then return conn and self.want or nil end
     return conn and conn:events() or nil
 end
 

@@ -332,6 +332,7 @@ M.spawn_rec = spawn_rec
 -- path: one coroutine per handler call). on_end (optional) is called once
 -- it has ended, returned or failed (its error reported first).
 function M.call(fn, a, b, on_end)
+    -- one coroutine per call (API §4: each handler call runs in its own)
     local co = co_create(body(fn))
     local rec = { co = co, call = true, a = a, b = b, on_end = on_end }
     managed[co] = rec
@@ -646,13 +647,23 @@ local owner = setmetatable({}, { __mode = "k" }) -- pollable -> its scheduler
 local F = {}
 
 for _, name in ipairs({ "spawn", "spawn_rec", "call", "in_managed", "list", "count", "step", "sleep",
-    "run", "stop", "timeout", "stats", "waiter" }) do
+    "run", "stop", "timeout", "stats" }) do
     -- tail calls: misuse errors raised inside still blame the caller
     F[name] = function(...) return current()[name](...) end
 end
 
-for _, name in ipairs({ "park", "wake", "deadline" }) do
-    F[name] = function(w, ...) return (w.sched or current())[name](w, ...) end
+-- Fixed arities, no varargs: these run for every request and every wake.
+function F.park(w)
+    return (w.sched or current()).park(w)
+end
+function F.wake(w, a, b, c, n)
+    return (w.sched or current()).wake(w, a, b, c, n)
+end
+function F.deadline(w, t, a, b, c, n)
+    return (w.sched or current()).deadline(w, t, a, b, c, n)
+end
+function F.waiter()
+    return current().waiter()
 end
 
 function F.add(p)

@@ -234,6 +234,88 @@ static int l_next_event(lua_State *L)
     return 1;
 }
 
+/* The readiness poll reported ("r", "w", "rw", "e"; true: unknown, try
+ * both) as OKT_WANT_* bits; nil or false: none, only work that is due. */
+static int ready_bits(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        const char *r = lua_tostring(L, idx);
+        if (r[0] == 'e')
+            return OKT_WANT_READ | OKT_WANT_WRITE;
+        return (strchr(r, 'r') ? OKT_WANT_READ : 0) |
+               (strchr(r, 'w') ? OKT_WANT_WRITE : 0);
+    }
+    return lua_toboolean(L, idx) ? OKT_WANT_READ | OKT_WANT_WRITE : 0;
+}
+
+/* conn:pump(ready, out [, start [, max]]) -> n, fd, want, timeout
+ * One loop turn's work in one call (issue 12): the I/O poll reported ready
+ * (no speculative recv: ready nil reads nothing; queued output is written
+ * whatever poll said, a socket being writable nearly always), timers, and
+ * up to max (64) queued events stored into out from index start (1) as
+ * pairs: id, data for a reply; name, data for a server event; 0, the
+ * next_event table for anything else. Then what the loop needs to wait:
+ * the fd (nil when none), the readiness to wait for ("r", "rw", nil) and
+ * the seconds until work is due (0: now; nil: none). */
+static int l_pump(lua_State *L)
+{
+    lconn *b = check_box(L);
+    int rev = ready_bits(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_Integer k = luaL_optinteger(L, 4, 1);
+    lua_Integer max = luaL_optinteger(L, 5, 64);
+    if (!b->c)
+        return lokt_push_closed(L);
+    okt_err err;
+    int64_t now = okt_now_ms();
+    rev |= okt_conn_events(b->c) & OKT_WANT_WRITE;
+    if (okt_conn_step(b->c, rev, now, &err) != 0)
+        return lokt_pusherr(L, &err);
+    lua_Integer n = 0;
+    while (n < max) {
+        okt_event_clear(&b->ev);
+        if (!okt_conn_next_event(b->c, &b->ev))
+            break;
+        okt_event *ev = &b->ev;
+        if (ev->type == OKT_EV_REPLY) {
+            lua_pushinteger(L, (lua_Integer)ev->id);
+            lokt_push_json(L, ev->data);
+        } else if (ev->type == OKT_EV_SERVER) {
+            lua_pushstring(L, ev->name ? ev->name : "");
+            lokt_push_json(L, ev->data);
+        } else {
+            lua_pushinteger(L, 0);
+            lokt_push_event(L, ev);
+        }
+        lua_rawseti(L, 3, k + 1);
+        lua_rawseti(L, 3, k);
+        k += 2;
+        n++;
+    }
+    okt_event_clear(&b->ev);
+    lua_pushinteger(L, n);
+    int fd = okt_conn_fd(b->c);
+    if (fd < 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, fd);
+    int ev = okt_conn_events(b->c);
+    if ((ev & OKT_WANT_READ) && (ev & OKT_WANT_WRITE))
+        lua_pushliteral(L, "rw");
+    else if (ev & OKT_WANT_READ)
+        lua_pushliteral(L, "r");
+    else if (ev & OKT_WANT_WRITE)
+        lua_pushliteral(L, "w");
+    else
+        lua_pushnil(L);
+    int64_t d = okt_conn_deadline(b->c);
+    if (d < 0)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, d > now ? (lua_Number)(d - now) / 1000.0 : 0.0);
+    return 4;
+}
+
 /* conn:trace() -> {{dir = ">" | "<", frame = text}, ...}, dropped: the
  * records kept since the last call, oldest first (an empty table when
  * tracing is off), and how many were dropped so far (OKT_MAX_TRACE). */
@@ -285,6 +367,7 @@ static const luaL_Reg methods[] = {
     {"state", l_state},
     {"request", l_request},
     {"next_event", l_next_event},
+    {"pump", l_pump},
     {"trace", l_trace},
     {"set_trace", l_set_trace},
     {"close", l_close},

@@ -19,6 +19,8 @@
  * wire fact stays written once, in C. */
 #include "lokt.h"
 #include "protocol.h"
+#include "states.h"
+#include <math.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,8 @@ static void push_wire(lua_State *L)
         lua_setfield(L, -2, "params");
         push_fields(L, w[i].reply_fields);
         lua_setfield(L, -2, "reply_fields");
+        lua_pushinteger(L, (lua_Integer)i + 1);   /* core.check's ref */
+        lua_setfield(L, -2, "fref");
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
 }
@@ -177,6 +181,8 @@ static void push_events(lua_State *L)
         set_s(L, "subscribe", e[i].subscribe);
         push_fields(L, e[i].fields);
         lua_setfield(L, -2, "fields");
+        lua_pushinteger(L, -(lua_Integer)i - 1);  /* core.check's ref */
+        lua_setfield(L, -2, "fref");
         set_s(L, "source", e[i].source);
         set_s(L, "payload_source", e[i].payload_source);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -310,6 +316,249 @@ static int l_json_encode(lua_State *L)
     return 1;
 }
 
+/* ---- core.check: a reply's or an event's fields, checked and named ----
+ *
+ * core.check(d, ref, t, what...) -> checked, t | nil, why
+ * d: the message's data table; ref: the field list, n > 0 the reply fields
+ * of wire method n (core.protocol().wire[n].fref), n < 0 the payload of
+ * event -n (events[-n].fref). checked: the values by wire key, converted
+ * (codes given as strings become integers, 0/1 flags booleans); t (made
+ * when nil): the values under their Lua names, a state's code as `code`
+ * and its short name, a flag left out as false. why (on the first bad or
+ * missing field) starts with the what... strings joined. The per-field
+ * work the client did in Lua for every reply and event (issue 12). */
+
+static const okt_field *field_list(lua_State *L, lua_Integer ref)
+{
+    size_t n;
+    if (ref > 0) {
+        const okt_wire_method *w = okt_proto_wire_methods(&n);
+        if ((size_t)ref <= n)
+            return w[ref - 1].reply_fields;
+    } else if (ref < 0) {
+        const okt_event_def *e = okt_proto_events(&n);
+        if ((size_t)-ref <= n)
+            return e[-ref - 1].fields;
+    }
+    luaL_argerror(L, 2, "unknown field list");
+    return NULL;
+}
+
+/* An integer as the client takes it from the wire (§14.1: codes come as
+ * numbers or as strings of digits): 1 with *out, else 0. */
+static int wire_int(lua_State *L, int idx, lua_Integer *out, int *real)
+{
+    *real = 0;
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        if (lokt_isinteger(L, idx)) {
+            *out = lua_tointeger(L, idx);
+            return 1;
+        }
+        lua_Number v = lua_tonumber(L, idx);
+        if (v == floor(v) && v > -HUGE_VAL && v < HUGE_VAL) {
+            *real = 1;   /* integral but beyond what an integer holds */
+            return 1;
+        }
+        return 0;
+    }
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return 0;
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    size_t i = s[0] == '-';
+    if (i == len)
+        return 0;
+    for (size_t j = i; j < len; j++)
+        if (s[j] < '0' || s[j] > '9')
+            return 0;
+    if (len - i > 18) {
+        *real = 1;
+        return 1;
+    }
+    *out = (lua_Integer)strtoll(s, NULL, 10);
+    return 1;
+}
+
+/* Push the checked value of the field at idx, or return the reason it is
+ * refused (nothing pushed). */
+static const char *check_value(lua_State *L, int idx, int type)
+{
+    lua_Integer n = 0;
+    int real;
+    switch (type) {
+    case OKT_PT_STRING:
+        if (lua_type(L, idx) != LUA_TSTRING)
+            return "a string expected";
+        lua_pushvalue(L, idx);
+        return NULL;
+    case OKT_PT_INT:
+        if (!wire_int(L, idx, &n, &real))
+            return "an integer expected";
+        if (real)
+            lua_pushnumber(L, lua_type(L, idx) == LUA_TNUMBER
+                                  ? lua_tonumber(L, idx)
+                                  : strtod(lua_tostring(L, idx), NULL));
+        else
+            lua_pushinteger(L, n);
+        return NULL;
+    case OKT_PT_BOOL:
+        if (lua_type(L, idx) == LUA_TBOOLEAN) {
+            lua_pushvalue(L, idx);
+            return NULL;
+        }
+        if (lua_type(L, idx) == LUA_TNUMBER &&
+            (lua_tonumber(L, idx) == 0 || lua_tonumber(L, idx) == 1)) {
+            lua_pushboolean(L, lua_tonumber(L, idx) == 1);
+            return NULL;
+        }
+        return "a boolean expected";
+    case OKT_PT_USERSTATE:
+        if (!wire_int(L, idx, &n, &real) || real || !okt_userstate_name(n))
+            return "a user state code expected";
+        lua_pushinteger(L, n);
+        return NULL;
+    case OKT_PT_LINESTATE:
+        if (!wire_int(L, idx, &n, &real)) {
+            if (lua_type(L, idx) != LUA_TSTRING)
+                return "a line state expected";
+            int c = okt_linestate_code(lua_tostring(L, idx));
+            if (c < 0)
+                return "a line state expected";
+            n = c;
+        } else if (real) {
+            return "a line state expected";
+        }
+        if (!okt_linestate_name(n))
+            return "a line state expected";
+        lua_pushinteger(L, n);
+        return NULL;
+    case OKT_PT_OBJECT:
+        if (lua_type(L, idx) != LUA_TTABLE)
+            return "an object expected";
+        lua_rawgeti(L, idx, 1);
+        if (!lua_isnil(L, -1)) {
+            /* a non-empty sequence is an array, not an object */
+            lua_pop(L, 1);
+            return "an object expected";
+        }
+        lua_pop(L, 1);
+        lua_pushvalue(L, idx);
+        return NULL;
+    case OKT_PT_ARRAY:
+        if (lua_type(L, idx) != LUA_TTABLE)
+            return "an array expected";
+        lua_pushvalue(L, idx);
+        return NULL;
+    case OKT_PT_STRINGS:
+        if (lua_type(L, idx) == LUA_TSTRING) {
+            lua_createtable(L, 1, 0);
+            lua_pushvalue(L, idx);
+            lua_rawseti(L, -2, 1);
+            return NULL;
+        }
+        if (lua_type(L, idx) != LUA_TTABLE)
+            return "a list of strings expected";
+        for (lua_Integer i = 1;; i++) {
+            lua_rawgeti(L, idx, i);
+            int ty = lua_type(L, -1);
+            lua_pop(L, 1);
+            if (ty == LUA_TNIL)
+                break;
+            if (ty != LUA_TSTRING)
+                return "a list of strings expected";
+        }
+        lua_pushvalue(L, idx);
+        return NULL;
+    default:
+        lua_pushvalue(L, idx);
+        return NULL;
+    }
+}
+
+static int l_check(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    const okt_field *f = field_list(L, luaL_checkinteger(L, 2));
+    int top = lua_gettop(L);
+    if (lua_isnoneornil(L, 3)) {
+        lua_settop(L, top < 3 ? 3 : top);
+        lua_newtable(L);
+        lua_replace(L, 3);
+    } else {
+        luaL_checktype(L, 3, LUA_TTABLE);
+    }
+    int nwhat = top > 3 ? top - 3 : 0;
+    lua_newtable(L);   /* checked */
+    int checked = lua_gettop(L);
+    for (; f && f->wire; f++) {
+        lua_getfield(L, 1, f->wire);
+        int v = lua_gettop(L);
+        if (lua_isnil(L, v)) {
+            if (f->flags & OKT_PF_REQUIRED) {
+                lua_settop(L, checked);
+                luaL_Buffer b;
+                luaL_buffinit(L, &b);
+                for (int i = 0; i < nwhat; i++) {
+                    lua_pushvalue(L, 4 + i);
+                    luaL_addvalue(&b);
+                }
+                lua_pushfstring(L, ": field '%s' missing", f->wire);
+                luaL_addvalue(&b);
+                luaL_pushresult(&b);
+                lua_pushnil(L);
+                lua_insert(L, -2);
+                return 2;
+            }
+            if (f->type == OKT_PT_BOOL && f->lua) {
+                lua_pushboolean(L, 0);
+                lua_setfield(L, 3, f->lua);
+            }
+            lua_pop(L, 1);
+            continue;
+        }
+        const char *why = check_value(L, v, f->type);
+        if (why) {
+            luaL_tolstring(L, v, NULL);
+            int shown = lua_gettop(L);
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (int i = 0; i < nwhat; i++) {
+                lua_pushvalue(L, 4 + i);
+                luaL_addvalue(&b);
+            }
+            lua_pushfstring(L, ": field '%s' is %s (%s)", f->wire,
+                            lua_tostring(L, shown), why);
+            luaL_addvalue(&b);
+            luaL_pushresult(&b);
+            lua_pushnil(L);
+            lua_insert(L, -2);
+            return 2;
+        }
+        /* stack: v, converted */
+        lua_pushvalue(L, -1);
+        lua_setfield(L, checked, f->wire);
+        if (f->lua) {
+            if (f->type == OKT_PT_USERSTATE || f->type == OKT_PT_LINESTATE) {
+                lua_Integer c = lua_tointeger(L, -1);
+                lua_setfield(L, 3, "code");
+                const char *name = f->type == OKT_PT_USERSTATE
+                                       ? okt_userstate_name(c)
+                                       : okt_linestate_name(c);
+                lua_pushstring(L, name);
+                lua_setfield(L, 3, f->type == OKT_PT_USERSTATE ? "state"
+                                                               : f->lua);
+            } else {
+                lua_setfield(L, 3, f->lua);
+            }
+        } else {
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);   /* v */
+    }
+    lua_pushvalue(L, 3);
+    return 2;
+}
+
 void lokt_open_protocol(lua_State *L)
 {
     lua_pushcfunction(L, l_json_encode);
@@ -320,4 +569,6 @@ void lokt_open_protocol(lua_State *L)
     lua_setfield(L, -2, "protocol");
     lua_pushcfunction(L, l_error_code);
     lua_setfield(L, -2, "error_code");
+    lua_pushcfunction(L, l_check);
+    lua_setfield(L, -2, "check");
 }
