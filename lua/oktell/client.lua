@@ -631,6 +631,8 @@ end
 function Client:_call(method, params)
     if self.status ~= "ready" then return closed_error(self) end
     local conn = self.conn
+    -- no parameters: the core formats the request without a JSON tree
+    if params and next(params) == nil then params = nil end
     local id, msg, code = conn:request(method, params)
     if not id then return nil, msg, code end
     local w = waiter()

@@ -43,6 +43,11 @@ typedef struct out_msg {
 
 struct okt_session {
     char *login;
+    char *login_json;     /* the login as JSON text, made at first use:
+                             the common request is formatted around it */
+    const okt_wire_method *last_w;   /* the last request's table row, */
+    char last_method[48];            /* found by this name (a request
+                                        pipeline repeats one method) */
     char hash_cs[33];     /* Password: md5hex(cp1251(pw)) */
     char hash_ci[33];     /* password: md5hex(cp1251(lower(pw))) */
     int timeout_ms, ping_ms, open_ms;
@@ -606,6 +611,7 @@ void okt_session_free(okt_session *s)
             free(s->subs[i]);
     free(s->subs);
     free(s->login);
+    free(s->login_json);
     json_decref(s->login_reply);
     okt_mp_free(s->mp);
     okt_trace_free(s->trace);
@@ -646,14 +652,62 @@ size_t okt_session_pending_requests(const okt_session *s)
 
 /* The request text for method; params borrowed. Requests the table marks
  * `bare` go without userlogin (fact sheet §2.3). */
+/* A method name JSON carries as it is (no escape needed). */
+static int plain_name(const char *m)
+{
+    if (!*m)
+        return 0;
+    for (; *m; m++)
+        if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') ||
+              (*m >= '0' && *m <= '9') || *m == '_'))
+            return 0;
+    return 1;
+}
+
 static char *build_request(okt_session *s, const char *method, json_t *params,
                            size_t *len, okt_err *err)
 {
-    const okt_wire_method *w = okt_proto_wire(method);
+    const okt_wire_method *w;
+    if (s->last_w && !strcmp(s->last_method, method)) {
+        w = s->last_w;
+    } else {
+        w = okt_proto_wire(method);
+        if (w && strlen(method) < sizeof s->last_method) {
+            s->last_w = w;
+            memcpy(s->last_method, method, strlen(method) + 1);
+        }
+    }
     char qid[24];
     snprintf(qid, sizeof qid, "%lld", (long long)s->next_id);
-    return okt_msg_request(method, qid, w && w->bare ? NULL : s->login,
-                           params, len, err);
+    const char *login = w && w->bare ? NULL : s->login;
+    if (login && !s->login_json) {
+        /* jansson escapes it once; okt_msg_request's own dump would give
+         * the same text */
+        json_t *j = json_string(login);
+        s->login_json = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY)
+                          : NULL;
+        json_decref(j);
+    }
+    if ((!params || !json_object_size(params)) && plain_name(method) &&
+        (!login || s->login_json)) {
+        /* No parameters (most reads): the text okt_msg_request would make,
+         * formatted at once instead of built as a tree and dumped. */
+        size_t cap = strlen(method) + (login ? strlen(s->login_json) : 0) +
+                     sizeof qid + 40;
+        char *t = malloc(cap);
+        if (!t) {
+            okt_err_set(err, OKT_ENOMEM, "request: out of memory");
+            return NULL;
+        }
+        int n = login ? snprintf(t, cap, "[\"%s\",{\"" OKT_F_USERLOGIN
+                                 "\":%s,\"" OKT_F_QID "\":\"%s\"}]",
+                                 method, s->login_json, qid)
+                      : snprintf(t, cap, "[\"%s\",{\"" OKT_F_QID
+                                 "\":\"%s\"}]", method, qid);
+        *len = (size_t)n;
+        return t;
+    }
+    return okt_msg_request(method, qid, login, params, len, err);
 }
 
 /* Queue a request of any kind; params is stolen. Returns its id or -1. */
