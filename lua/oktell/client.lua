@@ -253,7 +253,7 @@ end
 -- The last user state the client heard of (an event or a user_state
 -- reply), for the userstate event a reconnect owes when it changed.
 function Client:_known_state(t)
-    self.last_state = { code = t.code, redirect = t.redirect }
+    self.last_code, self.last_redirect = t.code, t.redirect
 end
 
 -- After login (first connect or reconnect): learn what the server offers
@@ -282,9 +282,9 @@ function Client:_setup()
         local r, m2, c2 = self:set_confirm_usage(true)
         if not r and c2 ~= "unsupported" then return nil, m2, c2 end
     end
-    local before = self.last_state
+    local code0, redirect0 = self.last_code, self.last_redirect
     local st = self:user_state() -- best effort: the connection stands without it
-    local changed = st and before and (st.code ~= before.code or st.redirect ~= before.redirect)
+    local changed = st and code0 ~= nil and (st.code ~= code0 or st.redirect ~= redirect0)
     return true, was ~= nil and was ~= inside, changed and st or nil
 end
 
@@ -970,8 +970,9 @@ end
 -- The wire parameters of a call of method `a`, checked; misuse raises,
 -- blaming the script (`level` counted from here).
 local function build_params(a, fname, level, ...)
-    local params = {}
     local fixed = a.fixed
+    if a.argform == "none" and not fixed then return nil end   -- nothing to send
+    local params = {}
     if fixed then for k, v in pairs(fixed) do params[k] = v end end
     if a.argform == "none" then return params end
     local t, table_form = ..., a.argform == "table"

@@ -275,13 +275,15 @@ local function resume(rec)
         if srec.on_end then srec.on_end() end
         return
     end
-    if co_status(co) == "dead" then
+    -- PARK is ours: a coroutine that yielded it is suspended (asking its
+    -- status, a call into C, is needed only otherwise)
+    if y == PARK and yw and not yw.done then
+        -- parked: wake(yw) queues it again
+        srec.parked = yw
+    elseif co_status(co) == "dead" then
         finish_rec(co)
         if srec.on_done then srec.on_done() end
         if srec.on_end then srec.on_end() end
-    elseif y == PARK and yw and not yw.done then
-        -- parked: wake(yw) queues it again
-        srec.parked = yw
     else
         -- a plain coroutine.yield (or a park whose waiter completed
         -- meanwhile): give the turn away, come back next turn
@@ -348,7 +350,12 @@ end
 
 -- Pollables ----------------------------------------------------------------
 
--- A pollable answers pollfd(), events(), and _wants_turn(now) / _turn(ready, now).
+-- A pollable answers pollfd(), events(), _due(now), _timeout() and
+-- _turn(ready, now). A fast pollable (p.pumps true: a client on the core's
+-- own socket, lua/oktell/client.lua) is read through its fields instead,
+-- which its turns keep current: conn (nil: no connection), fd and want
+-- (what to poll), dirty or held (work due now), due_at and retry_at
+-- (absolute times work falls due, or nil).
 function M.add(p)
     if not pollables[p] then
         pollables[p] = true
@@ -437,9 +444,18 @@ local function turn_before(timeout, w, goal)
     end
     for i = 1, np do
         local p = scratch_ps[i]
-        if p:_due(t) then p:_turn(nil, t) end
+        if p.pumps then
+            -- a client on the core's own socket: its fields say it all
+            -- (see the fast pollable note above); no method calls, so a
+            -- turn over thousands of idle clients stays cheap
+            local at, r = p.due_at, p.retry_at
+            if p.dirty or p.held or (at and t >= at) or (r and t >= r) then p:_turn(nil, t) end
+        elseif p:_due(t) then
+            p:_turn(nil, t)
+        end
     end
-    if rhead <= rtail or (w and w.done) or stopping or (goal and goal()) then
+    local busy = rhead <= rtail or (w and w.done) or stopping or (goal and goal())
+    if busy then
         wait = 0
     else
         -- Deadlines of waiters that completed early must not bound the sleep.
@@ -451,24 +467,43 @@ local function turn_before(timeout, w, goal)
             local d = timers[1].t - now()
             if d < wait then wait = d end
         end
-        for i = 1, np do
-            local d = scratch_ps[i]:_timeout()
-            if d and d < wait then wait = d end
-        end
     end
-    if wait < 0 then wait = 0 end
+    -- One pass: each pollable's wait bound and its descriptor.
+    local soonest = huge   -- absolute, from fast pollables
     for i = 1, np do
         local p = scratch_ps[i]
-        local fd = p:pollfd()
-        if fd then
-            local ev = p:events()
-            if ev then
-                scratch_fds[nf + 1] = fd
-                scratch_fds[nf + 2] = ev
-                nf = nf + 2
+        local fd, ev
+        if p.pumps then
+            if p.conn then
+                if p.dirty or p.held then
+                    soonest = 0
+                else
+                    local at = p.due_at
+                    if at and at < soonest then soonest = at end
+                end
+                fd, ev = p.fd, p.want
             end
+            local r = p.retry_at
+            if r and r < soonest then soonest = r end
+        else
+            if not busy then
+                local d = p:_timeout()
+                if d and d < wait then wait = d end
+            end
+            fd = p:pollfd()
+            if fd then ev = p:events() end
+        end
+        if fd and ev then
+            scratch_fds[nf + 1] = fd
+            scratch_fds[nf + 2] = ev
+            nf = nf + 2
         end
     end
+    if not busy and soonest < huge then
+        local d = soonest - now()
+        if d < wait then wait = d end
+    end
+    if wait < 0 then wait = 0 end
     return wait, nf, np
 end
 
@@ -498,9 +533,16 @@ local function turn_after(ready, nf, np, ps)
     for i = 1, np do
         local p = ps[i]
         ps[i] = nil
-        local fd = p:pollfd()
-        local r = ready and fd and (ready == true or ready[fd])
-        if r or p:_due(t) then p:_turn(r, t) end
+        if p.pumps then
+            local fd = p.conn and p.fd
+            local r = ready and fd and (ready == true or ready[fd])
+            local at, rt = p.due_at, p.retry_at
+            if r or p.dirty or p.held or (at and t >= at) or (rt and t >= rt) then p:_turn(r, t) end
+        else
+            local fd = p:pollfd()
+            local r = ready and fd and (ready == true or ready[fd])
+            if r or p:_due(t) then p:_turn(r, t) end
+        end
     end
     for i = 1, nf do scratch_fds[i] = nil end
     fire_timers(t)

@@ -475,68 +475,100 @@ static const char *check_value(lua_State *L, int idx, int type)
     }
 }
 
+/* The key strings of a field list as Lua strings, made once per list and
+ * kept in the upvalue table (pushing a kept string costs no hashing of C
+ * text): {wire1, lua1 or false, wire2, ...}. Pushes it. */
+static void field_keys(lua_State *L, lua_Integer ref, const okt_field *f)
+{
+    lua_rawgeti(L, lua_upvalueindex(1), ref);
+    if (!lua_isnil(L, -1))
+        return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_Integer i = 0;
+    for (; f && f->wire; f++) {
+        lua_pushstring(L, f->wire);
+        lua_rawseti(L, -2, ++i);
+        if (f->lua)
+            lua_pushstring(L, f->lua);
+        else
+            lua_pushboolean(L, 0);
+        lua_rawseti(L, -2, ++i);
+    }
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, lua_upvalueindex(1), ref);
+}
+
+static int check_failed(lua_State *L, int nwhat, int shown, const char *fmt,
+                        const char *wire, const char *why)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 0; i < nwhat; i++) {
+        lua_pushvalue(L, 4 + i);
+        luaL_addvalue(&b);
+    }
+    if (shown)
+        lua_pushfstring(L, fmt, wire, lua_tostring(L, shown), why);
+    else
+        lua_pushfstring(L, fmt, wire);
+    luaL_addvalue(&b);
+    luaL_pushresult(&b);
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
+
 static int l_check(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    const okt_field *f = field_list(L, luaL_checkinteger(L, 2));
+    lua_Integer ref = luaL_checkinteger(L, 2);
+    const okt_field *f = field_list(L, ref);
     int top = lua_gettop(L);
+    int nf = 0;
+    for (const okt_field *g = f; g && g->wire; g++)
+        nf++;
     if (lua_isnoneornil(L, 3)) {
         lua_settop(L, top < 3 ? 3 : top);
-        lua_newtable(L);
+        lua_createtable(L, 0, nf + 1);
         lua_replace(L, 3);
     } else {
         luaL_checktype(L, 3, LUA_TTABLE);
     }
     int nwhat = top > 3 ? top - 3 : 0;
-    lua_newtable(L);   /* checked */
+    field_keys(L, ref, f);
+    int keys = lua_gettop(L);
+    lua_createtable(L, 0, nf);   /* checked */
     int checked = lua_gettop(L);
-    for (; f && f->wire; f++) {
-        lua_getfield(L, 1, f->wire);
-        int v = lua_gettop(L);
+    for (int i = 0; i < nf; i++, f++) {
+        lua_rawgeti(L, keys, 2 * i + 1);   /* the wire key */
+        lua_pushvalue(L, -1);
+        lua_rawget(L, 1);
+        int v = lua_gettop(L);             /* key at v - 1 */
         if (lua_isnil(L, v)) {
             if (f->flags & OKT_PF_REQUIRED) {
                 lua_settop(L, checked);
-                luaL_Buffer b;
-                luaL_buffinit(L, &b);
-                for (int i = 0; i < nwhat; i++) {
-                    lua_pushvalue(L, 4 + i);
-                    luaL_addvalue(&b);
-                }
-                lua_pushfstring(L, ": field '%s' missing", f->wire);
-                luaL_addvalue(&b);
-                luaL_pushresult(&b);
-                lua_pushnil(L);
-                lua_insert(L, -2);
-                return 2;
+                return check_failed(L, nwhat, 0, ": field '%s' missing",
+                                    f->wire, NULL);
             }
             if (f->type == OKT_PT_BOOL && f->lua) {
+                lua_rawgeti(L, keys, 2 * i + 2);
                 lua_pushboolean(L, 0);
-                lua_setfield(L, 3, f->lua);
+                lua_rawset(L, 3);
             }
-            lua_pop(L, 1);
+            lua_pop(L, 2);
             continue;
         }
         const char *why = check_value(L, v, f->type);
         if (why) {
             luaL_tolstring(L, v, NULL);
-            int shown = lua_gettop(L);
-            luaL_Buffer b;
-            luaL_buffinit(L, &b);
-            for (int i = 0; i < nwhat; i++) {
-                lua_pushvalue(L, 4 + i);
-                luaL_addvalue(&b);
-            }
-            lua_pushfstring(L, ": field '%s' is %s (%s)", f->wire,
-                            lua_tostring(L, shown), why);
-            luaL_addvalue(&b);
-            luaL_pushresult(&b);
-            lua_pushnil(L);
-            lua_insert(L, -2);
-            return 2;
+            return check_failed(L, nwhat, lua_gettop(L),
+                                ": field '%s' is %s (%s)", f->wire, why);
         }
-        /* stack: v, converted */
-        lua_pushvalue(L, -1);
-        lua_setfield(L, checked, f->wire);
+        /* stack: key, v, converted */
+        lua_pushvalue(L, v - 1);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, checked);
         if (f->lua) {
             if (f->type == OKT_PT_USERSTATE || f->type == OKT_PT_LINESTATE) {
                 lua_Integer c = lua_tointeger(L, -1);
@@ -548,12 +580,14 @@ static int l_check(lua_State *L)
                 lua_setfield(L, 3, f->type == OKT_PT_USERSTATE ? "state"
                                                                : f->lua);
             } else {
-                lua_setfield(L, 3, f->lua);
+                lua_rawgeti(L, keys, 2 * i + 2);
+                lua_insert(L, -2);
+                lua_rawset(L, 3);
             }
         } else {
             lua_pop(L, 1);
         }
-        lua_pop(L, 1);   /* v */
+        lua_pop(L, 2);   /* key, v */
     }
     lua_pushvalue(L, 3);
     return 2;
@@ -569,6 +603,7 @@ void lokt_open_protocol(lua_State *L)
     lua_setfield(L, -2, "protocol");
     lua_pushcfunction(L, l_error_code);
     lua_setfield(L, -2, "error_code");
-    lua_pushcfunction(L, l_check);
+    lua_newtable(L);   /* field_keys' cache */
+    lua_pushcclosure(L, l_check, 1);
     lua_setfield(L, -2, "check");
 }
