@@ -503,8 +503,9 @@ end
 
 -- The turn of a conn with pump: one call into C does the I/O poll found
 -- ready, writes what is queued, and hands out up to EVENTS_PER_TURN
--- events as pairs in self.batch (id, data: a reply; name, data: a server
--- event; 0, table: anything else). The entries held back by the rule
+-- events as triples in self.batch (id, data, pre: a reply, pre its Lua
+-- table when it came checked; name, data: a server event; 0, table:
+-- anything else). The entries held back by the rule
 -- above wait at the front of the batch for the next turn.
 function Client:_pump(conn, ready)
     local out = self.batch
@@ -513,7 +514,7 @@ function Client:_pump(conn, ready)
         self.batch = out
     end
     local held = self.held or 0
-    local n, fd, want, tmo = conn:pump(ready, out, 2 * held + 1, EVENTS_PER_TURN - held)
+    local n, fd, want, tmo = conn:pump(ready, out, 3 * held + 1, EVENTS_PER_TURN - held)
     if self:_tracing() and conn.trace then self:_trace(conn) end
     if not n then
         -- the box was closed under us: the conn ended
@@ -523,19 +524,19 @@ function Client:_pump(conn, ready)
     end
     self.fd, self.want = fd, want
     self.due_at = tmo and now() + tmo or nil
-    local last = 2 * (held + n)
+    local last = 3 * (held + n)
     local pending = self.pending
     local woke = false
     local i = 1
     while i < last do
-        local key, val = out[i], out[i + 1]
+        local key, val, pre = out[i], out[i + 1], out[i + 2]
         local kt = type(key)
         if kt == "number" and key > 0 then
             local w = pending[key]
             if w then
                 pending[key] = nil
                 woke = true
-                wake(w, val, nil, nil, 1)
+                if pre then wake(w, val, pre, nil, 2) else wake(w, val, nil, nil, 1) end
             end
         elseif kt == "string" then
             if woke then break end
@@ -549,8 +550,8 @@ function Client:_pump(conn, ready)
             end
             self:_on_conn_event(val)
         end
-        out[i], out[i + 1] = nil, nil
-        i = i + 2
+        out[i], out[i + 1], out[i + 2] = nil, nil, nil
+        i = i + 3
         if self.conn ~= conn then
             -- closed (or reconnecting): what is left belonged to the old conn
             for j = i, last do out[j] = nil end
@@ -566,7 +567,7 @@ function Client:_pump(conn, ready)
             out[k] = nil
             j = j + 1
         end
-        self.held = (last - i + 1) / 2
+        self.held = (last - i + 1) / 3
         self.due_at = now()
     else
         self.held = nil
@@ -627,13 +628,16 @@ end
 
 -- Send one request and wait (yield or block) for its reply. Returns the
 -- reply object, or nil, msg, code[, answered, reply] (answered: the server
--- refused; the reply is handed back for its error values).
-function Client:_call(method, params)
+-- refused; the reply is handed back for its error values). check (a wire
+-- method's fref, optional): a conn with pump may hand the reply back
+-- checked against that method's reply fields: then the reply object is
+-- the checked table and a 6th value its Lua table.
+function Client:_call(method, params, check)
     if self.status ~= "ready" then return closed_error(self) end
     local conn = self.conn
     -- no parameters: the core formats the request without a JSON tree
     if params and next(params) == nil then params = nil end
-    local id, msg, code = conn:request(method, params)
+    local id, msg, code = conn:request(method, params, nil, check)
     if not id then return nil, msg, code end
     local w = waiter()
     self.pending[id] = w
@@ -653,7 +657,7 @@ function Client:_call(method, params)
         end
         return nil, em, "server", true, data
     end
-    return data
+    return data, nil, nil, nil, nil, m
 end
 
 -- finalizing: called from __gc (maybe while the host shuts its Lua state
@@ -1015,9 +1019,12 @@ end
 
 -- The reply d of wire method `wire` for method `a`, checked (core.check):
 -- checked, w, t (t given: the Lua-named fields go into it) or nil, why.
-local function checked_reply(a, wire, d, t)
+-- pre: d came checked already (conn:pump; d is the checked table) with
+-- pre its Lua table.
+local function checked_reply(a, wire, d, t, pre)
     local w = WIRE[wire]
-    local checked, lt = core_check(d, w.fref, t, a.lua, " (", wire, " reply)")
+    local checked, lt = d, pre
+    if not pre then checked, lt = core_check(d, w.fref, t, a.lua, " (", wire, " reply)") end
     if not checked then return nil, "oktell: " .. lt end
     if a.field and w.field_of[a.field] and checked[a.field] == nil then
         return nil, "oktell: " .. a.lua .. " (" .. wire .. " reply): field '" .. a.field .. "' missing"
@@ -1036,14 +1043,14 @@ function Client:_invoke(a, params)
             .. "' is an oktell-lua extension it did not announce; map it with the 'wire' option)", "unsupported"
     end
     local wire = self.wire_of[a.lua] or a.wire
-    local d, msg, code, answered, reply = self:_call(wire, params)
+    local d, msg, code, answered, reply, pre = self:_call(wire, params, WIRE[a.wire].fref)
     if not d then
         if not answered then return nil, msg, code end
         code = core.error_code(wire, reply.error, reply.errormsg, a.refusal)
         if FALSE_ON_REFUSAL[a.ret] then return false, msg, code, true end
         return nil, msg, code, true
     end
-    local checked, w, t = checked_reply(a, a.wire, d)
+    local checked, w, t = checked_reply(a, a.wire, d, nil, pre)
     if not checked then
         log.emit("error", w, { method = a.lua, wire = wire })
         return nil, w, "protocol"

@@ -359,12 +359,19 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
 int64_t okt_conn_request(okt_conn *c, const char *method, json_t *params,
                          int timeout_ms, int64_t now, okt_err *err)
 {
+    return okt_conn_request_tag(c, method, params, timeout_ms, 0, now, err);
+}
+
+int64_t okt_conn_request_tag(okt_conn *c, const char *method, json_t *params,
+                             int timeout_ms, int tag, int64_t now,
+                             okt_err *err)
+{
     if (!c) {
         json_decref(params);
         return okt_err_set(err, OKT_EINVAL, "conn is NULL");
     }
-    int64_t id = okt_session_request(c->s, method, params, timeout_ms, now,
-                                     err);
+    int64_t id = okt_session_request_tag(c->s, method, params, timeout_ms,
+                                         tag, now, err);
     if (id > 0)
         move_out(c);
     return id;

@@ -53,6 +53,12 @@ size_t okt_conn_mem(const okt_conn *c);
 int64_t okt_conn_request(okt_conn *c, const char *method, json_t *params,
                          int timeout_ms, int64_t now, okt_err *err);
 
+/* okt_conn_request with a tag (not 0) the reply's okt_event carries back
+ * (okt_session_request_tag). */
+int64_t okt_conn_request_tag(okt_conn *c, const char *method, json_t *params,
+                             int timeout_ms, int tag, int64_t now,
+                             okt_err *err);
+
 /* Pull the next event; 1 with *ev filled (release with okt_event_clear),
  * 0 when none. */
 int okt_conn_next_event(okt_conn *c, okt_event *ev);

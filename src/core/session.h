@@ -57,6 +57,7 @@ typedef struct okt_event {
     json_t *data;         /* owned reference, may be NULL */
     okt_err err;
     size_t cost;          /* bytes data holds, roughly (okt_session_mem) */
+    int tag;              /* a reply: its request's tag (okt_session_request_tag) */
 } okt_event;
 
 void okt_event_clear(okt_event *ev);
@@ -86,6 +87,11 @@ int okt_session_state(const okt_session *s);
 int64_t okt_session_request(okt_session *s, const char *method,
                             json_t *params, int timeout_ms, int64_t now,
                             okt_err *err);
+/* The same, with a tag (not 0) handed back in the reply's okt_event: the
+ * binding names the reply fields to check it against (src/lua/conn.c). */
+int64_t okt_session_request_tag(okt_session *s, const char *method,
+                                json_t *params, int timeout_ms, int tag,
+                                int64_t now, okt_err *err);
 int okt_session_next_event(okt_session *s, okt_event *ev);
 
 /* okt_session_request steals params (may be NULL), like okt_conn_request;

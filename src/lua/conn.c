@@ -5,6 +5,7 @@
 #include "lokt.h"
 #include "conn.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,18 +202,23 @@ static int l_state(lua_State *L)
     return 1;
 }
 
-/* conn:request(method, params_or_nil [, timeout_seconds]) -> id | nil, msg, code */
+/* conn:request(method, params_or_nil [, timeout_seconds [, check]])
+ *   -> id | nil, msg, code
+ * check: a wire method's fref (core.protocol()): its reply comes out of
+ * pump already checked against that method's reply fields (see pump). */
 static int l_request(lua_State *L)
 {
     lconn *b = check_box(L);
     if (!b->c)
         return lokt_push_closed(L);
+    lua_Integer tag = luaL_optinteger(L, 5, 0);
+    luaL_argcheck(L, tag >= 0 && tag <= INT_MAX, 5, "bad reply check");
     json_t *params;
     int tmo;
     const char *method = lokt_request_args(L, &params, &tmo);
     okt_err err;
-    int64_t id = okt_conn_request(b->c, method, params, tmo, okt_now_ms(),
-                                  &err);   /* params stolen */
+    int64_t id = okt_conn_request_tag(b->c, method, params, tmo, (int)tag,
+                                      okt_now_ms(), &err); /* params stolen */
     if (id < 0)
         return lokt_pusherr(L, &err);
     lua_pushinteger(L, (lua_Integer)id);
@@ -253,8 +259,11 @@ static int ready_bits(lua_State *L, int idx)
  * (no speculative recv: ready nil reads nothing; queued output is written
  * whatever poll said, a socket being writable nearly always), timers, and
  * up to max (64) queued events stored into out from index start (1) as
- * pairs: id, data for a reply; name, data for a server event; 0, the
- * next_event table for anything else. Then what the loop needs to wait:
+ * triples: id, data, false for a reply; id, checked, t for the reply of a
+ * request made with a check that passed it (the tables core.check makes,
+ * built from the JSON at once: the reply's table is made once, in C);
+ * name, data, false for a server event; 0, the next_event table, false
+ * for anything else. Then what the loop needs to wait:
  * the fd (nil when none), the readiness to wait for ("r", "rw", nil) and
  * the seconds until work is due (0: now; nil: none). */
 static int l_pump(lua_State *L)
@@ -279,17 +288,23 @@ static int l_pump(lua_State *L)
         okt_event *ev = &b->ev;
         if (ev->type == OKT_EV_REPLY) {
             lua_pushinteger(L, (lua_Integer)ev->id);
-            lokt_push_json(L, ev->data);
+            if (!ev->tag || !lokt_push_reply_checked(L, ev->data, ev->tag)) {
+                lokt_push_json(L, ev->data);
+                lua_pushboolean(L, 0);
+            }
         } else if (ev->type == OKT_EV_SERVER) {
             lua_pushstring(L, ev->name ? ev->name : "");
             lokt_push_json(L, ev->data);
+            lua_pushboolean(L, 0);
         } else {
             lua_pushinteger(L, 0);
             lokt_push_event(L, ev);
+            lua_pushboolean(L, 0);
         }
+        lua_rawseti(L, 3, k + 2);
         lua_rawseti(L, 3, k + 1);
         lua_rawseti(L, 3, k);
-        k += 2;
+        k += 3;
         n++;
     }
     okt_event_clear(&b->ev);

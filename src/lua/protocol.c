@@ -476,13 +476,23 @@ static const char *check_value(lua_State *L, int idx, int type)
 }
 
 /* The key strings of a field list as Lua strings, made once per list and
- * kept in the upvalue table (pushing a kept string costs no hashing of C
+ * kept in a registry table (pushing a kept string costs no hashing of C
  * text): {wire1, lua1 or false, wire2, ...}. Pushes it. */
+#define FIELD_KEYS "oktell.fieldkeys"
 static void field_keys(lua_State *L, lua_Integer ref, const okt_field *f)
 {
-    lua_rawgeti(L, lua_upvalueindex(1), ref);
-    if (!lua_isnil(L, -1))
+    lua_getfield(L, LUA_REGISTRYINDEX, FIELD_KEYS);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, FIELD_KEYS);
+    }
+    lua_rawgeti(L, -1, ref);
+    if (!lua_isnil(L, -1)) {
+        lua_remove(L, -2);
         return;
+    }
     lua_pop(L, 1);
     lua_newtable(L);
     lua_Integer i = 0;
@@ -496,7 +506,212 @@ static void field_keys(lua_State *L, lua_Integer ref, const okt_field *f)
         lua_rawseti(L, -2, ++i);
     }
     lua_pushvalue(L, -1);
-    lua_rawseti(L, lua_upvalueindex(1), ref);
+    lua_rawseti(L, -3, ref);
+    lua_remove(L, -2);
+}
+
+/* ---- the same from the JSON a reply came as (conn:pump) ---------------- */
+
+/* An integer as the client takes it from the wire: 1 with *n (or *d and
+ * *real when it is integral but too big), else 0. */
+static int json_wire_int(const json_t *v, lua_Integer *n, double *d, int *real)
+{
+    *real = 0;
+    if (json_is_integer(v)) {
+        *n = (lua_Integer)json_integer_value(v);
+        return 1;
+    }
+    if (json_is_real(v)) {
+        double x = json_real_value(v);
+        if (x != floor(x))
+            return 0;
+        *real = 1;
+        *d = x;
+        return 1;
+    }
+    if (!json_is_string(v))
+        return 0;
+    const char *str = json_string_value(v);
+    size_t len = json_string_length(v);
+    size_t i = str[0] == '-';
+    if (i == len)
+        return 0;
+    for (size_t j = i; j < len; j++)
+        if (str[j] < '0' || str[j] > '9')
+            return 0;
+    if (len - i > 18) {
+        *real = 1;
+        *d = strtod(str, NULL);
+        return 1;
+    }
+    *n = (lua_Integer)strtoll(str, NULL, 10);
+    return 1;
+}
+
+/* Push the checked value of JSON v as core.check would from the table
+ * lokt_push_json makes of it; 0 (nothing pushed) when it is refused. */
+static int json_checked(lua_State *L, const json_t *v, int type)
+{
+    lua_Integer n = 0;
+    double d = 0;
+    int real;
+    switch (type) {
+    case OKT_PT_STRING:
+        if (!json_is_string(v))
+            return 0;
+        lua_pushlstring(L, json_string_value(v), json_string_length(v));
+        return 1;
+    case OKT_PT_INT:
+        if (!json_wire_int(v, &n, &d, &real))
+            return 0;
+        if (real)
+            lua_pushnumber(L, (lua_Number)d);
+        else
+            lua_pushinteger(L, n);
+        return 1;
+    case OKT_PT_BOOL:
+        if (json_is_boolean(v)) {
+            lua_pushboolean(L, json_is_true(v));
+            return 1;
+        }
+        if (json_is_number(v) &&
+            (json_number_value(v) == 0 || json_number_value(v) == 1)) {
+            lua_pushboolean(L, json_number_value(v) == 1);
+            return 1;
+        }
+        return 0;
+    case OKT_PT_USERSTATE:
+        if (!json_wire_int(v, &n, &d, &real) || real ||
+            !okt_userstate_name(n))
+            return 0;
+        lua_pushinteger(L, n);
+        return 1;
+    case OKT_PT_LINESTATE:
+        if (!json_wire_int(v, &n, &d, &real)) {
+            if (!json_is_string(v))
+                return 0;
+            int c = okt_linestate_code(json_string_value(v));
+            if (c < 0)
+                return 0;
+            n = c;
+        } else if (real) {
+            return 0;
+        }
+        if (!okt_linestate_name(n))
+            return 0;
+        lua_pushinteger(L, n);
+        return 1;
+    case OKT_PT_OBJECT:
+        /* as a Lua table: an empty array is an empty table too */
+        if (!json_is_object(v) && !(json_is_array(v) && !json_array_size(v)))
+            return 0;
+        lokt_push_json(L, v);
+        return 1;
+    case OKT_PT_ARRAY:
+        if (!json_is_array(v) && !json_is_object(v))
+            return 0;
+        lokt_push_json(L, v);
+        return 1;
+    case OKT_PT_STRINGS:
+        if (json_is_string(v)) {
+            lua_createtable(L, 1, 0);
+            lua_pushlstring(L, json_string_value(v), json_string_length(v));
+            lua_rawseti(L, -2, 1);
+            return 1;
+        }
+        if (json_is_array(v)) {
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                const json_t *x = json_array_get(v, i);
+                if (json_is_null(x))
+                    break;   /* the sequence ends there in Lua */
+                if (!json_is_string(x))
+                    return 0;
+            }
+        } else if (!json_is_object(v)) {
+            return 0;
+        }
+        lokt_push_json(L, v);
+        return 1;
+    default:
+        lokt_push_json(L, v);
+        return 1;
+    }
+}
+
+/* Did the server refuse (the client's rule, lua/oktell/client.lua
+ * Client:_call: result 0, false or "0")? */
+static int refused(const json_t *obj)
+{
+    const json_t *r = json_object_get(obj, OKT_F_RESULT);
+    if (!r)
+        return 0;
+    if (json_is_false(r))
+        return 1;
+    if (json_is_number(r))
+        return json_number_value(r) == 0;
+    return json_is_string(r) && !strcmp(json_string_value(r), "0");
+}
+
+int lokt_push_reply_checked(lua_State *L, const json_t *obj, int ref)
+{
+    size_t n;
+    const okt_field *f = NULL;
+    if (ref > 0 && okt_proto_wire_methods(&n) && (size_t)ref <= n)
+        f = okt_proto_wire_methods(&n)[ref - 1].reply_fields;
+    if (!f || !json_is_object(obj) || refused(obj))
+        return 0;
+    int base = lua_gettop(L);
+    int nf = 0;
+    for (const okt_field *g = f; g->wire; g++)
+        nf++;
+    field_keys(L, ref, f);
+    int keys = base + 1;
+    lua_createtable(L, 0, nf);       /* checked */
+    lua_createtable(L, 0, nf + 1);   /* t */
+    int checked = base + 2, t = base + 3;
+    for (int i = 0; i < nf; i++, f++) {
+        const json_t *v = json_object_get(obj, f->wire);
+        if (!v || json_is_null(v)) {
+            if (f->flags & OKT_PF_REQUIRED)
+                goto fail;
+            if (f->type == OKT_PT_BOOL && f->lua) {
+                lua_rawgeti(L, keys, 2 * i + 2);
+                lua_pushboolean(L, 0);
+                lua_rawset(L, t);
+            }
+            continue;
+        }
+        lua_rawgeti(L, keys, 2 * i + 1);
+        if (!json_checked(L, v, f->type))
+            goto fail;
+        /* stack: key, value */
+        lua_pushvalue(L, -1);
+        lua_insert(L, -3);                /* value, key, value */
+        lua_rawset(L, checked);           /* value */
+        if (f->lua) {
+            if (f->type == OKT_PT_USERSTATE || f->type == OKT_PT_LINESTATE) {
+                lua_Integer c = lua_tointeger(L, -1);
+                lua_setfield(L, t, "code");
+                lua_pushstring(L, f->type == OKT_PT_USERSTATE
+                                      ? okt_userstate_name(c)
+                                      : okt_linestate_name(c));
+                lua_setfield(L, t, f->type == OKT_PT_USERSTATE ? "state"
+                                                               : f->lua);
+            } else {
+                lua_rawgeti(L, keys, 2 * i + 2);
+                lua_insert(L, -2);
+                lua_rawset(L, t);
+            }
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_remove(L, keys);
+    return 1;
+fail:
+    /* the Lua side checks the plain table again and says what is wrong */
+    lua_settop(L, base);
+    return 0;
 }
 
 static int check_failed(lua_State *L, int nwhat, int shown, const char *fmt,
@@ -603,7 +818,6 @@ void lokt_open_protocol(lua_State *L)
     lua_setfield(L, -2, "protocol");
     lua_pushcfunction(L, l_error_code);
     lua_setfield(L, -2, "error_code");
-    lua_newtable(L);   /* field_keys' cache */
-    lua_pushcclosure(L, l_check, 1);
+    lua_pushcfunction(L, l_check);
     lua_setfield(L, -2, "check");
 }
