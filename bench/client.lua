@@ -11,7 +11,8 @@
 -- 1,000; each also reports how busy it was and how busy the emulator was
 -- meanwhile (CPU time / the interval, from /proc), which says when the
 -- emulator, not the client, is the limit, or when neither had the CPU
--- (other work on the machine: the load average is printed too).
+-- (other work on the machine: the load average is printed too), and the
+-- client's CPU time per request or event, which such work does not skew.
 -- Each case also has a row for the raw binding (oktell.core's conn driven
 -- by a hand-written loop, the old baseline of this bench): Lua client vs
 -- raw is what lua/oktell/client.lua and loop.lua cost over the binding.
@@ -561,7 +562,8 @@ local function figure(label, r, unit, ratios, why)
   local s = ("  %-42s %s %-5s"):format(label, fmt_rate(r and r.rate), unit)
   if r and ratios then s = s .. "  " .. ratios end
   if r and r.self then
-    s = s .. ("  [busy: client %3.0f%%%s]"):format(r.self * 100,
+    -- CPU per item: what the client spends, whatever else ran meanwhile
+    s = s .. ("  [client %.2f us CPU each; busy: client %3.0f%%%s]"):format(r.self / r.rate * 1e6, r.self * 100,
       r.emu and (", emulator %3.0f%%"):format(r.emu * 100) or "")
   end
   if not r then s = s .. "  not measured: " .. tostring(why) end
