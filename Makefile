@@ -5,7 +5,8 @@
 # `make all-lua` builds all five. `make test [LUA=X]` runs the C tests and
 # the busted specs under that interpreter; `make check` repeats both under
 # ASan+UBSan; `make demo` runs the example call flow against the embedded
-# emulator.
+# emulator; `make bench` runs the benchmarks, `make bench-check` checks the
+# client's speed goals against their baselines (bench/client.lua --check).
 # Package flags are expanded lazily (=, not :=) so that a fresh machine
 # gets them after `deps` has installed pkg-config and the -dev packages.
 
@@ -73,7 +74,7 @@ ifeq ($(LUA),lua5.4)
 MODS     += $(B)/oktell/core.so $(B)/oktell/emucore.so
 endif
 
-.PHONY: all all-lua mods deps test test-c test-lua check demo fuzz bench lint clean emu rockspec install
+.PHONY: all all-lua mods deps test test-c test-lua check demo fuzz bench bench-check lint clean emu rockspec install
 all: deps mods
 
 mods: $(MODS)
@@ -133,6 +134,14 @@ $(B)/bench/%: bench/%.c $(LIBS_ALL)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS_ALL) $(LIBS)
 
+# A Lua 5.4 interpreter linked with the static liblua5.4.a, whose symbols
+# the packaged lua5.4 binary has stripped: bench/profile.sh runs the client
+# under it so that perf names the VM's functions.
+$(B)/bench/luasym: bench/luasym.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) $(WARN) $(shell pkg-config --cflags lua5.4 2>/dev/null) -o $@ $< \
+	    -l:liblua5.4.a -lm -ldl -Wl,-E
+
 # The test entry point: C tests, then specs under $(LUA) against
 # $(B)/$(LUA)'s modules; last line "N passed, N failed".
 test: all $(CTESTS) $(LTESTS) $(HELPERS)
@@ -183,6 +192,12 @@ fuzz: deps
 bench: all $(BENCH_C)
 	@set -e; for b in $(BENCH_C); do echo "== $$b"; $$b; done
 	@set -e; for b in bench/*.lua; do echo "== $$b"; $(LUAENV) $(LUA) $$b; done
+
+# Issue 12's goals for the client, each against its baseline measured in
+# the same run (bench/client.lua: Node + ws, the C wire client, loopback
+# TCP); exits nonzero naming each goal not met. Not part of test or CI.
+bench-check: all $(BENCH_C)
+	@$(LUAENV) $(LUA) bench/client.lua --check
 
 lint:
 	luacheck lua spec examples bench bin/oktell bin/oktell-emu types

@@ -262,12 +262,54 @@ int calls_control(okt_calls *c, const char *cmd, const json_t *args,
     return 1;
 }
 
+/* flood{user, count} -> count: a bench extension (docs/EMULATOR.md,
+ * bench/client.lua's events case). The user's line toggles count times
+ * between lsHookUp and lsReady (the first toggle away from the state it is
+ * in), each toggle a set_line reaction of its own, so each sends to the
+ * user's sessions the linestatechanged any line change sends, built and
+ * queued the same way and under the same output bounds: a flood a peer
+ * does not read in time cuts it (max_output, its backlog) as any output
+ * does. At most FLOOD_MAX toggles per command, which all go out together
+ * when the command ends; a client paces its floods by what it received. */
+#define FLOOD_MAX 65536
+
+static int ctl_flood(okt_calls *c, const json_t *args, json_t **res,
+                     okt_out *out, okt_err *err)
+{
+    int ui = arg_user(c, args, err);
+    if (ui < 0)
+        return -1;
+    const json_t *n = json_object_get(args, "count");
+    if (!json_is_integer(n) || json_integer_value(n) < 1 ||
+        json_integer_value(n) > FLOOD_MAX)
+        return okt_err_set(err, OKT_EINVAL, "count: 1..%d expected",
+                           FLOOD_MAX);
+    long long count = json_integer_value(n);
+    okt_uview v;
+    okt_m_user(c->m, ui, &v);
+    json_t *set[2] = {
+        json_pack("{s:s, s:s}", "user", v.login, "state", "ready"),
+        json_pack("{s:s, s:s}", "user", v.login, "state", "hookup")};
+    int k = v.line == OKT_LS_HOOKUP ? 0 : 1;
+    int rc = set[0] && set[1] ? 0
+                              : okt_err_set(err, OKT_ENOMEM, "out of memory");
+    for (long long i = 0; rc == 0 && i < count; i++, k ^= 1)
+        rc = okt_model_control(c->m, "set_line", set[k], NULL, out, err);
+    json_decref(set[0]);
+    json_decref(set[1]);
+    if (rc == 0 && !(*res = json_integer(count)))
+        rc = okt_err_set(err, OKT_ENOMEM, "out of memory");
+    return rc;
+}
+
 int okt_calls_control(okt_calls *c, const char *cmd, const json_t *args,
                       json_t **res, okt_out *out, okt_err *err)
 {
-    (void)out;   /* the events go out when model.c ends the reaction */
+    /* the events go out when model.c ends the reaction (flood: each
+     * toggle's reaction) */
     *res = NULL;
-    int rc = calls_control(c, cmd, args, res, err);
+    int rc = !strcmp(cmd, "flood") ? ctl_flood(c, args, res, out, err)
+                                   : calls_control(c, cmd, args, res, err);
     if (rc < 0) {
         json_decref(*res);
         *res = NULL;
