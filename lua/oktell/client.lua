@@ -515,7 +515,7 @@ function Client:_pump(conn, ready)
     end
     local held = self.held or 0
     local n, fd, want, tmo = conn:pump(ready, out, 3 * held + 1, EVENTS_PER_TURN - held)
-    if self:_tracing() and conn.trace then self:_trace(conn) end
+    if (self.trace_fn or self.recorders[1]) and conn.trace then self:_trace(conn) end
     if not n then
         -- the box was closed under us: the conn ended
         self.held = nil
@@ -637,11 +637,20 @@ function Client:_call(method, params, check)
     local conn = self.conn
     -- no parameters: the core formats the request without a JSON tree
     if params and next(params) == nil then params = nil end
-    local id, msg, code = conn:request(method, params, nil, check)
-    if not id then return nil, msg, code end
     local w = waiter()
+    -- A caller that blocks (not a managed coroutine, so nothing else is
+    -- about to add to this turn's output) has a conn with pump write the
+    -- request at once: the loop's next move is the poll for the reply.
+    local flush = self.pumps and not w.co
+    local id, msg, code = conn:request(method, params, nil, check, flush)
+    if not id then return nil, msg, code end
     self.pending[id] = w
-    self.dirty = true
+    if flush then
+        -- msg: seconds until the conn has work due (the request's deadline)
+        if msg == 0 then self.dirty = true elseif msg then self.due_at = now() + msg end
+    else
+        self.dirty = true
+    end
     local data, m, c = park(w)
     if data == nil then
         if c == "timeout" then
