@@ -67,8 +67,8 @@ local floor = math.floor
 
 local DEPTH = 64
 local WARM = 1000          -- requests / events before the timed part
-local CHUNK = 500          -- events per flood command
-local WINDOW = 3000        -- events asked and not yet received, at most
+local CHUNK = tonumber(os.getenv("CHUNK")) or 500     -- events per flood command
+local WINDOW = tonumber(os.getenv("WINDOW")) or 3000  -- events asked and not yet received, at most
 local CCLIENT = ROOT .. "/" .. (os.getenv("B") or "build") .. "/bench/cclient"
 
 -- The interpreter running this script, for the children.

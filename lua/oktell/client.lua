@@ -188,15 +188,22 @@ end
 
 local INSIDE_FIELD = API.callcenter_inside.field
 
-function Client:_server_event(wname, d)
+-- pre: d came checked (conn:pump, for the events self.event_checks
+-- names): d is the checked table, pre the event's table.
+function Client:_server_event(wname, d, pre)
     local event_of = self.event_of  -- real names come in lower case: no new string
     local lname = event_of[wname] or event_of[wname:lower()]
     local e = lname and EVENTS[lname]
     if not e then return end
     if type(d) ~= "table" then d = {} end
     self:_phone_event(lname, d)  -- API §6 hook (lua/oktell/phone.lua)
-    local checked, t = core_check(d, e.fref, e.id ~= 0 and { id = e.id, name = lname } or nil, "event ", wname)
-    if not checked then return self:_surprise("oktell: " .. t) end
+    local checked, t = d, pre
+    if pre then
+        if e.id ~= 0 then t.id, t.name = e.id, lname end
+    else
+        checked, t = core_check(d, e.fref, e.id ~= 0 and { id = e.id, name = lname } or nil, "event ", wname)
+        if not checked then return self:_surprise("oktell: " .. t) end
+    end
     if lname == "userstate" then
         self:_item_names(t, checked)
         if t.code ~= nil then
@@ -514,7 +521,7 @@ function Client:_pump(conn, ready)
         self.batch = out
     end
     local held = self.held or 0
-    local n, fd, want, tmo = conn:pump(ready, out, 3 * held + 1, EVENTS_PER_TURN - held)
+    local n, fd, want, tmo = conn:pump(ready, out, 3 * held + 1, EVENTS_PER_TURN - held, self.event_checks)
     if (self.trace_fn or self.recorders[1]) and conn.trace then self:_trace(conn) end
     if not n then
         -- the box was closed under us: the conn ended
@@ -540,7 +547,7 @@ function Client:_pump(conn, ready)
             end
         elseif kt == "string" then
             if woke then break end
-            self:_server_event(key, val)
+            self:_server_event(key, val, pre)
         else
             local ty = val.type
             if ty == "error" then
@@ -834,6 +841,15 @@ local function connect(opts, wire_of, event_of, trace, open)
         wire_of = wire_of, event_of = event_of, trace_fn = trace, subscribe = subscriptions(wire_of),
         open = open, recorders = {},
     }, Client)
+    -- The events whose tables pump builds from the JSON at once (their
+    -- handlers get only the checked table; phone events keep their payload
+    -- for lua/oktell/phone.lua, so they come plain).
+    local checks = {}
+    for wname, lname in pairs(event_of) do
+        local e = EVENTS[lname]
+        if e and (e.id ~= 0 or lname == "linestate" or lname == "userstate") then checks[wname] = e.fref end
+    end
+    self.event_checks = checks
     if opts.record ~= nil then
         -- from the first frame: the conn traces from its start
         local rec, rmsg, rcode = record.new(opts.record, opts.login, opts.urls[1])

@@ -273,7 +273,7 @@ static int ready_bits(lua_State *L, int idx)
     return lua_toboolean(L, idx) ? OKT_WANT_READ | OKT_WANT_WRITE : 0;
 }
 
-/* conn:pump(ready, out [, start [, max]]) -> n, fd, want, timeout
+/* conn:pump(ready, out [, start [, max [, checks]]]) -> n, fd, want, timeout
  * One loop turn's work in one call (issue 12): the I/O poll reported ready
  * (no speculative recv: ready nil reads nothing; queued output is written
  * whatever poll said, a socket being writable nearly always), timers, and
@@ -281,7 +281,9 @@ static int ready_bits(lua_State *L, int idx)
  * triples: id, data, false for a reply; id, checked, t for the reply of a
  * request made with a check that passed it (the tables core.check makes,
  * built from the JSON at once: the reply's table is made once, in C);
- * name, data, false for a server event; 0, the next_event table, false
+ * name, data, false for a server event, or name, checked, t for one that
+ * checks ({wire name = an event's fref}) names and that passed the check;
+ * 0, the next_event table, false
  * for anything else. Then what the loop needs to wait:
  * the fd (nil when none), the readiness to wait for ("r", "rw", nil) and
  * the seconds until work is due (0: now; nil: none). */
@@ -292,6 +294,7 @@ static int l_pump(lua_State *L)
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_Integer k = luaL_optinteger(L, 4, 1);
     lua_Integer max = luaL_optinteger(L, 5, 64);
+    int checks = lua_type(L, 6) == LUA_TTABLE;
     if (!b->c)
         return lokt_push_closed(L);
     okt_err err;
@@ -307,14 +310,23 @@ static int l_pump(lua_State *L)
         okt_event *ev = &b->ev;
         if (ev->type == OKT_EV_REPLY) {
             lua_pushinteger(L, (lua_Integer)ev->id);
-            if (!ev->tag || !lokt_push_reply_checked(L, ev->data, ev->tag)) {
+            if (!ev->tag || !lokt_push_checked(L, ev->data, ev->tag)) {
                 lokt_push_json(L, ev->data);
                 lua_pushboolean(L, 0);
             }
         } else if (ev->type == OKT_EV_SERVER) {
             lua_pushstring(L, ev->name ? ev->name : "");
-            lokt_push_json(L, ev->data);
-            lua_pushboolean(L, 0);
+            int ref = 0;
+            if (checks) {
+                lua_pushvalue(L, -1);
+                lua_rawget(L, 6);
+                ref = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+                lua_pop(L, 1);
+            }
+            if (ref >= 0 || !lokt_push_checked(L, ev->data, ref)) {
+                lokt_push_json(L, ev->data);
+                lua_pushboolean(L, 0);
+            }
         } else {
             lua_pushinteger(L, 0);
             lokt_push_event(L, ev);

@@ -77,11 +77,12 @@ int lokt_push_closed(lua_State *L);
 /* The table next_event gives for ev: {type = "reply" | "error" | "event" |
  * "ready" | "closed", id, name, data, message, code}. */
 void lokt_push_event(lua_State *L, const okt_event *ev);
-/* A reply (obj) the server did not refuse, checked against the reply
- * fields of wire method ref (core.protocol().wire[ref].fref): pushes the
- * checked values by wire key and the Lua-named table, as core.check makes
- * them, and returns 1; returns 0 with nothing pushed otherwise. */
-int lokt_push_reply_checked(lua_State *L, const json_t *obj, int ref);
+/* A message's data (obj) checked against field list ref (core.check's
+ * ref: > 0 a wire method's reply fields, then only a reply the server did
+ * not refuse; < 0 an event's payload): pushes the checked values by wire
+ * key and the Lua-named table, as core.check makes them, and returns 1;
+ * returns 0 with nothing pushed otherwise. */
+int lokt_push_checked(lua_State *L, const json_t *obj, int ref);
 /* {{dir = ">" | "<", frame = text}, ...}: the records next() hands out.
  * *text is the record being pushed, owned by the caller's box so that a
  * Lua error while pushing leaks nothing. Pushes 1 value. */

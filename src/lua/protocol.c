@@ -652,13 +652,15 @@ static int refused(const json_t *obj)
     return json_is_string(r) && !strcmp(json_string_value(r), "0");
 }
 
-int lokt_push_reply_checked(lua_State *L, const json_t *obj, int ref)
+int lokt_push_checked(lua_State *L, const json_t *obj, int ref)
 {
     size_t n;
     const okt_field *f = NULL;
     if (ref > 0 && okt_proto_wire_methods(&n) && (size_t)ref <= n)
         f = okt_proto_wire_methods(&n)[ref - 1].reply_fields;
-    if (!f || !json_is_object(obj) || refused(obj))
+    else if (ref < 0 && okt_proto_events(&n) && (size_t)-ref <= n)
+        f = okt_proto_events(&n)[-ref - 1].fields;
+    if (!f || !json_is_object(obj) || (ref > 0 && refused(obj)))
         return 0;
     int base = lua_gettop(L);
     int nf = 0;
