@@ -44,10 +44,55 @@ int okt_msg_scan(const char *text, size_t len, unsigned max_depth,
                               max_total, NULL, err);
 }
 
+/* okt_msg_scan_items for text no longer than its token and text bounds,
+ * which it therefore cannot break: only depth and items are counted, and
+ * a string is skipped in a tight loop (the common message: a small reply
+ * or event, scanned before every parse). */
+static int scan_short(const char *text, size_t len, unsigned max_depth,
+                      size_t max_items, size_t *nitems, okt_err *err)
+{
+    unsigned depth = 0;
+    size_t items = 0;
+    for (size_t i = 0; i < len; i++) {
+        switch (text[i]) {
+        case '"':
+            for (i++; i < len && text[i] != '"'; i++)
+                if (text[i] == '\\')
+                    i++;
+            break;
+        case '[':
+        case '{':
+            if (++depth > max_depth)
+                return okt_err_set(err, OKT_EPROTOCOL,
+                                   "message: nested deeper than %u",
+                                   max_depth);
+            __attribute__((fallthrough));
+        case ',':
+            if (++items > max_items)
+                return okt_err_set(err, OKT_EPROTOCOL,
+                                   "message: more than %zu items",
+                                   max_items);
+            break;
+        case ']':
+        case '}':
+            if (depth)
+                depth--;
+            break;
+        default:
+            break;
+        }
+    }
+    if (nitems)
+        *nitems = items + 1;
+    return 0;
+}
+
 int okt_msg_scan_items(const char *text, size_t len, unsigned max_depth,
                        size_t max_items, size_t max_token, size_t max_total,
                        size_t *nitems, okt_err *err)
 {
+    if (len <= max_token && len <= max_total)
+        return scan_short(text, len, max_depth, max_items, nitems, err);
     unsigned depth = 0;
     size_t items = 0, tok = 0, total = 0;
     int in_str = 0;
@@ -126,8 +171,25 @@ int okt_msg_scan_items(const char *text, size_t len, unsigned max_depth,
     return 0;
 }
 
+static int parse_msg(const char *text, size_t len, json_t **root,
+                     const char **name, json_t **obj, int scanned,
+                     okt_err *err);
+
 int okt_msg_parse(const char *text, size_t len, json_t **root,
                   const char **name, json_t **obj, okt_err *err)
+{
+    return parse_msg(text, len, root, name, obj, 0, err);
+}
+
+int okt_msg_parse_scanned(const char *text, size_t len, json_t **root,
+                          const char **name, json_t **obj, okt_err *err)
+{
+    return parse_msg(text, len, root, name, obj, 1, err);
+}
+
+static int parse_msg(const char *text, size_t len, json_t **root,
+                     const char **name, json_t **obj, int scanned,
+                     okt_err *err)
 {
     *root = NULL;
     if (name)
@@ -139,7 +201,7 @@ int okt_msg_parse(const char *text, size_t len, json_t **root,
     if (len > OKT_MAX_WS_MSG)
         return okt_err_set(err, OKT_EPROTOCOL,
                            "message: %zu bytes over OKT_MAX_WS_MSG", len);
-    if (!depth_ok(text, len, OKT_MAX_JSON_DEPTH))
+    if (!scanned && !depth_ok(text, len, OKT_MAX_JSON_DEPTH))
         return okt_err_set(err, OKT_EPROTOCOL,
                            "message: nested deeper than OKT_MAX_JSON_DEPTH "
                            "(%u)", (unsigned)OKT_MAX_JSON_DEPTH);

@@ -17,6 +17,10 @@
  * keys are accepted (the last wins), as browsers' JSON.parse does. */
 int okt_msg_parse(const char *text, size_t len, json_t **root,
                   const char **name, json_t **obj, okt_err *err);
+/* okt_msg_parse for text okt_msg_scan_items passed with a depth bound no
+ * larger than OKT_MAX_JSON_DEPTH: its own depth scan is skipped. */
+int okt_msg_parse_scanned(const char *text, size_t len, json_t **root,
+                          const char **name, json_t **obj, okt_err *err);
 
 /* A linear pre-scan of untrusted JSON text, no allocation, to run before
  * okt_msg_parse where a parse must stay cheap (the emulator): jansson

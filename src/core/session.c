@@ -1066,7 +1066,7 @@ static int parse(const char *msg, size_t len, json_t **root,
                            OKT_MAX_WS_MSG, OKT_MAX_WS_MSG, &items, e) != 0)
         return -1;
     *cost = len + items * OKT_JSON_VALUE_COST;
-    return okt_msg_parse(msg, len, root, name, obj, e);
+    return okt_msg_parse_scanned(msg, len, root, name, obj, e);
 }
 
 int okt_session_feed(okt_session *s, const char *msg, size_t len,
