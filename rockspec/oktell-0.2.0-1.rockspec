@@ -83,6 +83,7 @@ build = {
             "src/emu/conf.c",
             "src/emu/control.c",
             "src/emu/directory.c",
+            "src/emu/jsonw.c",
             "src/emu/lines.c",
             "src/emu/listen.c",
             "src/emu/model.c",

@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "calls.h"
+#include "jsonw.h"
 #include "message.h"
 #include "b64.h"
 #include "okt_limits.h"
@@ -217,6 +218,9 @@ struct okt_model {
     okt_out prompts;                /* 121/122/123 events of this reaction */
     char *version_build;
     int64_t now;                    /* the clock, as okt_model_set_time */
+    const okt_wire_method *w_userstate; /* the fast path's method */
+    int no_fast;                    /* okt_model_fast_path(m, 0) */
+    int fast_init;                  /* w_userstate looked up */
     /* stored sessions: a fixed table of max_sessions slots, hashed by the
      * id's first 32 bits (random, so chains stay short) */
     mstored *stored;
@@ -284,7 +288,8 @@ static int streq(const char *a, const char *b)
 static int send_msg(okt_out *o, int sess, const char *name, json_t *obj)
 {
     size_t len = 0;
-    char *text = obj ? okt_msg_build(name, obj, &len, NULL) : NULL;
+    /* okt_msg_build's text (jsonw.h), cheaper */
+    char *text = obj ? okt_jw_msg(name, obj, &len) : NULL;
     json_decref(obj);
     if (!text)
         return -1;
@@ -401,27 +406,104 @@ static int held(const muser *u)
  * userstatechanged: the nine of a real server's frames (fact sheet §14.1:
  * the code as a string twice, its us* name, the user, three flags), the two
  * flags oktell.js also reads (§5.1), and the break reason and message only
- * when set. */
-static json_t *state_json(const muser *u)
+ * when set. One list, in wire order, for state_json and for the fast path's
+ * text (state_text). */
+enum { SF_STR, SF_BOOL, SF_INT };
+
+typedef struct sfield {
+    const char *key;
+    size_t klen;
+    int type;
+    const char *s;      /* SF_STR (NULL: the object cannot be built) */
+    long long i;        /* SF_BOOL, SF_INT */
+} sfield;
+
+#define NSFIELDS 12
+#define NSFIELDS_NEEDED 10  /* the first ten, always there */
+#define SF(key, type, s, i) ((sfield){key, sizeof key - 1, type, s, i})
+
+static size_t state_fields(const muser *u, char code[16], sfield f[NSFIELDS])
 {
     int st = eff_state(u);
     const char *ref = okt_userstate_refname(st);
+    {   /* "%d" */
+        char b[16];
+        size_t i = sizeof b, k = 0;
+        unsigned v = st < 0 ? 0u - (unsigned)st : (unsigned)st;
+        do
+            b[--i] = (char)('0' + v % 10);
+        while ((v /= 10));
+        if (st < 0)
+            code[k++] = '-';
+        while (i < sizeof b)
+            code[k++] = b[i++];
+        code[k] = '\0';
+    }
+    size_t n = 0;
+    f[n++] = SF(OKT_F_USERSTATEID, SF_STR, code, 0);
+    f[n++] = SF(OKT_F_USERSTATE, SF_STR, code, 0);
+    f[n++] = SF(OKT_F_USERSTATESTR, SF_STR, ref ? ref : "", 0);
+    f[n++] = SF(OKT_F_USERLOGIN, SF_STR, u->login, 0);
+    f[n++] = SF(OKT_F_USERID, SF_STR, u->id, 0);
+    f[n++] = SF(OKT_F_ONCALLCENTER, SF_BOOL, NULL, u->inside);
+    f[n++] = SF(OKT_F_ONLUNCH, SF_BOOL, NULL, u->st == OKT_US_LUNCH);
+    f[n++] = SF(OKT_F_ONREDIRECT, SF_BOOL, NULL, u->redirect);
+    f[n++] = SF(OKT_F_ONCCMANUAL, SF_BOOL, NULL, u->ccmanual);
+    f[n++] = SF(OKT_F_ONTASK, SF_BOOL, NULL, held(u));
+    if (u->lunchreason >= 0)
+        f[n++] = SF(OKT_F_LUNCHREASONID, SF_INT, NULL, u->lunchreason);
+    if (u->reasonmsg)
+        f[n++] = SF(OKT_F_LUNCHREASONMSG, SF_STR, u->reasonmsg, 0);
+    return n;
+}
+
+static json_t *state_json(const muser *u)
+{
     char code[16];
-    snprintf(code, sizeof code, "%d", st);
-    json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b}",
-        OKT_F_USERSTATEID, code, OKT_F_USERSTATE, code, OKT_F_USERSTATESTR,
-        ref ? ref : "", OKT_F_USERLOGIN, u->login, OKT_F_USERID, u->id,
-        OKT_F_ONCALLCENTER, u->inside, OKT_F_ONLUNCH, u->st == OKT_US_LUNCH,
-        OKT_F_ONREDIRECT, u->redirect, OKT_F_ONCCMANUAL, u->ccmanual,
-        OKT_F_ONTASK, held(u));
-    if (o && u->lunchreason >= 0)
-        json_object_set_new(o, OKT_F_LUNCHREASONID,
-                            json_integer(u->lunchreason));
-    if (o && u->reasonmsg)
-        json_object_set_new(o, OKT_F_LUNCHREASONMSG,
-                            json_string(u->reasonmsg));
+    sfield f[NSFIELDS];
+    size_t n = state_fields(u, code, f);
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < n; i++) {
+        json_t *v = f[i].type == SF_STR    ? (f[i].s ? json_string(f[i].s)
+                                                     : NULL)
+                    : f[i].type == SF_BOOL ? json_boolean(f[i].i)
+                                           : json_integer(f[i].i);
+        /* the break reason and message are left out when they cannot be
+         * built (json_object_set_new refuses NULL); the rest are needed */
+        if (json_object_set_new(o, f[i].key, v) && i < NSFIELDS_NEEDED) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
     return o;
+}
+
+/* The same fields as JSON text (inside the braces), as jansson would
+ * write state_json's object; w->err where it would fail. */
+static void state_text(okt_jw *w, const muser *u)
+{
+    char code[16];
+    sfield f[NSFIELDS];
+    size_t n = state_fields(u, code, f);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            OKT_JW_LIT(w, ",");
+        okt_jw_str(w, f[i].key, f[i].klen);
+        OKT_JW_LIT(w, ":");
+        if (f[i].type == SF_STR) {
+            if (!f[i].s)
+                w->err = 1;
+            else
+                okt_jw_str(w, f[i].s, strlen(f[i].s));
+        } else if (f[i].type == SF_BOOL) {
+            if (f[i].i)
+                OKT_JW_LIT(w, "true");
+            else
+                OKT_JW_LIT(w, "false");
+        } else {
+            okt_jw_int(w, f[i].i);
+        }
+    }
 }
 
 /* The line state as oktell.js reads it: its ls* name (§6.1). */
@@ -1934,11 +2016,93 @@ static int dispatch(req *r)
     return h->fn(r);
 }
 
+/* ---- the fast path -------------------------------------------------- */
+
+/* The plainest requests of the busiest kind, a logged-in session's
+ * getuserstate, are answered from the scan alone (jsonw.h): no json_t is
+ * built for the request or the reply. What it answers is what dispatch
+ * would, byte for byte (test_model checks against the full path); anything
+ * else (another method, a parameter that is not plain, a session not
+ * logged in, a string jansson would not write) goes the full way. 1
+ * answered, 0 not taken, -1 out of memory. */
+static int fast_feed(okt_model *m, int sess, const char *text, size_t len,
+                     okt_out *out)
+{
+    if (!m->fast_init) {
+        /* served by h_getuserstate after login, no parameter to check */
+        const okt_wire_method *w = okt_proto_wire(OKT_W_GETUSERSTATE);
+        if (w && w->id >= 0 && w->id < OKT_M_COUNT &&
+            handlers[w->id].fn == h_getuserstate && !handlers[w->id].anon &&
+            w->params && !w->params[0].wire)
+            m->w_userstate = w;
+        m->fast_init = 1;
+    }
+    int ui = m->sess[sess].user;
+    const okt_wire_method *w = m->w_userstate;
+    okt_plain p;
+    char name[sizeof OKT_W_GETUSERSTATE];
+    if (ui < 0 || !w || !okt_plain_scan(text, len, &p) ||
+        p.nlen != sizeof name - 1)
+        return 0;
+    /* okt_proto_wire's match: the table's first entry equal in any case
+     * is w (it is the first for its own name) */
+    memcpy(name, p.name, p.nlen);
+    name[p.nlen] = '\0';
+    if (strcasecmp(name, w->request) != 0)
+        return 0;
+    okt_jw jw;
+    okt_jw_init(&jw);
+    /* reply(): the state fields, result unless the table leaves it out,
+     * the qid; userlogin and userid are among the state fields */
+    OKT_JW_LIT(&jw, "[");
+    okt_jw_str(&jw, w->reply, strlen(w->reply));
+    OKT_JW_LIT(&jw, ",{");
+    state_text(&jw, &m->users[ui]);
+    if (!w->no_result) {
+        OKT_JW_LIT(&jw, ",");
+        okt_jw_str(&jw, OKT_F_RESULT, strlen(OKT_F_RESULT));
+        OKT_JW_LIT(&jw, ":1");
+    }
+    const okt_pval *qid = okt_plain_get(&p, OKT_F_QID);
+    if (qid) {
+        OKT_JW_LIT(&jw, ",");
+        okt_jw_str(&jw, OKT_F_QID, strlen(OKT_F_QID));
+        OKT_JW_LIT(&jw, ":");
+        okt_jw_pval(&jw, qid);
+    }
+    OKT_JW_LIT(&jw, "}]");
+    size_t n;
+    char *t = okt_jw_take(&jw, &n);
+    if (!t)
+        return 0;   /* the full path meets the same fault and answers it */
+    int rc = out_push(out, sess, OKT_OUT_SEND, t, n);
+    /* as okt_model_feed: the reaction ends whatever the reply did */
+    if (finish_reaction(m, out))
+        rc = -1;
+    return rc ? -1 : 1;
+}
+
+void okt_model_fast_path(okt_model *m, int on)
+{
+    m->no_fast = !on;
+}
+
 int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
                    okt_out *out)
 {
     if (!valid_sess(m, sess))
         return 0;
+    /* a plain request is within okt_msg_scan's bounds, which it skips */
+    _Static_assert(OKT_PLAIN_MAX_TEXT <= OKT_EMU_JSON_ITEMS &&
+                       OKT_PLAIN_MAX_TEXT <= OKT_EMU_JSON_TOKEN &&
+                       OKT_PLAIN_MAX_TEXT <= OKT_EMU_JSON_TEXT &&
+                       OKT_MAX_JSON_DEPTH >= 2,
+                   "plain requests pass okt_msg_scan");
+    if (!m->no_fast) {
+        int rc = fast_feed(m, sess, text, len, out);
+        if (rc)
+            return rc < 0 ? -1 : 0;
+    }
     json_t *root = NULL, *params = NULL;
     const char *name = NULL;
     okt_err perr;

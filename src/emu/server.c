@@ -548,7 +548,13 @@ static void service(okt_emu *e, int s, unsigned revents)
             c->backlog = 0;
             make_ready(e, s, c);    /* served in this turn's round */
         }
-        set_interest(e, s, c);
+        /* A ready peer's interest is set after its service in this turn's
+         * round (serve_ready): its replies usually drain the output and
+         * its messages are taken, so the interest ends as it was, and
+         * setting it here (no input while messages wait) would cost two
+         * epoll_ctl calls a turn for nothing. */
+        if (!c->ready)
+            set_interest(e, s, c);
     }
     flush_out(e);
 }

@@ -827,6 +827,189 @@ TEST(user_state_shape_as_captured)
     okt_model_free(m);
 }
 
+/* The fast path (plain getuserstate requests, model.c) answers what the
+ * full path answers, byte for byte: each text is fed with it and without
+ * it, in every state below, and the outputs compared; plus mutations. */
+static int fed_alike(okt_model *m, int s, const char *text, size_t len)
+{
+    okt_out a, b;
+    okt_out_init(&a);
+    okt_out_init(&b);
+    okt_model_fast_path(m, 1);
+    int ra = okt_model_feed(m, s, text, len, &a);
+    okt_model_fast_path(m, 0);
+    int rb = okt_model_feed(m, s, text, len, &b);
+    okt_model_fast_path(m, 1);
+    int same = ra == rb && a.n == b.n;
+    for (size_t i = 0; same && i < a.n; i++)
+        same = a.v[i].sess == b.v[i].sess && a.v[i].kind == b.v[i].kind &&
+               a.v[i].len == b.v[i].len &&
+               (!a.v[i].len || memcmp(a.v[i].text, b.v[i].text, a.v[i].len) == 0);
+    if (!same) {
+        fprintf(stderr, "  differs for %.*s:\n", (int)len, text);
+        for (size_t i = 0; i < a.n || i < b.n; i++)
+            fprintf(stderr, "    fast %s\n    full %s\n",
+                    i < a.n && a.v[i].text ? a.v[i].text : "-",
+                    i < b.n && b.v[i].text ? b.v[i].text : "-");
+    }
+    okt_out_free(&a);
+    okt_out_free(&b);
+    return same;
+}
+
+static const char *const plain_reqs[] = {
+    "[\"getuserstate\",{\"qid\":\"g\"}]",
+    "[\"getuserstate\",{}]",
+    "[\"getuserstate\",{ }]",
+    "[\"GetUserState\",{\"qid\":\"g\"}]",
+    "[\"GETUSERSTATE\",{\"userlogin\":\"Peter\",\"qid\":\"0.12345\"}]",
+    " [ \"getuserstate\" ,\t{ \"qid\" : \"a b\" ,\r\n\"userlogin\":\"x\" } ] \n",
+    "[\"getuserstate\",{\"qid\":12345}]",
+    "[\"getuserstate\",{\"qid\":-7}]",
+    "[\"getuserstate\",{\"qid\":0}]",
+    "[\"getuserstate\",{\"qid\":-0}]",
+    "[\"getuserstate\",{\"qid\":007}]",
+    "[\"getuserstate\",{\"qid\":999999999999999999}]",
+    "[\"getuserstate\",{\"qid\":-999999999999999999}]",
+    "[\"getuserstate\",{\"qid\":9223372036854775807}]",
+    "[\"getuserstate\",{\"qid\":99999999999999999999}]",
+    "[\"getuserstate\",{\"qid\":1.5}]",
+    "[\"getuserstate\",{\"qid\":1e3}]",
+    "[\"getuserstate\",{\"qid\":true}]",
+    "[\"getuserstate\",{\"qid\":false}]",
+    "[\"getuserstate\",{\"qid\":null}]",
+    "[\"getuserstate\",{\"qid\":tru}]",
+    "[\"getuserstate\",{\"qid\":truex}]",
+    "[\"getuserstate\",{\"qid\":\"\"}]",
+    "[\"getuserstate\",{\"qid\":\"Привет 😀 /\x7f\"}]",
+    "[\"getuserstate\",{\"qid\":\"a\\\"b\\\\c\\n\\u0041\\u0001\"}]",
+    "[\"getuserstate\",{\"qid\":\"\x01\"}]",
+    "[\"getuserstate\",{\"qid\":\"\xff\"}]",
+    "[\"getuserstate\",{\"qid\":\"\xc0\xaf\"}]",
+    "[\"getuserstate\",{\"qid\":\"\xed\xa0\x80\"}]",
+    "[\"getuserstate\",{\"qid\":\"\xf4\x8f\xbf\xbf\"}]",
+    "[\"getuserstate\",{\"qid\":\"\xf4\x90\x80\x80\"}]",
+    "[\"getuserstate\",{\"qid\":\"\xe2\x82\"}]",
+    "[\"getuserstate\",{\"qid\":[1]}]",
+    "[\"getuserstate\",{\"qid\":{}}]",
+    "[\"getuserstate\",{\"qid\":\"a\",\"qid\":\"b\"}]",
+    "[\"getuserstate\",{\"userid\":\"x\",\"userlogin\":\"Nobody\",\"x\":null}]",
+    "[\"getuserstate\",{\"qid\":\"g\"}",
+    "[\"getuserstate\",{\"qid\":\"g\"}]x",
+    "[\"getuserstate\",{\"qid\":\"g\",}]",
+    "[\"getuserstate\" {\"qid\":\"g\"}]",
+    "[\"getuserstate\",{\"qid\":\"g\"},1]",
+    "[\"getuserstate\"]",
+    "{\"getuserstate\":{}}",
+    "[\"getuserstatex\",{\"qid\":\"g\"}]",
+    "[\"getuserstat\",{\"qid\":\"g\"}]",
+    "[\"getuserstateresult\",{\"qid\":\"g\"}]",
+    "[\"getuser\\u0073tate\",{\"qid\":\"g\"}]",
+    "[\"ping\",{\"qid\":\"p\"}]",
+    "[\"getversion\",{\"qid\":\"v\"}]",
+    "[\"getuserstate\",{\"qid\":\"g\",\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,"
+    "\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,\"k\":11,\"l\":12,\"m\":13,"
+    "\"n\":14,\"o\":15}]",
+    "[\"getuserstate\",{\"qid\":\"g\",\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,"
+    "\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,\"k\":11,\"l\":12,\"m\":13,"
+    "\"n\":14,\"o\":15,\"p\":16}]",
+};
+#define NPLAIN (sizeof plain_reqs / sizeof plain_reqs[0])
+
+static int all_alike(okt_model *m, int s)
+{
+    int ok = 1;
+    for (size_t i = 0; i < NPLAIN; i++)
+        ok &= fed_alike(m, s, plain_reqs[i], strlen(plain_reqs[i]));
+    return ok;
+}
+
+TEST(fast_path_answers_as_the_full_path)
+{
+    /* a login and an id jansson must escape; a user without a line */
+    json_t *cfg = json_loads(
+        "{\"users\":[{\"login\":\"Pe\\\"t\\\\er/é\",\"password\":\"123\","
+        "\"id\":\"id\\u0001\\u001f\\u007f\\b\\f\\n\\r\\té😀\"},"
+        "{\"login\":\"Anna\",\"password\":\"123\",\"line\":false}],"
+        "\"licenses\":2}", 0, NULL);
+    okt_model *m = okt_model_new(cfg, NULL);
+    json_decref(cfg);
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    int anon = okt_model_open(m, NULL);
+    CHECK(all_alike(m, anon));      /* not logged in */
+    int s = login(m, "Pe\\\"t\\\\er/é", H123);
+    int a = login(m, "Anna", H123);
+    CHECK(s >= 0 && a >= 0);
+    feed(m, s, "[\"subscribeevent\",{\"eventmethod\":[\"userstatechanged\"],"
+               "\"qid\":\"s\"}]");
+    CHECK(all_alike(m, s));
+    CHECK(all_alike(m, a));
+    /* a break with a reason id and a message of every kind of character */
+    feed(m, s, "[\"setuserstate\",{\"oncallcenter\":true,\"userstateid\":2,"
+               "\"lunchreasonid\":7,\"lunchreasonmsg\":\"q\\\"\\\\ \\n\\t"
+               "\\u0001\\u007f Ушел 😀 /\",\"qid\":\"x\"}]");
+    CHECK(has(s, "setuserstateresult"));
+    CHECK(all_alike(m, s));
+    feed(m, s, "[\"setuserstate\",{\"onredirect\":true,\"onccmanual\":true,"
+               "\"userstateid\":1,\"qid\":\"x\"}]");
+    CHECK(all_alike(m, s));
+    feed(m, a, "[\"setuserstate\",{\"oncallcenter\":true,\"userstateid\":2,"
+               "\"lunchreasonid\":-3,\"qid\":\"x\"}]");
+    CHECK(all_alike(m, a));
+    /* the full path's own text for the plainest request */
+    okt_out_clear(&out);
+    okt_model_fast_path(m, 0);
+    feed(m, a, "[\"getuserstate\",{\"qid\":\"g\"}]");
+    okt_model_fast_path(m, 1);
+    CHECK(out.n == 1 && out.v[0].text &&
+          strstr(out.v[0].text, "[\"getuserstateresult\",{\"userstateid\":"));
+    /* mutations of plain requests: a byte replaced, inserted or dropped */
+    unsigned long long x = 88172645463325252ULL;
+    int ok = 1;
+    for (int it = 0; it < 20000 && ok; it++) {
+        const char *base = plain_reqs[it % 8];
+        char buf[256];
+        size_t n = strlen(base);
+        memcpy(buf, base, n);
+        for (int k = 0; k < 1 + it % 3; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            /* never the method's name: another method could change the
+             * state between the two feeds */
+            size_t at = 16 + (size_t)(x % (n > 16 ? n - 16 : 1));
+            unsigned char c = (unsigned char)(x >> 32);
+            static const char pick[] = "\"\\{}[],: -01e.tfnu\x01\x7f\xc3\xa9";
+            if ((x >> 40) & 1)
+                c = (unsigned char)pick[(x >> 48) % (sizeof pick - 1)];
+            switch ((x >> 24) % 3) {
+            case 0:
+                if (at < n)
+                    buf[at] = (char)c;
+                break;
+            case 1:
+                if (n < sizeof buf - 1 && at <= n) {
+                    memmove(buf + at + 1, buf + at, n - at);
+                    buf[at] = (char)c;
+                    n++;
+                }
+                break;
+            default:
+                if (at < n) {
+                    memmove(buf + at, buf + at + 1, n - at - 1);
+                    n--;
+                }
+                break;
+            }
+        }
+        ok = fed_alike(m, it % 2 ? s : a, buf, n);
+    }
+    CHECK(ok);
+    okt_model_free(m);
+}
+
 /* Events carry a fresh v4 UUID qid each (never a request's) and the user
  * concerned (§2.4); the reply goes out first. */
 TEST(events_only_to_subscribed_sessions_reply_first)
@@ -1442,6 +1625,7 @@ int main(void)
     RUN(every_table_method_is_served_in_the_table_shape);
     RUN(ping_and_login_sequence_of_oktell_js);
     RUN(user_state_shape_as_captured);
+    RUN(fast_path_answers_as_the_full_path);
     RUN(events_only_to_subscribed_sessions_reply_first);
     RUN(settable_and_not_settable_states);
     RUN(huge_state_code_is_unknown);
