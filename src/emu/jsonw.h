@@ -1,12 +1,9 @@
 /* jsonw.h - the emulator's JSON text writer: what json_dumps(v,
  * JSON_COMPACT) writes, byte for byte, without its costs (a strbuffer, a
  * hash table of the containers for loop checks, a callback per token, a
- * final strdup), and a scanner for the plainest requests, which the model
- * answers without building any json_t (model.c, the fast path).
- *
- * Both are exact or decline: the writer fails where jansson's dump fails
- * (a string that is not UTF-8), the scanner takes only text that
- * json_loadb parses, into the values it says. */
+ * final strdup). It writes trees jansson built; parsing stays jansson's
+ * (no hand-written parser). It is exact or declines: it fails where
+ * jansson's dump fails (a string that is not UTF-8). */
 #ifndef OKT_JSONW_H
 #define OKT_JSONW_H
 
@@ -53,40 +50,5 @@ void okt_jw_value(okt_jw *w, const json_t *v);
  * returns, or NULL where it fails (obj not an object, name not UTF-8, no
  * memory). */
 char *okt_jw_msg(const char *name, const json_t *obj, size_t *len);
-
-/* ---- the plainest requests ------------------------------------------- */
-
-/* A scalar of a plain request: its JSON text (for a string, without the
- * quotes) as it came. */
-enum { OKT_PV_STRING, OKT_PV_INT, OKT_PV_TRUE, OKT_PV_FALSE, OKT_PV_NULL };
-
-typedef struct okt_pval {
-    const char *key, *val;
-    size_t klen, vlen;
-    int type;           /* OKT_PV_* */
-} okt_pval;
-
-#define OKT_PLAIN_MAX_PARAMS 16
-#define OKT_PLAIN_MAX_TEXT 2048
-
-/* A request ["name", {"key": scalar, ...}] of at most
- * OKT_PLAIN_MAX_PARAMS parameters and OKT_PLAIN_MAX_TEXT bytes whose
- * strings hold no escape and no control character (any UTF-8 else), whose
- * numbers are integers of at most 18 digits and without "-0", and whose
- * keys are all different: 1 with name and params (pointing into text),
- * which json_loadb would parse to exactly these values; 0 for anything
- * else (the full parser's to take or refuse). */
-typedef struct okt_plain {
-    const char *name;
-    size_t nlen;
-    okt_pval p[OKT_PLAIN_MAX_PARAMS];
-    size_t n;
-} okt_plain;
-
-int okt_plain_scan(const char *text, size_t len, okt_plain *r);
-/* The parameter named key, or NULL. */
-const okt_pval *okt_plain_get(const okt_plain *r, const char *key);
-/* A parameter's value as jansson would dump it after parsing it. */
-void okt_jw_pval(okt_jw *w, const okt_pval *v);
 
 #endif

@@ -218,9 +218,6 @@ struct okt_model {
     okt_out prompts;                /* 121/122/123 events of this reaction */
     char *version_build;
     int64_t now;                    /* the clock, as okt_model_set_time */
-    const okt_wire_method *w_userstate; /* the fast path's method */
-    int no_fast;                    /* okt_model_fast_path(m, 0) */
-    int fast_init;                  /* w_userstate looked up */
     /* stored sessions: a fixed table of max_sessions slots, hashed by the
      * id's first 32 bits (random, so chains stay short) */
     mstored *stored;
@@ -406,8 +403,7 @@ static int held(const muser *u)
  * userstatechanged: the nine of a real server's frames (fact sheet §14.1:
  * the code as a string twice, its us* name, the user, three flags), the two
  * flags oktell.js also reads (§5.1), and the break reason and message only
- * when set. One list, in wire order, for state_json and for the fast path's
- * text (state_text). */
+ * when set. One list, in wire order. */
 enum { SF_STR, SF_BOOL, SF_INT };
 
 typedef struct sfield {
@@ -476,34 +472,6 @@ static json_t *state_json(const muser *u)
         }
     }
     return o;
-}
-
-/* The same fields as JSON text (inside the braces), as jansson would
- * write state_json's object; w->err where it would fail. */
-static void state_text(okt_jw *w, const muser *u)
-{
-    char code[16];
-    sfield f[NSFIELDS];
-    size_t n = state_fields(u, code, f);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            OKT_JW_LIT(w, ",");
-        okt_jw_str(w, f[i].key, f[i].klen);
-        OKT_JW_LIT(w, ":");
-        if (f[i].type == SF_STR) {
-            if (!f[i].s)
-                w->err = 1;
-            else
-                okt_jw_str(w, f[i].s, strlen(f[i].s));
-        } else if (f[i].type == SF_BOOL) {
-            if (f[i].i)
-                OKT_JW_LIT(w, "true");
-            else
-                OKT_JW_LIT(w, "false");
-        } else {
-            okt_jw_int(w, f[i].i);
-        }
-    }
 }
 
 /* The line state as oktell.js reads it: its ls* name (§6.1). */
@@ -1910,9 +1878,61 @@ static int h_fullinfo(req *r)
         OKT_F_RIGHTS, rights, OKT_F_RIGHT_TITLES, titles));
 }
 
+/* The busiest reply, written straight from the user's state: the text
+ * reply() makes of state_json (the state fields in their order, result
+ * unless the table leaves it out, the qid; userlogin and userid are state
+ * fields, so echo adds nothing), without building the tree. The request
+ * was parsed by jansson as any other; anything unusual (a field that
+ * cannot be written) takes the tree way, which says how it ends. */
 static int h_getuserstate(req *r)
 {
-    return reply(r, state_json(me(r)));
+    const muser *u = me(r);
+    if (r->w) {
+        char code[16];
+        sfield f[NSFIELDS];
+        size_t n = state_fields(u, code, f);
+        okt_jw w;
+        okt_jw_init(&w);
+        OKT_JW_LIT(&w, "[");
+        okt_jw_str(&w, r->w->reply, strlen(r->w->reply));
+        OKT_JW_LIT(&w, ",{");
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                OKT_JW_LIT(&w, ",");
+            okt_jw_str(&w, f[i].key, f[i].klen);
+            OKT_JW_LIT(&w, ":");
+            if (f[i].type == SF_STR) {
+                if (f[i].s)
+                    okt_jw_str(&w, f[i].s, strlen(f[i].s));
+                else
+                    w.err = 1;
+            } else if (f[i].type == SF_BOOL) {
+                if (f[i].i)
+                    OKT_JW_LIT(&w, "true");
+                else
+                    OKT_JW_LIT(&w, "false");
+            } else {
+                okt_jw_int(&w, f[i].i);
+            }
+        }
+        if (!r->w->no_result) {
+            OKT_JW_LIT(&w, ",");
+            okt_jw_str(&w, OKT_F_RESULT, strlen(OKT_F_RESULT));
+            OKT_JW_LIT(&w, ":1");
+        }
+        if (r->qid) {
+            OKT_JW_LIT(&w, ",");
+            okt_jw_str(&w, OKT_F_QID, strlen(OKT_F_QID));
+            OKT_JW_LIT(&w, ":");
+            okt_jw_value(&w, r->qid);
+        }
+        OKT_JW_LIT(&w, "}]");
+        size_t len;
+        char *text = okt_jw_take(&w, &len);
+        if (text)
+            return out_push(r->out, r->sess, OKT_OUT_SEND, text, len);
+    }
+    return reply(r, state_json(u));
 }
 
 static int h_redirectrules(req *r)
@@ -2016,93 +2036,11 @@ static int dispatch(req *r)
     return h->fn(r);
 }
 
-/* ---- the fast path -------------------------------------------------- */
-
-/* The plainest requests of the busiest kind, a logged-in session's
- * getuserstate, are answered from the scan alone (jsonw.h): no json_t is
- * built for the request or the reply. What it answers is what dispatch
- * would, byte for byte (test_model checks against the full path); anything
- * else (another method, a parameter that is not plain, a session not
- * logged in, a string jansson would not write) goes the full way. 1
- * answered, 0 not taken, -1 out of memory. */
-static int fast_feed(okt_model *m, int sess, const char *text, size_t len,
-                     okt_out *out)
-{
-    if (!m->fast_init) {
-        /* served by h_getuserstate after login, no parameter to check */
-        const okt_wire_method *w = okt_proto_wire(OKT_W_GETUSERSTATE);
-        if (w && w->id >= 0 && w->id < OKT_M_COUNT &&
-            handlers[w->id].fn == h_getuserstate && !handlers[w->id].anon &&
-            w->params && !w->params[0].wire)
-            m->w_userstate = w;
-        m->fast_init = 1;
-    }
-    int ui = m->sess[sess].user;
-    const okt_wire_method *w = m->w_userstate;
-    okt_plain p;
-    char name[sizeof OKT_W_GETUSERSTATE];
-    if (ui < 0 || !w || !okt_plain_scan(text, len, &p) ||
-        p.nlen != sizeof name - 1)
-        return 0;
-    /* okt_proto_wire's match: the table's first entry equal in any case
-     * is w (it is the first for its own name) */
-    memcpy(name, p.name, p.nlen);
-    name[p.nlen] = '\0';
-    if (strcasecmp(name, w->request) != 0)
-        return 0;
-    okt_jw jw;
-    okt_jw_init(&jw);
-    /* reply(): the state fields, result unless the table leaves it out,
-     * the qid; userlogin and userid are among the state fields */
-    OKT_JW_LIT(&jw, "[");
-    okt_jw_str(&jw, w->reply, strlen(w->reply));
-    OKT_JW_LIT(&jw, ",{");
-    state_text(&jw, &m->users[ui]);
-    if (!w->no_result) {
-        OKT_JW_LIT(&jw, ",");
-        okt_jw_str(&jw, OKT_F_RESULT, strlen(OKT_F_RESULT));
-        OKT_JW_LIT(&jw, ":1");
-    }
-    const okt_pval *qid = okt_plain_get(&p, OKT_F_QID);
-    if (qid) {
-        OKT_JW_LIT(&jw, ",");
-        okt_jw_str(&jw, OKT_F_QID, strlen(OKT_F_QID));
-        OKT_JW_LIT(&jw, ":");
-        okt_jw_pval(&jw, qid);
-    }
-    OKT_JW_LIT(&jw, "}]");
-    size_t n;
-    char *t = okt_jw_take(&jw, &n);
-    if (!t)
-        return 0;   /* the full path meets the same fault and answers it */
-    int rc = out_push(out, sess, OKT_OUT_SEND, t, n);
-    /* as okt_model_feed: the reaction ends whatever the reply did */
-    if (finish_reaction(m, out))
-        rc = -1;
-    return rc ? -1 : 1;
-}
-
-void okt_model_fast_path(okt_model *m, int on)
-{
-    m->no_fast = !on;
-}
-
 int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
                    okt_out *out)
 {
     if (!valid_sess(m, sess))
         return 0;
-    /* a plain request is within okt_msg_scan's bounds, which it skips */
-    _Static_assert(OKT_PLAIN_MAX_TEXT <= OKT_EMU_JSON_ITEMS &&
-                       OKT_PLAIN_MAX_TEXT <= OKT_EMU_JSON_TOKEN &&
-                       OKT_PLAIN_MAX_TEXT <= OKT_EMU_JSON_TEXT &&
-                       OKT_MAX_JSON_DEPTH >= 2,
-                   "plain requests pass okt_msg_scan");
-    if (!m->no_fast) {
-        int rc = fast_feed(m, sess, text, len, out);
-        if (rc)
-            return rc < 0 ? -1 : 0;
-    }
     json_t *root = NULL, *params = NULL;
     const char *name = NULL;
     okt_err perr;
@@ -2110,7 +2048,7 @@ int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
      * it (a 16 MB frame of "[]," is four million arrays). */
     if (okt_msg_scan(text, len, OKT_MAX_JSON_DEPTH, OKT_EMU_JSON_ITEMS,
                      OKT_EMU_JSON_TOKEN, OKT_EMU_JSON_TEXT, &perr) != 0 ||
-        okt_msg_parse(text, len, &root, &name, &params, &perr) != 0) {
+        okt_msg_parse_scanned(text, len, &root, &name, &params, &perr) != 0) {
         /* No method to name the reply after, nor a qid to echo. perr names
          * the fault, never quoting the input (a login, maybe). */
         char msg[OKT_ERRMSG_MAX + 16];

@@ -66,10 +66,6 @@ int okt_model_close(okt_model *m, int sess, okt_out *out);
 int okt_model_feed(okt_model *m, int sess, const char *text, size_t len,
                    okt_out *out);
 
-/* The fast path (on by default): the plainest getuserstate requests are
- * answered without building JSON values, with the same text. Off: every
- * request takes the full way (tests compare the two). */
-void okt_model_fast_path(okt_model *m, int on);
 
 /* A control call (emulator API): offer, finish, enqueue, set_line,
  * lock_task, unlock_task, snapshot, drop, and the call model's (call_in,
