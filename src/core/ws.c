@@ -37,11 +37,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -119,7 +117,8 @@ struct okt_ws {
     wslay_event_context_ptr ctx;
     buf in, out, pout;
     SSL_CTX *sctx;           /* a reference of our own */
-    struct tls_share *share; /* client: the shared context it came from */
+    unsigned char *mask;     /* MASK_BLOCK random bytes, or NULL */
+    size_t mask_off;         /* the next unused one */
     SSL *ssl;
     BIO *rbio, *wbio;        /* owned by ssl */
     struct addrinfo *ai, *ai_cur;
@@ -338,28 +337,32 @@ static ssize_t cb_send(wslay_event_context_ptr ctx, const uint8_t *d,
 }
 
 /* Masks come from RAND_bytes in blocks: OpenSSL 3 calls getpid() on every
- * RAND_bytes (fork safety), which would add a system call per frame. One
- * block per thread, shared by its connections (a mask only has to be
- * unpredictable to the peer), rather than a KiB in each. */
-static _Thread_local struct {
-    unsigned char b[1024];
-    size_t off;
-} masks;
+ * RAND_bytes (fork safety), which would add a system call per frame. The
+ * block is the connection's own (no state shared across connections or
+ * threads), made when a frame needs a mask and freed with the parked
+ * context (ctx_park), so an idle connection holds none. */
+#define MASK_BLOCK 1024u
 
 static int mask_bytes(okt_ws *ws, uint8_t *b, size_t len)
 {
-    if (len > sizeof masks.b)
-        len = sizeof masks.b;
-    if (masks.off == 0 || masks.off + len > sizeof masks.b) {
-        ws->st.syscalls++;   /* the getpid() inside RAND_bytes */
-        if (RAND_bytes(masks.b, sizeof masks.b) != 1)
+    if (len > MASK_BLOCK)
+        len = MASK_BLOCK;
+    if (!ws->mask) {
+        ws->mask = malloc(MASK_BLOCK);
+        if (!ws->mask)
             return -1;
-        masks.off = 0;
+        ws->mask_off = 0;
     }
-    memcpy(b, masks.b + masks.off, len);
-    masks.off += len;
-    if (masks.off >= sizeof masks.b)
-        masks.off = 0;
+    if (ws->mask_off == 0 || ws->mask_off + len > MASK_BLOCK) {
+        ws->st.syscalls++;   /* the getpid() inside RAND_bytes */
+        if (RAND_bytes(ws->mask, MASK_BLOCK) != 1)
+            return -1;
+        ws->mask_off = 0;
+    }
+    memcpy(b, ws->mask + ws->mask_off, len);
+    ws->mask_off += len;
+    if (ws->mask_off >= MASK_BLOCK)
+        ws->mask_off = 0;
     return 0;
 }
 
@@ -516,6 +519,8 @@ static void ctx_park(okt_ws *ws)
     wslay_event_context_free(ws->ctx);
     ws->ctx = NULL;
     ws->fed = ws->framed = 0;
+    free(ws->mask);   /* unused masks: made again when needed */
+    ws->mask = NULL;
 }
 
 /* ---- TLS -------------------------------------------------------------- */
@@ -654,119 +659,31 @@ static int is_ip(const char *host)
     return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
 }
 
-/* Client TLS contexts are shared by the connections made with the same
- * verify setting and CA file (the file's identity, size and time too, so
- * a replaced file is read again): a context holds its CA store, which for
- * a CA bundle is most of a megabyte, and each connection making its own
- * cost that much. An entry lives while connections use it. */
-typedef struct tls_share {
-    struct tls_share *next;
-    SSL_CTX *ctx;
-    size_t users;
-    int verify;
-    char *cafile;             /* NULL: the system's paths */
-    struct stat st;           /* cafile's, when verify and cafile */
-} tls_share;
-
-static pthread_mutex_t tls_lock = PTHREAD_MUTEX_INITIALIZER;
-static tls_share *tls_shares;
-
-static int same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-           a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-/* A shared context for cfg, referenced for ws (ws->sctx, ws->share). */
+/* The client's TLS context, its own (as the server's): no state shared
+ * across connections. Idle record buffers are released. */
 static int tls_client_ctx(okt_ws *ws, const okt_ws_cfg *cfg, okt_err *err)
 {
-    int verify = cfg->verify != 0;
-    const char *cafile = verify ? cfg->cafile : NULL;
-    struct stat st;
-    memset(&st, 0, sizeof st);
-    if (cafile && stat(cafile, &st) != 0)
-        return okt_err_set(err, OKT_ETLS, "cannot load CA file %s", cafile);
-    pthread_mutex_lock(&tls_lock);
-    tls_share *sh = tls_shares;
-    for (; sh; sh = sh->next)
-        if (sh->verify == verify && !sh->cafile == !cafile &&
-            (!cafile || (!strcmp(sh->cafile, cafile) && same_file(&sh->st, &st))))
-            break;
-    if (sh) {
-        sh->users++;
-        SSL_CTX_up_ref(sh->ctx);
-        ws->sctx = sh->ctx;
-        ws->share = sh;
-        pthread_mutex_unlock(&tls_lock);
-        return 0;
-    }
-    pthread_mutex_unlock(&tls_lock);
-
-    /* a new one, made outside the lock (a CA file takes a while) */
     ERR_clear_error();
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    sh = calloc(1, sizeof *sh);
-    if (!ctx || !sh || (cafile && !(sh->cafile = strdup(cafile)))) {
-        SSL_CTX_free(ctx);
-        if (sh)
-            free(sh->cafile);
-        free(sh);
+    ws->sctx = SSL_CTX_new(TLS_client_method());
+    if (!ws->sctx)
         return okt_err_set(err, OKT_ENOMEM, "out of memory (TLS)");
-    }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_min_proto_version(ws->sctx, TLS1_2_VERSION);
     /* an idle connection holds no record buffers (~34 KiB) */
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-    if (verify) {
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-        int ok = cafile ? SSL_CTX_load_verify_locations(ctx, cafile, NULL)
-                        : SSL_CTX_set_default_verify_paths(ctx);
+    SSL_CTX_set_mode(ws->sctx, SSL_MODE_RELEASE_BUFFERS);
+    if (cfg->verify) {
+        SSL_CTX_set_verify(ws->sctx, SSL_VERIFY_PEER, NULL);
+        int ok = cfg->cafile
+                     ? SSL_CTX_load_verify_locations(ws->sctx, cfg->cafile, NULL)
+                     : SSL_CTX_set_default_verify_paths(ws->sctx);
         if (ok != 1) {
             ERR_clear_error();
-            SSL_CTX_free(ctx);
-            free(sh->cafile);
-            free(sh);
             return okt_err_set(err, OKT_ETLS, "cannot load CA file %s",
-                               cafile ? cafile : "(system)");
+                               cfg->cafile ? cfg->cafile : "(system)");
         }
     } else {
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+        SSL_CTX_set_verify(ws->sctx, SSL_VERIFY_NONE, NULL);
     }
-    sh->ctx = ctx;   /* the entry's reference */
-    sh->users = 1;
-    sh->verify = verify;
-    sh->st = st;
-    SSL_CTX_up_ref(ctx);
-    ws->sctx = ctx;
-    ws->share = sh;
-    pthread_mutex_lock(&tls_lock);
-    sh->next = tls_shares;
-    tls_shares = sh;
-    pthread_mutex_unlock(&tls_lock);
     return 0;
-}
-
-static void tls_client_ctx_release(okt_ws *ws)
-{
-    tls_share *sh = ws->share;
-    if (!sh)
-        return;
-    ws->share = NULL;
-    pthread_mutex_lock(&tls_lock);
-    int last = --sh->users == 0;
-    if (last)
-        for (tls_share **pp = &tls_shares; *pp; pp = &(*pp)->next)
-            if (*pp == sh) {
-                *pp = sh->next;
-                break;
-            }
-    pthread_mutex_unlock(&tls_lock);
-    if (last) {
-        SSL_CTX_free(sh->ctx);
-        free(sh->cafile);
-        free(sh);
-    }
 }
 
 static int tls_client(okt_ws *ws, const char *host, const okt_ws_cfg *cfg,
@@ -863,7 +780,7 @@ void okt_ws_free(okt_ws *ws)
         SSL_free(ws->ssl);   /* frees both BIOs */
     if (ws->sctx)
         SSL_CTX_free(ws->sctx);
-    tls_client_ctx_release(ws);
+    free(ws->mask);
     if (ws->fd >= 0)
         close(ws->fd);
     if (ws->ai)

@@ -1212,67 +1212,6 @@ static void wss_fails(const char *host, const char *cafile, const char *want)
     pair_close(&pr);
 }
 
-static int copy_file(const char *from, const char *to)
-{
-    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-    char buf[4096];
-    size_t n;
-    int ok = a && b;
-    while (ok && (n = fread(buf, 1, sizeof buf, a)) > 0)
-        ok = fwrite(buf, 1, n, b) == n;
-    if (a)
-        fclose(a);
-    if (b && fclose(b) != 0)
-        ok = 0;
-    return ok ? 0 : -1;
-}
-
-/* Connections with the same CA file share one TLS context (its CA store);
- * a file replaced meanwhile is read again for the next one. A file that
- * is not there fails as before. */
-TEST(wss_ca_file_shared_and_reread)
-{
-    char ca[] = "/tmp/okt-ca-XXXXXX", other[] = "/tmp/okt-ca2-XXXXXX";
-    int fd1 = mkstemp(ca), fd2 = mkstemp(other);
-    CHECK(fd1 >= 0 && fd2 >= 0);
-    close(fd1);
-    close(fd2);
-    CHECK(copy_file(CA_FILE, ca) == 0 && copy_file(OTHER_CA, other) == 0);
-    okt_ws_cfg c, s;
-    tls_cfgs(&c, &s, ca, 1);
-    pair p1, p2, p3;
-    CHECK(pair_open(&p1, "wss", "localhost", &c, &s, "/") == 0);
-    CHECK(pair_open(&p2, "wss", "localhost", &c, &s, "/") == 0);
-    okt_err err;
-    CHECK(okt_ws_send(p2.c.ws, "two", 3, &err) == 0);
-    inbox x = {0};
-    collect(&p2.s, &x, 1, 3000, &p2.c);
-    CHECK(x.n == 1 && strcmp(x.data[0], "two") == 0);
-    /* the file now holds the other CA: the server's certificate fails */
-    CHECK(rename(other, ca) == 0);
-    CHECK(pair_open(&p3, "wss", "localhost", &c, &s, "/") == -1);
-    PUMP_UNTIL(p3.c.rc, 3000, &p3.c, &p3.s);
-    CHECK(p3.c.rc == -1 && p3.c.err.code == OKT_ETLS &&
-          strstr(p3.c.err.msg, "verify failed") != NULL);
-    pair_close(&p3);
-    /* the first two, made with the old one, still work */
-    CHECK(okt_ws_send(p1.c.ws, "one", 3, &err) == 0);
-    collect(&p1.s, &x, 2, 3000, &p1.c);
-    CHECK(x.n == 2 && strcmp(x.data[1], "one") == 0);
-    pair_close(&p1);
-    pair_close(&p2);
-    unlink(ca);
-    /* gone: refused at once, the file named */
-    c.cafile = "/nonexistent/okt-ca.pem";
-    okt_ws *w = okt_ws_connect("wss://localhost:1/", &c, &err);
-    CHECK(w == NULL && err.code == OKT_ETLS &&
-          strstr(err.msg, "cannot load CA file /nonexistent/okt-ca.pem") != NULL);
-    inbox_free(&x);
-}
-
-/* wss:// to a plain server: it answers the ClientHello with HTTP 400 at
- * once (an upgrade starts "GET "), and the client says so, in well under
- * a second instead of both ends waiting for a timeout. */
 TEST(wss_to_plain_server)
 {
     okt_ws_cfg c, s;
@@ -1469,7 +1408,6 @@ int main(void)
     RUN(context_kept_mid_frame_and_mid_message);
     RUN(wss_verified);
     RUN(wss_to_plain_server);
-    RUN(wss_ca_file_shared_and_reread);
     RUN(url_errors);
     RUN(wss_wrong_host);
     RUN(wss_untrusted);
