@@ -134,6 +134,15 @@ local function closed_error(self)
     return nil, "oktell: not connected (" .. (self.last_error or "connection lost") .. ")", "closed"
 end
 
+-- Shared by the clients that need no table of their own (read-only):
+-- the `wire` map when none is given, the recorders when there are none
+-- (_record and _unrecord replace the list, never change it in place), the
+-- default subscriptions (made at the first connect) and the extension
+-- sets the servers announced (one table per distinct set, while used).
+local NO_WIRE, NO_RECORDERS = {}, {}
+local DEFAULT_SUBS
+local EXT_SETS = setmetatable({}, { __mode = "v" })
+
 -- Client internals -----------------------------------------------------------
 
 function Client:_conn_opts()
@@ -274,12 +283,16 @@ function Client:_setup()
     local ext = {}
     local list = d and strings_of(d[P.ext_field] or {})
     for _, name in ipairs(list or {}) do ext[name:lower()] = true end
+    local names = {}
+    for n in pairs(ext) do names[#names + 1] = n end
+    sort(names)
+    local key = concat(names, " ")
+    -- clients of servers that announce the same set share one (read-only)
+    local shared = EXT_SETS[key]
+    if shared then ext = shared else EXT_SETS[key] = ext end
     self.ext = ext
     if log.enabled("debug") then
-        local names = {}
-        for n in pairs(ext) do names[#names + 1] = n end
-        sort(names)
-        log.emit("debug", "server extensions", { list = concat(names, " ") })
+        log.emit("debug", "server extensions", { list = key })
     end
     local inside, m1, c1 = self:callcenter_inside()
     if inside == nil then return nil, m1, c1 end
@@ -773,10 +786,15 @@ local function check_opts(o)
         end
     end
     if o.login == nil then argerror(1, "connect", "'login' (string) expected, got nil", 4) end
-    -- wire: Lua method or event name -> the wire name a server uses for it
-    local wire_of, event_of = {}, {}
-    for k, v in pairs(EVENT_OF) do event_of[k] = v end
+    -- wire: Lua method or event name -> the wire name a server uses for it.
+    -- Without it every client shares the module's tables (read-only), so
+    -- ten thousand clients do not hold ten thousand copies.
+    local wire_of, event_of = NO_WIRE, EVENT_OF
     for k, v in pairs(o.wire or {}) do
+        if wire_of == NO_WIRE then
+            wire_of, event_of = {}, {}
+            for k2, v2 in pairs(EVENT_OF) do event_of[k2] = v2 end
+        end
         if type(k) ~= "string" or not (API[k] or EVENTS[k]) then
             argerror(1, "connect", "'wire' maps a Lua method or event name, got '" .. tostring(k) .. "'", 4)
         end
@@ -835,11 +853,18 @@ end
 -- whose objects have the conn's methods (step, next_event, request, trace,
 -- state, close, timeout, pollfd, events) over its own sockets.
 local function connect(opts, wire_of, event_of, trace, open)
+    local subscribe
+    if wire_of == NO_WIRE then
+        DEFAULT_SUBS = DEFAULT_SUBS or subscriptions(NO_WIRE)
+        subscribe = DEFAULT_SUBS
+    else
+        subscribe = subscriptions(wire_of)
+    end
     local self = setmetatable({
         opts = opts, status = "connecting", pending = {}, handlers = {}, waits = {},
         nhandlers = 0, confirm_usage = false, backoff = BACKOFF_MIN, dirty = true, items = {},
-        wire_of = wire_of, event_of = event_of, trace_fn = trace, subscribe = subscriptions(wire_of),
-        open = open, recorders = {},
+        wire_of = wire_of, event_of = event_of, trace_fn = trace, subscribe = subscribe,
+        open = open, recorders = NO_RECORDERS,
     }, Client)
     -- The events whose tables pump builds from the JSON at once (their
     -- handlers get only the checked table; phone events keep their payload

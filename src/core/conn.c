@@ -31,7 +31,8 @@ struct okt_conn {
     okt_session *s;
     okt_ws *ws;
     int64_t attempt_deadline;   /* -1 unless a URL is on trial */
-    okt_err last;               /* why the last URL failed */
+    okt_err *last;              /* why the last URL failed (allocated on
+                                   a failure: most connections have none) */
 };
 
 void okt_conn_cfg_init(okt_conn_cfg *cfg)
@@ -112,6 +113,14 @@ static void drop_ws(okt_conn *c)
     c->attempt_deadline = -1;
 }
 
+/* Keep why the current URL failed (out of memory: "failed" is said). */
+static void url_failed(okt_conn *c, const okt_err *e)
+{
+    if (!c->last && !(c->last = malloc(sizeof *c->last)))
+        return;
+    okt_err_set(c->last, e->code, "%s: %s", c->urls[c->cur], e->msg);
+}
+
 /* Start trying URLs from index `from`; when none connects, the session
  * ends with OKT_EREFUSED. */
 static void try_urls(okt_conn *c, size_t from, int64_t now)
@@ -121,7 +130,7 @@ static void try_urls(okt_conn *c, size_t from, int64_t now)
         okt_err e;
         c->ws = okt_ws_connect(c->urls[c->cur], &c->wscfg, &e);
         if (!c->ws) {
-            okt_err_set(&c->last, e.code, "%s: %s", c->urls[c->cur], e.msg);
+            url_failed(c, &e);
             continue;
         }
         if (okt_session_open(c->s, now) != 0) {
@@ -135,19 +144,20 @@ static void try_urls(okt_conn *c, size_t from, int64_t now)
     okt_err why;
     /* A server that took the connection but never answered is "timeout"
      * (API §0); anything else that kept us from a session is "refused". */
-    int code = c->last.code == OKT_ETIMEOUT ? OKT_ETIMEOUT : OKT_EREFUSED;
+    const char *last = c->last && c->last->msg[0] ? c->last->msg : "failed";
+    int code = c->last && c->last->code == OKT_ETIMEOUT ? OKT_ETIMEOUT
+                                                        : OKT_EREFUSED;
     if (c->nurls == 1)
-        okt_err_set(&why, code, "%s",
-                    c->last.msg[0] ? c->last.msg : "failed");
+        okt_err_set(&why, code, "%s", last);
     else
-        okt_err_set(&why, code, "all %zu URLs failed; last: %s",
-                    c->nurls, c->last.msg[0] ? c->last.msg : "failed");
+        okt_err_set(&why, code, "all %zu URLs failed; last: %s", c->nurls,
+                    last);
     okt_session_transport_closed(c->s, &why, now);
 }
 
 static void attempt_failed(okt_conn *c, const okt_err *e, int64_t now)
 {
-    okt_err_set(&c->last, e->code, "%s: %s", c->urls[c->cur], e->msg);
+    url_failed(c, e);
     try_urls(c, c->cur + 1, now);
 }
 
@@ -246,6 +256,7 @@ void okt_conn_free(okt_conn *c)
     for (size_t i = 0; i < MAX_URLS; i++)
         free(c->urls[i]);
     free(c->redirect_url);
+    free(c->last);
     free(c->cafile);
     free(c->certfile);
     free(c->keyfile);

@@ -356,8 +356,9 @@ typedef struct part_set {
 
 struct okt_mp {
     okt_mp_cfg cfg;
-    part_set *sets;
-    size_t n;
+    part_set *sets;     /* cap slots, n used; freed when n drops to 0, so
+                           a client that is sent no multipart holds none */
+    size_t n, cap;
     size_t total;       /* decoded bytes held by all partials */
 };
 
@@ -394,13 +395,25 @@ okt_mp *okt_mp_new(const okt_mp_cfg *cfg, okt_err *err)
         mp->cfg.max_total = mp->cfg.max_bytes;   /* one message must fit */
     if (mp->cfg.stale_ms <= 0)
         mp->cfg.stale_ms = OKT_MP_STALE_MS;
-    mp->sets = calloc(mp->cfg.max_pending, sizeof *mp->sets);
-    if (!mp->sets) {
-        free(mp);
-        okt_err_set(err, OKT_ENOMEM, "multipart: out of memory");
-        return NULL;
-    }
-    return mp;
+    return mp;   /* the sets come with the first partial (mp_room) */
+}
+
+/* Room for one more partial set (n < max_pending): 0, or -1 (out of
+ * memory). */
+static int mp_room(okt_mp *mp)
+{
+    if (mp->n < mp->cap)
+        return 0;
+    size_t nc = mp->cap ? mp->cap * 2 : 4;
+    if (nc > mp->cfg.max_pending)
+        nc = mp->cfg.max_pending;
+    part_set *ns = realloc(mp->sets, nc * sizeof *ns);
+    if (!ns)
+        return -1;
+    memset(ns + mp->cap, 0, (nc - mp->cap) * sizeof *ns);
+    mp->sets = ns;
+    mp->cap = nc;
+    return 0;
 }
 
 static void set_clear(part_set *ps)
@@ -423,6 +436,11 @@ static void set_remove(okt_mp *mp, size_t i)
         mp->sets[i] = mp->sets[mp->n];
         memset(&mp->sets[mp->n], 0, sizeof mp->sets[mp->n]);
     }
+    if (mp->n == 0) {
+        free(mp->sets);
+        mp->sets = NULL;
+        mp->cap = 0;
+    }
 }
 
 void okt_mp_free(okt_mp *mp)
@@ -439,7 +457,7 @@ size_t okt_mp_mem(const okt_mp *mp)
 {
     if (!mp)
         return 0;
-    size_t n = sizeof *mp + mp->total + mp->n * sizeof *mp->sets;
+    size_t n = sizeof *mp + mp->total + mp->cap * sizeof *mp->sets;
     for (size_t i = 0; i < mp->n; i++)   /* at most max_pending */
         n += mp->sets[i].count * (sizeof(unsigned char *) + sizeof(size_t));
     return n;
@@ -613,6 +631,10 @@ int okt_mp_feed(okt_mp *mp, const json_t *obj, int64_t now, char **text,
                 if (mp->sets[i].last < mp->sets[old].last)
                     old = i;
             set_remove(mp, old);
+        }
+        if (mp_room(mp) != 0) {
+            free(dec);
+            return okt_err_set(err, OKT_ENOMEM, "multipart: out of memory");
         }
         part_set *ps = &mp->sets[mp->n];
         ps->id = strdup(id);

@@ -42,6 +42,25 @@ typedef struct out_msg {
     int secret;           /* holds the password hashes: cleanse on free */
 } out_msg;
 
+/* An event while queued: an okt_event without its inline 256-byte error
+ * text (the text, when there is one, is allocated), so a queue costs 56
+ * bytes an entry rather than 300. */
+typedef struct qev {
+    int type;
+    int code;             /* err.code */
+    int64_t id;
+    char *name;
+    json_t *data;
+    char *msg;            /* err.msg; NULL: none */
+    size_t cost;          /* data's, as okt_event.cost */
+} qev;
+
+/* Idle, a session holds no queue and no request table beyond the least
+ * one: rings are freed when they empty, a table or heap larger than
+ * TABLE_MIN when it does (a busy one keeps its size while busy). */
+#define RING_MIN  4
+#define TABLE_MIN 8
+
 struct okt_session {
     char *login;
     char *login_json;     /* the login as JSON text, made at first use:
@@ -52,7 +71,7 @@ struct okt_session {
     char hash_cs[33];     /* Password: md5hex(cp1251(pw)) */
     char hash_ci[33];     /* password: md5hex(cp1251(lower(pw))) */
     int timeout_ms, ping_ms, open_ms;
-    char **subs;
+    char **subs;          /* NULL: the protocol table's (default_sub) */
     size_t nsubs;
     size_t subs_waiting;  /* subscriptions sent and not yet answered */
     okt_trace *trace;     /* NULL: tracing off */
@@ -74,9 +93,9 @@ struct okt_session {
     size_t out_head, out_n, out_cap;
     size_t out_bytes;     /* their text */
 
-    okt_event *ev;        /* ring */
+    qev *ev;              /* ring */
     size_t ev_head, ev_n, ev_cap;
-    size_t ev_bytes;      /* their cost */
+    size_t ev_bytes;      /* their cost and error texts */
     size_t ev_unsolicited; /* server events + protocol errors queued */
 
     okt_mp *mp;
@@ -217,7 +236,7 @@ static void table_put_raw(req **slots, size_t cap, req *r, const okt_session *s)
 static int table_put(okt_session *s, req *r)
 {
     if ((s->count + 1) * 2 > s->cap) {   /* keep the load under 1/2 */
-        size_t ncap = s->cap ? s->cap * 2 : 64;
+        size_t ncap = s->cap ? s->cap * 2 : TABLE_MIN;
         req **ns = calloc(ncap, sizeof *ns);
         if (!ns)
             return -1;
@@ -233,9 +252,12 @@ static int table_put(okt_session *s, req *r)
     return 0;
 }
 
-/* Remove by backward shift, so no tombstones build up. */
+/* Remove by backward shift, so no tombstones build up. An emptied table
+ * larger than the least is freed (the subscriptions' burst, say). */
 static void table_del(okt_session *s, int64_t id)
 {
+    if (!s->cap)
+        return;
     size_t mask = s->cap - 1, i = slot_of(s, id);
     while (s->slots[i] && s->slots[i]->id != id)
         i = (i + 1) & mask;
@@ -243,6 +265,12 @@ static void table_del(okt_session *s, int64_t id)
         return;
     s->slots[i] = NULL;
     s->count--;
+    if (s->count == 0 && s->cap > TABLE_MIN) {
+        free(s->slots);
+        s->slots = NULL;
+        s->cap = 0;
+        return;
+    }
     for (size_t j = (i + 1) & mask; s->slots[j]; j = (j + 1) & mask) {
         size_t home = slot_of(s, s->slots[j]->id);
         /* move j into the hole at i unless its home lies in (i, j] */
@@ -293,7 +321,7 @@ static void heap_down(okt_session *s, size_t i)
 static int heap_push(okt_session *s, req *r)
 {
     if (s->hn == s->hcap) {
-        size_t nc = s->hcap ? s->hcap * 2 : 64;
+        size_t nc = s->hcap ? s->hcap * 2 : TABLE_MIN;
         req **nh = realloc(s->heap, nc * sizeof *nh);
         if (!nh)
             return -1;
@@ -313,6 +341,12 @@ static void heap_remove(okt_session *s, req *r)
         return;
     r->heap_idx = NO_HEAP;
     s->hn--;
+    if (s->hn == 0 && s->hcap > TABLE_MIN) {
+        free(s->heap);
+        s->heap = NULL;
+        s->hcap = 0;
+        return;
+    }
     if (i == s->hn)
         return;
     s->heap[i] = s->heap[s->hn];
@@ -331,12 +365,13 @@ static void req_unlink(okt_session *s, req *r)
 /* ---- queues ------------------------------------------------------------ */
 
 /* Both FIFOs are rings of elem-sized items. Full: a buffer twice the size
- * (16 at first), unrolled so head is 0. Returns it, the old one freed; or
- * NULL with the old one untouched. */
+ * (RING_MIN at first), unrolled so head is 0. Returns it, the old one
+ * freed; or NULL with the old one untouched. Emptied, a ring is freed
+ * (RING_DROP). */
 static void *ring_grow(void *buf, size_t *cap, size_t *head, size_t n,
                        size_t elem)
 {
-    size_t nc = *cap ? *cap * 2 : 16;
+    size_t nc = *cap ? *cap * 2 : RING_MIN;
     char *nb = malloc(nc * elem);
     if (!nb)
         return NULL;
@@ -347,6 +382,9 @@ static void *ring_grow(void *buf, size_t *cap, size_t *head, size_t n,
     *head = 0;
     return nb;
 }
+
+#define RING_DROP(ring, cap, head) \
+    (free(ring), (ring) = NULL, (cap) = (head) = 0)
 
 static int out_push(okt_session *s, char *msg, size_t len, int secret)
 {
@@ -381,58 +419,77 @@ static void out_clear(okt_session *s)
         s->out_head = (s->out_head + 1) % s->out_cap;
         s->out_n--;
     }
+    RING_DROP(s->out, s->out_cap, s->out_head);
 }
 
-static int unsolicited(const okt_event *ev)
+static int unsolicited(int type, int64_t id)
 {
-    return ev->type == OKT_EV_SERVER || (ev->type == OKT_EV_ERROR && !ev->id);
+    return type == OKT_EV_SERVER || (type == OKT_EV_ERROR && !id);
 }
 
-/* Takes ownership of ev's name and data (also on failure). */
-static int ev_push(okt_session *s, okt_event *ev)
+static size_t qev_bytes(const qev *q)
+{
+    return q->cost + (q->msg ? strlen(q->msg) + 1 : 0);
+}
+
+static void qev_clear(qev *q)
+{
+    free(q->name);
+    free(q->msg);
+    json_decref(q->data);
+}
+
+/* Takes ownership of q's name, data and msg (also on failure). */
+static int ev_push(okt_session *s, qev *q)
 {
     if (s->ev_n == s->ev_cap) {
-        okt_event *ne = ring_grow(s->ev, &s->ev_cap, &s->ev_head, s->ev_n,
-                                  sizeof *ne);
+        qev *ne = ring_grow(s->ev, &s->ev_cap, &s->ev_head, s->ev_n,
+                            sizeof *ne);
         if (!ne) {
-            okt_event_clear(ev);
+            qev_clear(q);
             return -1;
         }
         s->ev = ne;
     }
-    s->ev[(s->ev_head + s->ev_n) % s->ev_cap] = *ev;
+    s->ev[(s->ev_head + s->ev_n) % s->ev_cap] = *q;
     s->ev_n++;
-    s->ev_bytes += ev->cost;
-    if (unsolicited(ev))
+    s->ev_bytes += qev_bytes(q);
+    if (unsolicited(q->type, q->id))
         s->ev_unsolicited++;
     return 0;
 }
 
+/* msg NULL: no error (code unused). The text is cut as okt_err_set cuts
+ * it, so next_event hands out what it always did. */
 static void push_simple(okt_session *s, int type, int64_t id, json_t *data,
                         int code, const char *msg)
 {
-    okt_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = type;
-    ev.id = id;
-    ev.data = data;
-    if (msg)
-        okt_err_set(&ev.err, code, "%s", msg);
-    ev_push(s, &ev);
+    qev q;
+    memset(&q, 0, sizeof q);
+    q.type = type;
+    q.id = id;
+    q.data = data;
+    if (msg) {
+        okt_err e;
+        okt_err_set(&e, code, "%s", msg);
+        q.code = e.code;
+        q.msg = strdup(e.msg);   /* NULL (out of memory): the code alone */
+    }
+    ev_push(s, &q);
 }
 
 /* A reply or server event carrying a parsed message that costs `cost`. */
 static void push_data(okt_session *s, int type, int64_t id, char *name,
                       json_t *data, size_t cost)
 {
-    okt_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = type;
-    ev.id = id;
-    ev.name = name;
-    ev.data = data;
-    ev.cost = cost;
-    ev_push(s, &ev);
+    qev q;
+    memset(&q, 0, sizeof q);
+    q.type = type;
+    q.id = id;
+    q.name = name;
+    q.data = data;
+    q.cost = cost;
+    ev_push(s, &q);
 }
 
 static int cmp_req(const void *a, const void *b)
@@ -473,10 +530,13 @@ static void close_with(okt_session *s, int code, const char *why)
         free(all[i]);
     }
     free(all);
-    if (s->cap)   /* no table yet when the transport failed before open */
-        memset(s->slots, 0, s->cap * sizeof *s->slots);
+    free(s->slots);   /* every request ended: no table, no heap */
+    s->slots = NULL;
+    s->cap = 0;
     s->count = 0;
-    s->hn = 0;
+    free(s->heap);
+    s->heap = NULL;
+    s->hn = s->hcap = 0;
     out_clear(s);
     json_decref(s->login_reply);
     s->login_reply = NULL;
@@ -492,26 +552,37 @@ static void close_with(okt_session *s, int code, const char *why)
 
 /* The default subscriptions: each distinct `subscribe` name of the table's
  * events, in table order (a group name such as "dlgcard" is expanded by
- * the server, fact sheet §2.5). */
-static int default_subs(okt_session *s)
+ * the server, fact sheet §2.5). Not copied into each session: one whose
+ * subscriptions are these (the Lua client's, unless `wire` renames an
+ * event) keeps subs NULL and reads them from the table at login. The next
+ * one from table index *i on, *i moved past it; NULL after the last. */
+static const char *default_sub(size_t *i)
 {
     size_t nev;
     const okt_event_def *ev = okt_proto_events(&nev);
-    s->subs = calloc(nev + 1, sizeof *s->subs);
-    if (!s->subs)
-        return -1;
-    for (size_t i = 0; i < nev; i++) {
-        const char *name = ev[i].subscribe;
-        int seen = !name;
-        for (size_t k = 0; !seen && k < s->nsubs; k++)
-            seen = !strcmp(s->subs[k], name);
-        if (seen)
+    for (; *i < nev; (*i)++) {
+        const char *name = ev[*i].subscribe;
+        if (!name)
             continue;
-        if (!(s->subs[s->nsubs] = strdup(name)))
-            return -1;
-        s->nsubs++;
+        size_t k = 0;
+        while (k < *i && !(ev[k].subscribe && !strcmp(ev[k].subscribe, name)))
+            k++;
+        if (k == *i) {
+            (*i)++;
+            return name;
+        }
     }
-    return 0;
+    return NULL;
+}
+
+static int is_default_subs(const char *const *subs, size_t n)
+{
+    size_t i = 0, k = 0;
+    const char *d;
+    while ((d = default_sub(&i)))
+        if (k >= n || strcmp(subs[k++], d) != 0)
+            return 0;
+    return k == n;
 }
 
 static int valid_utf8_str(const char *str)
@@ -562,20 +633,22 @@ okt_session *okt_session_new(const okt_session_cfg *cfg, okt_err *err)
                         MAX_SUBS);
             return NULL;
         }
-        s->subs = calloc(n + 1, sizeof *s->subs);
-        if (!s->subs)
-            goto nomem;
-        for (; s->nsubs < n; s->nsubs++) {
-            if (!valid_utf8_str(subs[s->nsubs])) {
-                okt_session_free(s);
-                okt_err_set(err, OKT_EINVAL, "session: event name not UTF-8");
-                return NULL;
-            }
-            if (!(s->subs[s->nsubs] = strdup(subs[s->nsubs])))
+        /* the table's own list: subs stays NULL (default_sub) */
+        if (!n || !is_default_subs(subs, n)) {
+            s->subs = calloc(n + 1, sizeof *s->subs);
+            if (!s->subs)
                 goto nomem;
+            for (; s->nsubs < n; s->nsubs++) {
+                if (!valid_utf8_str(subs[s->nsubs])) {
+                    okt_session_free(s);
+                    okt_err_set(err, OKT_EINVAL,
+                                "session: event name not UTF-8");
+                    return NULL;
+                }
+                if (!(s->subs[s->nsubs] = strdup(subs[s->nsubs])))
+                    goto nomem;
+            }
         }
-    } else if (default_subs(s)) {
-        goto nomem;
     }
     if (cfg->trace && !(s->trace = okt_trace_new(0, 0)))
         goto nomem;
@@ -602,7 +675,7 @@ void okt_session_free(okt_session *s)
     out_clear(s);
     free(s->out);
     while (s->ev_n) {
-        okt_event_clear(&s->ev[s->ev_head]);
+        qev_clear(&s->ev[s->ev_head]);
         s->ev_head = (s->ev_head + 1) % s->ev_cap;
         s->ev_n--;
     }
@@ -956,8 +1029,13 @@ static void on_login_reply(okt_session *s, json_t *obj, int64_t now)
     s->login_reply = json_incref(obj);
     /* As oktell.js does: one subscribeevent per name, all at once; ready
      * when each is answered (fact sheet §2.5, §4). */
-    for (size_t i = 0; i < s->nsubs; i++) {
-        json_t *p = json_pack("{s:[s]}", OKT_F_EVENTMETHOD, s->subs[i]);
+    size_t di = 0;
+    for (size_t i = 0;; i++) {
+        const char *name = s->subs ? (i < s->nsubs ? s->subs[i] : NULL)
+                                   : default_sub(&di);
+        if (!name)
+            break;
+        json_t *p = json_pack("{s:[s]}", OKT_F_EVENTMETHOD, name);
         okt_err e;
         if (!p || send_req(s, K_SUBSCRIBE, OKT_W_SUBSCRIBEEVENT, p, 0, now,
                            &e) < 0) {
@@ -1142,7 +1220,8 @@ void okt_session_consume_output(okt_session *s)
     s->out_bytes -= s->out[s->out_head].len;
     out_free(&s->out[s->out_head]);
     s->out_head = (s->out_head + 1) % s->out_cap;
-    s->out_n--;
+    if (!--s->out_n)
+        RING_DROP(s->out, s->out_cap, s->out_head);
 }
 
 static int64_t dmin(int64_t a, int64_t b)
@@ -1283,11 +1362,26 @@ int okt_session_next_event(okt_session *s, okt_event *ev)
 {
     if (!s || !s->ev_n)
         return 0;
-    *ev = s->ev[s->ev_head];
-    s->ev_head = (s->ev_head + 1) % s->ev_cap;
-    s->ev_n--;
-    s->ev_bytes -= ev->cost;
-    if (unsolicited(ev))
+    qev *q = &s->ev[s->ev_head];
+    memset(ev, 0, sizeof *ev);
+    ev->type = q->type;
+    ev->id = q->id;
+    ev->name = q->name;
+    ev->data = q->data;
+    ev->cost = q->cost;
+    if (q->msg || q->code) {
+        ev->err.code = q->code;
+        if (q->msg) {   /* cut to fit by push_simple */
+            size_t n = strlen(q->msg);
+            memcpy(ev->err.msg, q->msg, n + 1);
+        }
+    }
+    s->ev_bytes -= qev_bytes(q);
+    if (unsolicited(q->type, q->id))
         s->ev_unsolicited--;
+    free(q->msg);
+    s->ev_head = (s->ev_head + 1) % s->ev_cap;
+    if (!--s->ev_n)
+        RING_DROP(s->ev, s->ev_cap, s->ev_head);
     return 1;
 }

@@ -13,7 +13,18 @@
  * Memory mode (okt_ws_client_mem, okt_ws_server_mem) is the same machine
  * with the socket cut off: the host appends what it read to `in`
  * (okt_ws_feed) and takes `out` (okt_ws_output / okt_ws_consume). No fd,
- * no TLS (a host that owns the socket also does its TLS), no clock. */
+ * no TLS (a host that owns the socket also does its TLS), no clock.
+ *
+ * An idle connection holds no wslay context (its two 4 KiB buffers and
+ * queues, ~8.6 KiB): once every frame read has been parsed whole, no
+ * message is half received, nothing waits in wslay to be framed and no
+ * close has begun, the context is in the state a new one starts in, so it
+ * is freed at the end of the turn (ctx_park) and made again when bytes
+ * arrive or a message is queued (ctx_need). Whether wslay holds unparsed
+ * bytes is known from counting: what cb_recv handed it against the frames
+ * it reported (header and payload). Receive and send buffers are freed
+ * when empty too (BUF_KEEP), so an idle connection is its struct, a few
+ * strings and its socket. */
 #include "ws.h"
 #include "ws_http.h"
 
@@ -27,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,7 +48,8 @@
 #include <openssl/x509v3.h>
 #include <wslay/wslay.h>
 
-#define RECV_CHUNK   (16u * 1024u)     /* room offered to each recv() */
+#define RECV_CHUNK   (16u * 1024u)     /* room offered to each recv(), on
+                                          the stack (read_input) */
 /* Wire bytes read per step: the frames one step parses stay cheap, so a
  * server's peers wait little for each other, and a client's step (whose
  * caller checks its deadlines each step) stays short under a flood. */
@@ -44,9 +57,11 @@
 #define OUT_HIGH     (1u * 1024u * 1024u)  /* stop framing above this */
 /* Empty buffers larger than this are freed. 0: all of them, so a quiet
  * connection holds no receive room or reply bytes (the emulator keeps
- * thousands idle: 20 KiB -> 12 KiB each); the malloc this costs a busy
- * turn is small next to its system calls (bench/emu, bench/wire). */
+ * thousands idle: with the wslay context parked too, 20 KiB -> 1 KiB
+ * each); the malloc this costs a busy turn is small next to its system
+ * calls (bench/emu, bench/wire). */
 #define BUF_KEEP     0u
+#define BUF_MIN      256u             /* least size of a buffer */
 
 enum phase {
     PH_TCP,      /* client: connect() in progress */
@@ -78,14 +93,14 @@ struct okt_ws {
     int wfail;               /* send failed: nothing more can go out */
     int local_close;         /* okt_ws_close() was called */
     int close_code;          /* its close frame, not queued yet while */
-    char close_reason[124];  /* messages queued before it are pending */
-    size_t close_rlen;
+    char *close_reason;      /* messages queued before it are pending; */
+    size_t close_rlen;       /* the reason allocated (NULL: none) */
     int fatal_close;         /* callback asked to fail with this code */
     int in_frame;            /* a frame has started but not ended */
     int tls_ready;           /* TLS handshake finished */
     int tls_bye;             /* close_notify queued */
     int peer_code;
-    char peer_reason[124];
+    char *peer_reason;       /* of its close frame, NULL: none */
     size_t max_msg, max_handshake;
     size_t max_out;          /* see okt_ws_cfg */
     int out_over;            /* server: the last step stopped framing input
@@ -101,19 +116,28 @@ struct okt_ws {
     char key[OKT_WSH_KEY_LEN + 1];
     wslay_event_context_ptr ctx;
     buf in, out, pout;
-    SSL_CTX *sctx;
+    SSL_CTX *sctx;           /* a reference of our own */
+    unsigned char *mask;     /* MASK_BLOCK random bytes, or NULL */
+    size_t mask_off;         /* the next unused one */
     SSL *ssl;
     BIO *rbio, *wbio;        /* owned by ssl */
-    char *scratch;           /* TLS: ciphertext landing area */
     struct addrinfo *ai, *ai_cur;
     rmsg *rq_head, *rq_tail, *taken;
     size_t rq_bytes;
-    unsigned char masks[1024];/* client: RAND_bytes output, 4 per frame */
-    size_t mask_off;
-    okt_err fin;             /* error to report once FINISH is flushed */
-    okt_err err;             /* sticky, once DONE */
+    uint64_t fed;            /* bytes cb_recv handed to wslay */
+    uint64_t framed;         /* bytes of the frames it reported (header and
+                                payload): fed == framed between frames
+                                means wslay holds no input (ctx_park) */
+    int in_msg;              /* a fragmented message is being received */
+    okt_err *fin;            /* error to report once FINISH is flushed;
+                                sticky once DONE. Allocated at the end:
+                                a live connection needs none (fin_of) */
     okt_ws_stats st;
 };
+
+/* What a wslay context costs while held (okt_ws_mem): its struct with the
+ * output buffer, the frame context with the input buffer, four queues. */
+#define WSLAY_CTX_COST (9u * 1024u)
 
 /* ---- buffers ---------------------------------------------------------- */
 
@@ -131,7 +155,10 @@ static int buf_reserve(buf *b, size_t more)
             return 0;
     }
     size_t need = b->len + more;
-    size_t cap = b->cap ? b->cap : 4096;
+    /* a new buffer is as large as its first bytes (the reads land on the
+     * stack first: read_input), so a quiet connection's short messages
+     * never cost a full receive chunk */
+    size_t cap = b->cap ? b->cap : BUF_MIN;
     while (cap < need) {
         if (cap > SIZE_MAX / 2)
             return -1;
@@ -147,6 +174,8 @@ static int buf_reserve(buf *b, size_t more)
 
 static int buf_put(buf *b, const void *d, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (buf_reserve(b, n) != 0)
         return -1;
     memcpy(b->p + b->len, d, n);
@@ -157,6 +186,13 @@ static int buf_put(buf *b, const void *d, size_t n)
 static size_t buf_used(const buf *b)
 {
     return b->len - b->off;
+}
+
+/* The live bytes; "" for a buffer not allocated (empty buffers are freed,
+ * and NULL plus an offset, even 0, is undefined). */
+static const char *buf_at(const buf *b)
+{
+    return b->p ? b->p + b->off : "";
 }
 
 /* Called when a buffer may be empty: reset offsets, release big idle
@@ -187,6 +223,28 @@ static int put_plain(okt_ws *ws, const void *d, size_t n)
 
 /* ---- ending ----------------------------------------------------------- */
 
+/* Why the connection ended, kept to report. */
+static void set_fin(okt_ws *ws, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_fin(okt_ws *ws, int code, const char *fmt, ...)
+{
+    if (!ws->fin && !(ws->fin = malloc(sizeof *ws->fin)))
+        return;   /* fin_of reports "out of memory" */
+    char msg[OKT_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    okt_err_set(ws->fin, code, "%s", msg);
+}
+
+static const okt_err *fin_of(const okt_ws *ws)
+{
+    static const okt_err nomem = {OKT_ENOMEM, "out of memory"};
+    return ws->fin ? ws->fin : &nomem;
+}
+
 /* Enter FINISH: the reason is kept and reported once the output is
  * flushed (a close frame, an HTTP 400, a TLS alert). First reason wins. */
 static void finish(okt_ws *ws, int code, const char *fmt, ...)
@@ -201,7 +259,7 @@ static void finish(okt_ws *ws, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    okt_err_set(&ws->fin, code, "%s", msg);
+    set_fin(ws, code, "%s", msg);
     ws->phase = PH_FINISH;
 }
 
@@ -210,7 +268,6 @@ static void done(okt_ws *ws)
     if (ws->phase == PH_DONE)
         return;
     ws->phase = PH_DONE;
-    ws->err = ws->fin;
     /* A graceful half-close: the fd itself stays open until free, so
      * nothing we queued is lost to an RST while the peer still reads. */
     if (ws->fd >= 0 && !ws->reset) {
@@ -220,12 +277,16 @@ static void done(okt_ws *ws)
     buf_free(&ws->in);
     buf_free(&ws->out);
     buf_free(&ws->pout);
+    if (ws->ctx) {   /* nothing is framed after the end */
+        wslay_event_context_free(ws->ctx);
+        ws->ctx = NULL;
+    }
 }
 
 static int report(okt_ws *ws, okt_err *err)
 {
     if (err)
-        *err = ws->err;
+        *err = *fin_of(ws);
     return -1;
 }
 
@@ -259,6 +320,7 @@ static ssize_t cb_recv(wslay_event_context_ptr ctx, uint8_t *b, size_t len,
         len = have;
     memcpy(b, ws->in.p + ws->in.off, len);
     ws->in.off += len;
+    ws->fed += len;
     return (ssize_t)len;
 }
 
@@ -275,25 +337,42 @@ static ssize_t cb_send(wslay_event_context_ptr ctx, const uint8_t *d,
 }
 
 /* Masks come from RAND_bytes in blocks: OpenSSL 3 calls getpid() on every
- * RAND_bytes (fork safety), which would add a system call per frame. */
+ * RAND_bytes (fork safety), which would add a system call per frame. The
+ * block is the connection's own (no state shared across connections or
+ * threads), made when a frame needs a mask and freed with the parked
+ * context (ctx_park), so an idle connection holds none. */
+#define MASK_BLOCK 1024u
+
+static int mask_bytes(okt_ws *ws, uint8_t *b, size_t len)
+{
+    if (len > MASK_BLOCK)
+        len = MASK_BLOCK;
+    if (!ws->mask) {
+        ws->mask = malloc(MASK_BLOCK);
+        if (!ws->mask)
+            return -1;
+        ws->mask_off = 0;
+    }
+    if (ws->mask_off == 0 || ws->mask_off + len > MASK_BLOCK) {
+        ws->st.syscalls++;   /* the getpid() inside RAND_bytes */
+        if (RAND_bytes(ws->mask, MASK_BLOCK) != 1)
+            return -1;
+        ws->mask_off = 0;
+    }
+    memcpy(b, ws->mask + ws->mask_off, len);
+    ws->mask_off += len;
+    if (ws->mask_off >= MASK_BLOCK)
+        ws->mask_off = 0;
+    return 0;
+}
+
 static int cb_genmask(wslay_event_context_ptr ctx, uint8_t *b, size_t len,
                       void *ud)
 {
-    okt_ws *ws = ud;
-    if (len > sizeof ws->masks)
-        len = sizeof ws->masks;
-    if (ws->mask_off == 0 || ws->mask_off + len > sizeof ws->masks) {
-        ws->st.syscalls++;   /* the getpid() inside RAND_bytes */
-        if (RAND_bytes(ws->masks, sizeof ws->masks) != 1) {
-            wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-            return -1;
-        }
-        ws->mask_off = 0;
+    if (mask_bytes(ud, b, len) != 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
     }
-    memcpy(b, ws->masks + ws->mask_off, len);
-    ws->mask_off += len;
-    if (ws->mask_off >= sizeof ws->masks)
-        ws->mask_off = 0;
     return 0;
 }
 
@@ -304,11 +383,19 @@ static void cb_frame_start(wslay_event_context_ptr ctx,
     (void)ctx;
     okt_ws *ws = ud;
     ws->in_frame = 1;
+    /* The frame's bytes on the wire: wslay took the header whole (minimal
+     * length encoding, masked exactly when we are the server: it checked
+     * both before this callback), the payload follows. */
+    uint64_t pl = a->payload_length;
+    ws->framed += 2 + (pl >= 65536 ? 8 : pl >= 126 ? 2 : 0) +
+                  (ws->server ? 4 : 0) + pl;
     /* wslay allocates a data frame's whole payload at its start: counted
      * in okt_ws_mem until the message is complete */
     if (a->opcode == WSLAY_TEXT_FRAME || a->opcode == WSLAY_BINARY_FRAME ||
-        a->opcode == WSLAY_CONTINUATION_FRAME)
+        a->opcode == WSLAY_CONTINUATION_FRAME) {
         ws->imsg_bytes += a->payload_length;
+        ws->in_msg = !a->fin;
+    }
 }
 
 static void cb_frame_end(wslay_event_context_ptr ctx, void *ud)
@@ -358,10 +445,14 @@ static void cb_msg(wslay_event_context_ptr ctx,
         ws->peer_code = a->status_code;
         if (a->msg_length > 2) {
             size_t n = a->msg_length - 2;
-            if (n >= sizeof ws->peer_reason)
-                n = sizeof ws->peer_reason - 1;
-            memcpy(ws->peer_reason, a->msg + 2, n);
-            ws->peer_reason[n] = '\0';
+            if (n > 123)
+                n = 123;
+            free(ws->peer_reason);
+            ws->peer_reason = malloc(n + 1);
+            if (ws->peer_reason) {   /* else the code alone */
+                memcpy(ws->peer_reason, a->msg + 2, n);
+                ws->peer_reason[n] = '\0';
+            }
         }
         break;
     default:
@@ -372,6 +463,65 @@ static void cb_msg(wslay_event_context_ptr ctx,
 static const struct wslay_event_callbacks callbacks = {
     cb_recv, cb_send, cb_genmask, cb_frame_start, NULL, cb_frame_end, cb_msg,
 };
+
+/* ---- the wslay context: held only while there is framing to do --------- */
+
+static int ctx_need(okt_ws *ws)
+{
+    if (ws->ctx)
+        return 0;
+    int r = ws->server
+                ? wslay_event_context_server_init(&ws->ctx, &callbacks, ws)
+                : wslay_event_context_client_init(&ws->ctx, &callbacks, ws);
+    if (r != 0) {
+        ws->ctx = NULL;
+        return -1;
+    }
+    wslay_event_config_set_max_recv_msg_length(ws->ctx, ws->max_msg);
+    return 0;
+}
+
+/* The state of a context that is not held is a new one's: reading, no
+ * close sent or received, nothing queued. */
+static int ctx_read_enabled(const okt_ws *ws)
+{
+    return !ws->ctx || wslay_event_get_read_enabled(ws->ctx);
+}
+
+static int ctx_want_write(const okt_ws *ws)
+{
+    return ws->ctx && wslay_event_want_write(ws->ctx);
+}
+
+static int ctx_close_received(const okt_ws *ws)
+{
+    return ws->ctx && wslay_event_get_close_received(ws->ctx);
+}
+
+static int ctx_close_sent(const okt_ws *ws)
+{
+    return ws->ctx && wslay_event_get_close_sent(ws->ctx);
+}
+
+/* Free the context when it is back in a new one's state (see the top of
+ * the file): every byte handed to it parsed into whole frames, no
+ * fragmented message under way, nothing queued, no close begun. */
+static void ctx_park(okt_ws *ws)
+{
+    if (!ws->ctx || ws->phase != PH_OPEN || ws->in_frame || ws->in_msg ||
+        ws->fed != ws->framed || ws->fatal_close || ws->local_close ||
+        ws->close_code || !wslay_event_get_read_enabled(ws->ctx) ||
+        wslay_event_get_close_received(ws->ctx) ||
+        wslay_event_get_close_sent(ws->ctx) ||
+        wslay_event_want_write(ws->ctx) ||
+        wslay_event_get_queued_msg_count(ws->ctx) != 0)
+        return;
+    wslay_event_context_free(ws->ctx);
+    ws->ctx = NULL;
+    ws->fed = ws->framed = 0;
+    free(ws->mask);   /* unused masks: made again when needed */
+    ws->mask = NULL;
+}
 
 /* ---- TLS -------------------------------------------------------------- */
 
@@ -437,19 +587,19 @@ static void tls_handshake(okt_ws *ws)
            ws->hostport ? ws->hostport : "client", why);
 }
 
-/* Decrypt everything the socket gave us into `in`. */
+/* Decrypt everything the socket gave us into `in` (through the stack,
+ * as read_input does). */
 static void tls_read(okt_ws *ws)
 {
+    char plain[16384];
     for (;;) {
-        if (buf_reserve(&ws->in, 16384) != 0) {
-            finish(ws, OKT_ENOMEM, "out of memory");
-            return;
-        }
         ERR_clear_error();
-        int room = (int)(ws->in.cap - ws->in.len);
-        int r = SSL_read(ws->ssl, ws->in.p + ws->in.len, room);
+        int r = SSL_read(ws->ssl, plain, (int)sizeof plain);
         if (r > 0) {
-            ws->in.len += (size_t)r;
+            if (buf_put(&ws->in, plain, (size_t)r) != 0) {
+                finish(ws, OKT_ENOMEM, "out of memory");
+                return;
+            }
             continue;
         }
         int e = SSL_get_error(ws->ssl, r);
@@ -491,8 +641,7 @@ static int tls_setup_bios(okt_ws *ws, okt_err *err)
     ws->ssl = SSL_new(ws->sctx);
     ws->rbio = BIO_new(BIO_s_mem());
     ws->wbio = BIO_new(BIO_s_mem());
-    ws->scratch = malloc(RECV_CHUNK);
-    if (!ws->ssl || !ws->rbio || !ws->wbio || !ws->scratch) {
+    if (!ws->ssl || !ws->rbio || !ws->wbio) {
         if (ws->ssl) {
             BIO_free(ws->rbio);
             BIO_free(ws->wbio);
@@ -510,14 +659,17 @@ static int is_ip(const char *host)
     return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
 }
 
-static int tls_client(okt_ws *ws, const char *host, const okt_ws_cfg *cfg,
-                      okt_err *err)
+/* The client's TLS context, its own (as the server's): no state shared
+ * across connections. Idle record buffers are released. */
+static int tls_client_ctx(okt_ws *ws, const okt_ws_cfg *cfg, okt_err *err)
 {
     ERR_clear_error();
     ws->sctx = SSL_CTX_new(TLS_client_method());
     if (!ws->sctx)
         return okt_err_set(err, OKT_ENOMEM, "out of memory (TLS)");
     SSL_CTX_set_min_proto_version(ws->sctx, TLS1_2_VERSION);
+    /* an idle connection holds no record buffers (~34 KiB) */
+    SSL_CTX_set_mode(ws->sctx, SSL_MODE_RELEASE_BUFFERS);
     if (cfg->verify) {
         SSL_CTX_set_verify(ws->sctx, SSL_VERIFY_PEER, NULL);
         int ok = cfg->cafile
@@ -531,6 +683,14 @@ static int tls_client(okt_ws *ws, const char *host, const okt_ws_cfg *cfg,
     } else {
         SSL_CTX_set_verify(ws->sctx, SSL_VERIFY_NONE, NULL);
     }
+    return 0;
+}
+
+static int tls_client(okt_ws *ws, const char *host, const okt_ws_cfg *cfg,
+                      okt_err *err)
+{
+    if (tls_client_ctx(ws, cfg, err) != 0)
+        return -1;
     if (tls_setup_bios(ws, err) != 0)
         return -1;
     SSL_set_connect_state(ws->ssl);
@@ -556,6 +716,7 @@ static int tls_server(okt_ws *ws, const okt_ws_cfg *cfg, okt_err *err)
     if (!ws->sctx)
         return okt_err_set(err, OKT_ENOMEM, "out of memory (TLS)");
     SSL_CTX_set_min_proto_version(ws->sctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(ws->sctx, SSL_MODE_RELEASE_BUFFERS);
     const char *key = cfg->keyfile ? cfg->keyfile : cfg->certfile;
     if (SSL_CTX_use_certificate_chain_file(ws->sctx, cfg->certfile) != 1 ||
         SSL_CTX_use_PrivateKey_file(ws->sctx, key, SSL_FILETYPE_PEM) != 1 ||
@@ -602,12 +763,7 @@ static okt_ws *ws_new(int server, const okt_ws_cfg *cfg, okt_err *err)
         if (!ws->subprotocol)
             goto nomem;
     }
-    int r = server ? wslay_event_context_server_init(&ws->ctx, &callbacks, ws)
-                   : wslay_event_context_client_init(&ws->ctx, &callbacks, ws);
-    if (r != 0)
-        goto nomem;
-    wslay_event_config_set_max_recv_msg_length(ws->ctx, ws->max_msg);
-    return ws;
+    return ws;   /* the wslay context comes with the first frame (ctx_need) */
 nomem:
     okt_err_set(err, OKT_ENOMEM, "out of memory");
     okt_ws_free(ws);
@@ -624,6 +780,7 @@ void okt_ws_free(okt_ws *ws)
         SSL_free(ws->ssl);   /* frees both BIOs */
     if (ws->sctx)
         SSL_CTX_free(ws->sctx);
+    free(ws->mask);
     if (ws->fd >= 0)
         close(ws->fd);
     if (ws->ai)
@@ -636,10 +793,12 @@ void okt_ws_free(okt_ws *ws)
         free(m);
     }
     free(ws->taken);
-    free(ws->scratch);
     free(ws->subprotocol);
     free(ws->path);
     free(ws->hostport);
+    free(ws->close_reason);
+    free(ws->peer_reason);
+    free(ws->fin);
     free(ws);
 }
 
@@ -766,6 +925,34 @@ int okt_ws_check_url(const char *url, okt_err *err)
     return okt_err_set(err, OKT_EINVAL, "oktell: bad url '%s': %s", q, why.msg);
 }
 
+/* Connected: the addresses are no longer needed. */
+static void connected(okt_ws *ws)
+{
+    ws->phase = ws->ssl ? PH_TLS : PH_HTTP;
+    if (ws->ai)
+        freeaddrinfo(ws->ai);
+    ws->ai = ws->ai_cur = NULL;
+}
+
+/* Out of descriptors at the soft limit: take the hard one (allowed without
+ * privileges; the emulator does so for its sessions), so that a process
+ * holding thousands of connections is not stopped at 1024. Done only when
+ * a socket is refused for want of one. 1 when there is more room now. */
+static int more_fds(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return 0;
+    rlim_t want = rl.rlim_max;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        return 1;
+    if (want != RLIM_INFINITY)
+        return 0;
+    rl.rlim_cur = 1u << 20;   /* "unlimited": the kernel's usual nr_open */
+    return setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
 /* Start connect() on ws->ai_cur, moving on through the list while the
  * kernel refuses at once. 1: connected, 0: in progress, -1: none left. */
 static int start_connect(okt_ws *ws, int *last_errno)
@@ -779,6 +966,12 @@ static int start_connect(okt_ws *ws, int *last_errno)
         ws->fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                         a->ai_protocol);
         ws->st.syscalls++;
+        if (ws->fd < 0 && errno == EMFILE && more_fds()) {
+            ws->fd = socket(a->ai_family,
+                            a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                            a->ai_protocol);
+            ws->st.syscalls += 3;   /* getrlimit, setrlimit, socket */
+        }
         if (ws->fd < 0) {
             *last_errno = errno;
             continue;
@@ -891,7 +1084,7 @@ static okt_ws *client_new(const char *url, const okt_ws_cfg *cfg, int mem,
         goto fail;
     }
     if (r == 1)
-        ws->phase = ws->ssl ? PH_TLS : PH_HTTP;
+        connected(ws);
     return ws;
 fail:
     okt_ws_free(ws);
@@ -971,7 +1164,7 @@ static int want_input(const okt_ws *ws)
     if (ws->phase == PH_OPEN) {
         /* Back-pressure: stop reading while the caller has not taken a
          * large backlog of messages. */
-        if (ws->rq_bytes > ws->max_msg || !wslay_event_want_read(ws->ctx))
+        if (ws->rq_bytes > ws->max_msg || !ctx_read_enabled(ws))
             return 0;
         /* Nor while the output is over its bound (cb_recv), nor while
          * bytes read before still wait there to be framed: else a peer
@@ -984,23 +1177,19 @@ static int want_input(const okt_ws *ws)
     return 1;
 }
 
+/* Bytes land on the stack, then go where they belong (`in`, or TLS's read
+ * BIO): a buffer is only as large as what it keeps, and a read that finds
+ * nothing allocates nothing. (A receive chunk held by every connection
+ * while it waits was most of an idle one's memory, and freed and made
+ * again around the small objects of the others it left a fragmented
+ * heap.) */
 static void read_input(okt_ws *ws)
 {
+    char land[RECV_CHUNK];
+    const size_t room = sizeof land;
+    char *dst = land;
     size_t total = 0;
     for (;;) {
-        char *dst;
-        size_t room;
-        if (ws->ssl) {
-            dst = ws->scratch;
-            room = RECV_CHUNK;
-        } else {
-            if (buf_reserve(&ws->in, RECV_CHUNK) != 0) {
-                finish(ws, OKT_ENOMEM, "out of memory");
-                return;
-            }
-            dst = ws->in.p + ws->in.len;
-            room = ws->in.cap - ws->in.len;
-        }
         ssize_t n = recv(ws->fd, dst, room, 0);
         ws->st.syscalls++;
         if (n > 0) {
@@ -1017,8 +1206,9 @@ static void read_input(okt_ws *ws)
                     finish(ws, OKT_ENOMEM, "out of memory (TLS)");
                     return;
                 }
-            } else {
-                ws->in.len += (size_t)n;
+            } else if (buf_put(&ws->in, dst, (size_t)n) != 0) {
+                finish(ws, OKT_ENOMEM, "out of memory");
+                return;
             }
             total += (size_t)n;
             /* A short read means the kernel buffer is empty now: asking
@@ -1068,7 +1258,7 @@ static void flush(okt_ws *ws)
 static void http_client(okt_ws *ws)
 {
     size_t avail = buf_used(&ws->in);
-    size_t head = okt_wsh_head_len(ws->in.p + ws->in.off, avail);
+    size_t head = okt_wsh_head_len(buf_at(&ws->in), avail);
     if (head == 0) {
         if (avail > ws->max_handshake)
             finish(ws, OKT_EPROTOCOL,
@@ -1087,7 +1277,7 @@ static void http_client(okt_ws *ws)
     }
     int status;
     const char *why;
-    if (okt_wsh_check_response(ws->in.p + ws->in.off, head, ws->key,
+    if (okt_wsh_check_response(buf_at(&ws->in), head, ws->key,
                                ws->subprotocol, &status, &why) != 0) {
         if (status && status != 101)
             finish(ws, OKT_EPROTOCOL, "%s refused the upgrade: HTTP %d",
@@ -1115,12 +1305,12 @@ static void http_server(okt_ws *ws)
      * plain port, say) is answered at once, as HTTP servers do, rather
      * than both ends waiting for more until a timeout. */
     size_t k = avail < 4 ? avail : 4;
-    if (k && memcmp(ws->in.p + ws->in.off, "GET ", k) != 0) {
+    if (k && memcmp(buf_at(&ws->in), "GET ", k) != 0) {
         put_plain(ws, bad, sizeof bad - 1);
         finish(ws, OKT_EPROTOCOL, "bad upgrade request: not an HTTP GET");
         return;
     }
-    size_t head = okt_wsh_head_len(ws->in.p + ws->in.off, avail);
+    size_t head = okt_wsh_head_len(buf_at(&ws->in), avail);
     if (head == 0 && avail <= ws->max_handshake) {
         if (ws->eof)
             finish(ws, OKT_ECLOSED, "client closed the connection during the upgrade");
@@ -1138,7 +1328,7 @@ static void http_server(okt_ws *ws)
         return;
     }
     const char *why;
-    if (okt_wsh_parse_request(ws->in.p + ws->in.off, head, ws->subprotocol,
+    if (okt_wsh_parse_request(buf_at(&ws->in), head, ws->subprotocol,
                               req, &why) != 0) {
         free(req);
         put_plain(ws, bad, sizeof bad - 1);
@@ -1185,6 +1375,19 @@ static const char *code_text(int code)
 /* Frames in, frames out, and the decision whether the connection is over. */
 static void ws_frames(okt_ws *ws)
 {
+    if (!ws->ctx) {
+        /* none held: there is framing to do only when bytes came or our
+         * close waits to be queued */
+        if (!buf_used(&ws->in) && !ws->close_code) {
+            ws->out_over = ws->held = 0;
+            buf_settle(&ws->in);
+            return;
+        }
+        if (ctx_need(ws) != 0) {
+            finish(ws, OKT_ENOMEM, "out of memory");
+            return;
+        }
+    }
     int rerr = 0;
     /* Memory mode: the same back-pressure as want_input gives the socket;
      * fed bytes wait in `in` until the caller takes its messages. */
@@ -1234,6 +1437,9 @@ static void ws_frames(okt_ws *ws)
         wslay_event_queue_close(ws->ctx, (uint16_t)ws->close_code,
                                 (const uint8_t *)ws->close_reason,
                                 ws->close_rlen);
+        free(ws->close_reason);
+        ws->close_reason = NULL;
+        ws->close_rlen = 0;
         ws->close_code = 0;
     }
     int rcvd = wslay_event_get_close_received(ws->ctx);
@@ -1262,8 +1468,8 @@ static void ws_frames(okt_ws *ws)
                    ws->peer_code);
         else
             finish(ws, OKT_ECLOSED, "closed by peer: code %d%s%s",
-                   ws->peer_code, ws->peer_reason[0] ? ", " : "",
-                   ws->peer_reason);
+                   ws->peer_code, ws->peer_reason ? ", " : "",
+                   ws->peer_reason ? ws->peer_reason : "");
     }
 }
 
@@ -1271,13 +1477,15 @@ static void ws_frames(okt_ws *ws)
  * Shared by the socket turn and memory mode. */
 static void process(okt_ws *ws)
 {
-    if (ws->phase == PH_HTTP)
+    if (ws->phase == PH_HTTP) {
         ws->server ? http_server(ws) : http_client(ws);
+        buf_settle(&ws->in);   /* (PH_OPEN's is ws_frames') */
+    }
     if (ws->phase == PH_OPEN)
         ws_frames(ws);
     if (ws->phase == PH_OPEN && ws->eof) {
         /* The stream ended without a finished close handshake. */
-        if (wslay_event_get_close_received(ws->ctx))
+        if (ctx_close_received(ws))
             finish(ws, OKT_ECLOSED, "closed by peer: code %d", ws->peer_code);
         else if (ws->reset)
             finish(ws, OKT_ECLOSED, "connection reset by peer%s",
@@ -1310,22 +1518,22 @@ int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
             ws->st.syscalls++;
             if (getpeername(ws->fd, (struct sockaddr *)&ss, &al) != 0)
                 return 0;   /* still connecting: we were asked to try */
-            ws->phase = ws->ssl ? PH_TLS : PH_HTTP;
+            connected(ws);
             revents |= OKT_WANT_WRITE;
         } else {
             ws->ai_cur = ws->ai_cur->ai_next;
             int eno = soerr;
             int r = start_connect(ws, &eno);
             if (r < 0) {
-                okt_err_set(&ws->fin, OKT_EREFUSED, "connect to %s: %s",
-                            ws->hostport, strerror(eno));
+                set_fin(ws, OKT_EREFUSED, "connect to %s: %s",
+                        ws->hostport, strerror(eno));
                 ws->reset = eno;
                 done(ws);
                 return report(ws, err);
             }
             if (r == 0)
                 return 0;
-            ws->phase = ws->ssl ? PH_TLS : PH_HTTP;
+            connected(ws);
         }
     }
 
@@ -1348,7 +1556,7 @@ int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
         if (ws->tls_ready && !ws->reset)
             tls_write(ws);
         if (ws->phase == PH_FINISH && !ws->tls_bye && ws->tls_ready &&
-            !ws->reset && ws->fin.code != OKT_ETLS) {
+            !ws->reset && fin_of(ws)->code != OKT_ETLS) {
             ERR_clear_error();
             SSL_shutdown(ws->ssl);   /* queues close_notify */
             ERR_clear_error();
@@ -1374,7 +1582,7 @@ int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
         return report(ws, err);
     }
     if (ws->wfail && ws->phase < PH_FINISH) {
-        if (ws->phase == PH_OPEN && wslay_event_get_close_received(ws->ctx))
+        if (ws->phase == PH_OPEN && ctx_close_received(ws))
             finish(ws, OKT_ECLOSED, "closed by peer: code %d", ws->peer_code);
         else
             finish(ws, OKT_ECLOSED, "connection lost: %s", strerror(ws->reset));
@@ -1384,6 +1592,7 @@ int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
         done(ws);
         return report(ws, err);
     }
+    ctx_park(ws);
     return 0;
 }
 
@@ -1402,7 +1611,7 @@ int okt_ws_events(const okt_ws *ws)
         return OKT_WANT_WRITE;
     int ev = want_input(ws) ? OKT_WANT_READ : 0;
     if (buf_used(&ws->out) || (ws->tls_ready && buf_used(&ws->pout)) ||
-        (ws->phase == PH_OPEN && wslay_event_want_write(ws->ctx)) ||
+        (ws->phase == PH_OPEN && ctx_want_write(ws)) ||
         (ws->mem && ws->phase == PH_OPEN && ws->close_code))
         ev |= OKT_WANT_WRITE;
     return ev;
@@ -1418,9 +1627,8 @@ int okt_ws_state(const okt_ws *ws)
     case PH_HTTP:
         return OKT_WS_CONNECTING;
     case PH_OPEN:
-        if (ws->local_close || wslay_event_get_close_received(ws->ctx) ||
-            wslay_event_get_close_sent(ws->ctx) ||
-            !wslay_event_get_read_enabled(ws->ctx))
+        if (ws->local_close || ctx_close_received(ws) ||
+            ctx_close_sent(ws) || !ctx_read_enabled(ws))
             return OKT_WS_CLOSING;
         return OKT_WS_OPEN;
     case PH_FINISH:
@@ -1438,10 +1646,84 @@ int okt_ws_pending(const okt_ws *ws)
      * no more is read meanwhile (want_input): once the output went below
      * the bound they are work to do at once, with nothing to poll for. */
     int held_in = !ws->server && ws->phase == PH_OPEN && buf_used(&ws->in) &&
-                  wslay_event_get_read_enabled(ws->ctx) &&
+                  ctx_read_enabled(ws) &&
                   okt_ws_out_queued(ws) <= ws->max_out;
     return ws->rq_head != NULL || held_in ||
            (ws->ssl && ws->phase < PH_FINISH && SSL_pending(ws->ssl) > 0);
+}
+
+/* Can a data frame go straight to the output, as wslay would frame it?
+ * When the connection is open and wslay holds nothing to send before it
+ * (no context, or one with nothing queued and no close begun), and the
+ * output is under the bound at which wslay would wait to frame. */
+static int can_frame_direct(const okt_ws *ws)
+{
+    if (ws->phase != PH_OPEN || ws->close_code ||
+        buf_used(ws->ssl ? &ws->pout : &ws->out) >= OUT_HIGH)
+        return 0;
+    return !ws->ctx ||
+           (wslay_event_get_queued_msg_count(ws->ctx) == 0 &&
+            !wslay_event_want_write(ws->ctx) &&
+            !wslay_event_get_close_sent(ws->ctx) &&
+            !wslay_event_get_close_received(ws->ctx) &&
+            wslay_event_get_read_enabled(ws->ctx));
+}
+
+/* One unfragmented frame (RFC 6455 §5.2) into the output: what wslay's
+ * queue would make of it, without a context held for it (an idle
+ * connection's request goes out without one) nor a copy in its queue. */
+static int frame_direct(okt_ws *ws, int opcode, const char *data, size_t len,
+                        okt_err *err)
+{
+    uint8_t h[14];
+    size_t hl = 2;
+    uint8_t mbit = ws->server ? 0 : 0x80;
+    h[0] = (uint8_t)(0x80 | opcode);
+    if (len < 126) {
+        h[1] = (uint8_t)(mbit | len);
+    } else if (len < 65536) {
+        h[1] = mbit | 126;
+        h[2] = (uint8_t)(len >> 8);
+        h[3] = (uint8_t)len;
+        hl = 4;
+    } else {
+        h[1] = mbit | 127;
+        for (int i = 0; i < 8; i++)
+            h[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+        hl = 10;
+    }
+    uint8_t key[4] = {0, 0, 0, 0};
+    if (!ws->server) {
+        if (mask_bytes(ws, key, 4) != 0)
+            return okt_err_set(err, OKT_ETLS, "no randomness for a mask");
+        memcpy(h + hl, key, 4);
+        hl += 4;
+    }
+    buf *b = ws->ssl ? &ws->pout : &ws->out;
+    if (len > SIZE_MAX - hl || buf_reserve(b, hl + len) != 0)
+        return okt_err_set(err, OKT_ENOMEM, "out of memory");
+    char *dst = b->p + b->len;
+    memcpy(dst, h, hl);
+    dst += hl;
+    if (ws->server) {
+        if (len)
+            memcpy(dst, data, len);
+    } else {   /* eight bytes at a time, the key repeated twice */
+        uint8_t k8[8] = {key[0], key[1], key[2], key[3],
+                         key[0], key[1], key[2], key[3]};
+        uint64_t kw, w;
+        memcpy(&kw, k8, 8);
+        size_t i = 0;
+        for (; i + 8 <= len; i += 8) {
+            memcpy(&w, data + i, 8);
+            w ^= kw;
+            memcpy(dst + i, &w, 8);
+        }
+        for (; i < len; i++)
+            dst[i] = (char)(data[i] ^ key[i & 3]);
+    }
+    b->len += hl + len;
+    return 0;
 }
 
 static int queue_msg(okt_ws *ws, int opcode, const char *data, size_t len,
@@ -1452,11 +1734,15 @@ static int queue_msg(okt_ws *ws, int opcode, const char *data, size_t len,
     if (ws->phase >= PH_FINISH)
         return ws->phase == PH_DONE ? report(ws, err)
                                     : okt_err_set(err, OKT_ECLOSED, "%s",
-                                                  ws->fin.msg);
+                                                  fin_of(ws)->msg);
     if (!data && len)
         return okt_err_set(err, OKT_EINVAL, "data is NULL");
     if (ws->local_close)
         return okt_err_set(err, OKT_ECLOSED, "connection is closing");
+    if (opcode == WSLAY_TEXT_FRAME && can_frame_direct(ws))
+        return frame_direct(ws, opcode, data, len, err);
+    if (ctx_need(ws) != 0)
+        return okt_err_set(err, OKT_ENOMEM, "out of memory");
     struct wslay_event_msg m = {(uint8_t)opcode, (const uint8_t *)data, len};
     int r = wslay_event_queue_msg(ws->ctx, &m);
     if (r == WSLAY_ERR_NO_MORE_MSG)
@@ -1511,7 +1797,7 @@ int okt_ws_close(okt_ws *ws, int code, const char *reason)
         return 0;
     if (ws->phase != PH_OPEN) {
         /* No WebSocket yet: there is no close handshake to run. */
-        okt_err_set(&ws->fin, OKT_ECLOSED, "closed before the upgrade finished");
+        set_fin(ws, OKT_ECLOSED, "closed before the upgrade finished");
         ws->reset = 0;
         done(ws);
         return 0;
@@ -1523,14 +1809,15 @@ int okt_ws_close(okt_ws *ws, int code, const char *reason)
     size_t rl = reason ? strlen(reason) : 0;
     if (rl > 123)
         rl = 123;
-    if (wslay_event_get_close_received(ws->ctx))
+    if (ctx_close_received(ws))
         return 0;   /* the peer started it; wslay already answers */
     /* Queued by the next step, after the messages already queued. */
     ws->local_close = 1;
     ws->close_code = code;
-    if (rl)
+    if (rl && (ws->close_reason = malloc(rl))) {   /* else without it */
         memcpy(ws->close_reason, reason, rl);
-    ws->close_rlen = rl;
+        ws->close_rlen = rl;
+    }
     return 0;
 }
 
@@ -1574,7 +1861,7 @@ static int mem_status(const okt_ws *ws, okt_err *err)
     if (ws->phase < PH_FINISH)
         return 0;
     if (err)
-        *err = ws->phase == PH_DONE ? ws->err : ws->fin;
+        *err = *fin_of(ws);
     return -1;
 }
 
@@ -1601,6 +1888,7 @@ int okt_ws_feed(okt_ws *ws, const char *bytes, size_t n, okt_err *err)
     }
     process(ws);
     mem_settle(ws);
+    ctx_park(ws);
     return mem_status(ws, err);
 }
 
@@ -1623,6 +1911,7 @@ int okt_ws_output(okt_ws *ws, const char **p, size_t *n)
     if (!ws || !ws->mem || ws->phase == PH_DONE)
         return 0;
     process(ws);   /* frames the messages queued since the last call */
+    ctx_park(ws);
     size_t used = buf_used(&ws->out);
     if (used == 0) {
         mem_settle(ws);
@@ -1669,8 +1958,8 @@ size_t okt_ws_mem(const okt_ws *ws)
     size_t n = sizeof *ws + ws->in.cap + ws->out.cap + ws->pout.cap +
                ws->rq_bytes + ws->rq_n * (sizeof(rmsg) + 1) +
                (size_t)ws->imsg_bytes;
-    if (ws->scratch)
-        n += RECV_CHUNK;
+    if (ws->ctx)
+        n += WSLAY_CTX_COST;
     if (ws->ctx && ws->phase != PH_DONE)
         n += wslay_event_get_queued_msg_length(ws->ctx) +
              wslay_event_get_queued_msg_count(ws->ctx) * OKT_WS_MSG_COST;

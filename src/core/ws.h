@@ -1,5 +1,14 @@
 /* ws.h - WebSocket over TCP (+TLS via memory BIOs) for both ends,
- * non-blocking, RFC 6455 framing by libwslay (1.1.1 callback API).
+ * non-blocking, RFC 6455 framing by libwslay (1.1.1 callback API); a text
+ * message with nothing of wslay's to go before it is framed here.
+ *
+ * An idle connection holds its struct, a few strings and its socket: no
+ * wslay context (made again when bytes come or a message must wait in
+ * it), no receive or send buffer (made as large as what they hold), and
+ * for wss:// a TLS context shared with the other connections of the same
+ * verify setting and CA file, without record buffers. A socket client
+ * refused a descriptor at the soft RLIMIT_NOFILE raises it to the hard
+ * limit and tries again.
  *
  * The caller owns the loop: poll okt_ws_fd() for okt_ws_events(), then call
  * okt_ws_step() with what poll reported. Output is buffered and flushed by
@@ -167,9 +176,11 @@ size_t okt_ws_out_queued(const okt_ws *ws);
  * that sends (pings, say) and does not read. */
 int okt_ws_out_over(const okt_ws *ws);
 
-/* Bytes this connection holds, roughly: its buffers, received messages not
- * yet taken, the message being received (wslay allocates a frame's whole
- * payload when it starts) and queued output. For a server's memory cap. */
+/* Bytes this connection holds, roughly: its struct and buffers, wslay's
+ * context while it holds one (its two 4 KiB buffers), received messages
+ * not yet taken, the message being received (wslay allocates a frame's
+ * whole payload when it starts) and queued output; not OpenSSL's objects.
+ * For a server's memory cap and a client's max_memory. */
 size_t okt_ws_mem(const okt_ws *ws);
 
 #endif

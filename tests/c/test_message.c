@@ -168,10 +168,14 @@ TEST(multipart_out_of_order_and_duplicates)
     okt_mp *mp = okt_mp_new(NULL, &e);
     char *t;
     size_t l;
+    /* no partial: no room for partials held either */
+    size_t idle = okt_mp_mem(mp);
+    CHECK(idle < 256);
     /* "hello world" = "hell" "o wo" "rld" */
     CHECK(feed(mp, part("m1", json_integer(3), json_integer(2), "cmxk"), 0,
                &t, &l) == 0);
     CHECK(okt_mp_pending(mp) == 1);
+    CHECK(okt_mp_mem(mp) > idle);
     CHECK(feed(mp, part("m1", json_string("3"), json_string("0"), "aGVsbA=="),
                1, &t, &l) == 0);
     CHECK(feed(mp, part("m1", json_integer(3), json_integer(0), "aGVsbA=="),
@@ -181,6 +185,7 @@ TEST(multipart_out_of_order_and_duplicates)
     CHECK(t && l == 11 && memcmp(t, "hello world", 11) == 0);
     free(t);
     CHECK(okt_mp_pending(mp) == 0);
+    CHECK(okt_mp_mem(mp) == idle);
     okt_mp_free(mp);
 }
 
@@ -304,6 +309,14 @@ TEST(multipart_stale_and_pending_bound)
     CHECK(okt_mp_expire(mp, 1006 + OKT_MP_STALE_MS) == 1);
     CHECK(okt_mp_expire(mp, 2000 + OKT_MP_STALE_MS) == OKT_MAX_MP_PENDING - 2);
     CHECK(okt_mp_pending(mp) == 0 && okt_mp_deadline(mp) == -1);
+    CHECK(okt_mp_mem(mp) < 256);   /* the room for 64 partials is gone */
+    /* and comes back on demand */
+    CHECK(feed(mp, part("z", json_integer(2), json_integer(0), "eA=="),
+               3000, &t, &l) == 0);
+    CHECK(feed(mp, part("z", json_integer(2), json_integer(1), "eQ=="),
+               3001, &t, &l) == 1);
+    CHECK(l == 2 && memcmp(t, "xy", 2) == 0);
+    free(t);
     okt_mp_free(mp);
 }
 

@@ -204,6 +204,86 @@ static okt_session *ready_session(int64_t now)
     return s;
 }
 
+/* An idle session holds its struct and little more: no queue, no table
+ * beyond the least one, whatever a burst of requests or events needed. */
+#define IDLE_SESSION 1024u
+
+static void drain_events(okt_session *s)
+{
+    okt_event ev;
+    while (okt_session_next_event(s, &ev))
+        okt_event_clear(&ev);
+}
+
+TEST(idle_session_holds_little)
+{
+    okt_session *s = ready_session(T0);
+    CHECK(okt_session_mem(s) < IDLE_SESSION);
+    /* 200 requests in flight, their replies and 100 server events queued */
+    okt_err e;
+    int64_t ids[200];
+    for (int i = 0; i < 200; i++)
+        CHECK((ids[i] = okt_session_request(s, "getuserstate", NULL, 0, T0, &e)) > 0);
+    while (okt_session_output(s, &(const char *){NULL}, &(size_t){0}))
+        okt_session_consume_output(s);
+    size_t busy = okt_session_mem(s);
+    for (int i = 0; i < 200; i++) {
+        char qid[24];
+        snprintf(qid, sizeof qid, "%lld", (long long)ids[i]);
+        feedf(s, T0 + 1, "getuserstateresult", qid, "{\"userstateid\":1}");
+    }
+    for (int i = 0; i < 100; i++)
+        feedf(s, T0 + 1, "userstatechanged", NULL, "{\"userstateid\":2}");
+    CHECK(okt_session_pending_events(s) == 300);
+    CHECK(okt_session_mem(s) > busy);
+    okt_event ev;
+    CHECK(okt_session_next_event(s, &ev) == 1 && ev.type == OKT_EV_REPLY &&
+          ev.id == ids[0]);
+    okt_event_clear(&ev);
+    drain_events(s);
+    CHECK(okt_session_mem(s) < IDLE_SESSION);
+    /* a timeout's text comes out whole after its time in the queue */
+    int64_t id = okt_session_request(s, "getuserstate", NULL, 5, T0 + 2, &e);
+    okt_session_tick(s, T0 + 10);
+    CHECK(okt_session_next_event(s, &ev) == 1 && ev.type == OKT_EV_ERROR &&
+          ev.id == id && ev.err.code == OKT_ETIMEOUT);
+    CHECK_STR(ev.err.msg, "request 'getuserstate' timed out after 5 ms");
+    okt_event_clear(&ev);
+    while (okt_session_output(s, &(const char *){NULL}, &(size_t){0}))
+        okt_session_consume_output(s);
+    CHECK(okt_session_mem(s) < IDLE_SESSION);
+    okt_session_free(s);
+}
+
+/* A given list that is the table's own is sent as the table's (the Lua
+ * client passes it so); one that differs is the one sent. */
+TEST(given_subscriptions_equal_to_the_table)
+{
+    char names[512];
+    table_subs(names, sizeof names);
+    const char *list[MAXSUB + 1];
+    size_t n = 0;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", names);
+    for (char *p = strtok(copy, ","); p && n < MAXSUB; p = strtok(NULL, ","))
+        list[n++] = p;
+    list[n] = NULL;
+    okt_session *s = mk("b300", list);
+    const char *lq = to_login(s, T0);
+    feedf(s, T0 + 2, "loginresult", lq, "{\"result\":1}");
+    char got[512], qids[MAXSUB][24];
+    CHECK(take_subs(s, got, sizeof got, qids) == n);
+    CHECK_STR(got, names);
+    okt_session_free(s);
+    /* the same names but one left out */
+    list[n - 1] = NULL;
+    s = mk("b300", list);
+    lq = to_login(s, T0);
+    feedf(s, T0 + 2, "loginresult", lq, "{\"result\":1}");
+    CHECK(take_subs(s, got, sizeof got, qids) == n - 1);
+    okt_session_free(s);
+}
+
 TEST(password_vectors)
 {
     struct {
@@ -1252,6 +1332,8 @@ int main(void)
     RUN(closed_before_open);
     RUN(login_error_huge_float);
     RUN(default_subscriptions_from_table);
+    RUN(idle_session_holds_little);
+    RUN(given_subscriptions_equal_to_the_table);
     RUN(replies_by_qid_only);
     RUN(trace_order_and_masking);
     RUN(trace_bound_and_drop_count);

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1028,6 +1029,134 @@ TEST(handshake_at_limit)
     free(b);
 }
 
+/* ---- tests: what an idle connection holds -------------------------------- */
+
+/* Well under the wslay context's 9 KiB (okt_ws_mem counts it while held):
+ * an idle connection is its struct and nothing else. */
+#define IDLE_MEM 4096u
+
+TEST(idle_holds_no_context)
+{
+    pair pr;
+    CHECK(pair_open(&pr, "ws", "127.0.0.1", NULL, NULL, "/") == 0);
+    okt_err err;
+    inbox x = {0}, y = {0};
+    for (int i = 0; i < 3; i++) {
+        CHECK(okt_ws_send(pr.c.ws, "[\"ping\",{}]", 11, &err) == 0);
+        collect(&pr.s, &x, i + 1, 3000, &pr.c);
+        CHECK(okt_ws_send(pr.s.ws, "[\"pong\",{}]", 11, &err) == 0);
+        collect(&pr.c, &y, i + 1, 3000, &pr.s);
+    }
+    CHECK(x.n == 3 && y.n == 3);
+    PUMP_UNTIL(0, 30, &pr.c, &pr.s);
+    CHECK(okt_ws_mem(pr.c.ws) < IDLE_MEM && okt_ws_mem(pr.s.ws) < IDLE_MEM);
+    /* a ping and its pong go through wslay, and the context goes again */
+    CHECK(okt_ws_ping(pr.c.ws, "p", 1, &err) == 0);
+    CHECK(okt_ws_mem(pr.c.ws) >= IDLE_MEM);   /* queued in a context */
+    okt_ws_stats st;
+    for (int i = 0; i < 300; i++) {
+        PUMP_UNTIL(0, 10, &pr.c, &pr.s);
+        okt_ws_get_stats(pr.c.ws, &st);
+        if (st.pongs_in)
+            break;
+    }
+    CHECK(st.pongs_in == 1);
+    PUMP_UNTIL(0, 30, &pr.c, &pr.s);
+    CHECK(okt_ws_mem(pr.c.ws) < IDLE_MEM && okt_ws_mem(pr.s.ws) < IDLE_MEM);
+    /* and the connection still works both ways */
+    CHECK(okt_ws_send(pr.c.ws, "again", 5, &err) == 0);
+    collect(&pr.s, &x, 4, 3000, &pr.c);
+    CHECK(x.n == 4 && strcmp(x.data[3], "again") == 0);
+    inbox_free(&x);
+    inbox_free(&y);
+    pair_close(&pr);
+}
+
+/* The context is kept while wslay holds part of a frame, or a fragmented
+ * message is half received, across turns with nothing new: then it goes. */
+TEST(context_kept_mid_frame_and_mid_message)
+{
+    int lfd;
+    peer c = {0};
+    rawbuf *b = calloc(1, sizeof *b);
+    char acc[64];
+    int fd = raw_server_for_client("/", &lfd, &c, b, acc);
+    unsigned char w[1024];
+    int k = snprintf((char *)w, sizeof w,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+                     "Sec-WebSocket-Protocol: json\r\n\r\n", acc);
+    raw_send(fd, w, (size_t)k);
+    PUMP_UNTIL(okt_ws_state(c.ws) == OKT_WS_OPEN, 3000, &c);
+    PUMP_UNTIL(0, 20, &c);
+    CHECK(okt_ws_mem(c.ws) < IDLE_MEM);
+
+    /* part of a header, then part of a payload */
+    size_t m = frame(w, 1, 1, 0, "whole frame", 11);
+    raw_send(fd, w, 1);
+    PUMP_UNTIL(0, 30, &c);
+    CHECK(okt_ws_mem(c.ws) >= IDLE_MEM);
+    raw_send(fd, w + 1, 5);
+    PUMP_UNTIL(0, 30, &c);
+    CHECK(okt_ws_mem(c.ws) >= IDLE_MEM);
+    raw_send(fd, w + 6, m - 6);
+    inbox x = {0};
+    collect(&c, &x, 1, 3000, NULL);
+    CHECK(x.n == 1 && strcmp(x.data[0], "whole frame") == 0);
+    PUMP_UNTIL(0, 20, &c);
+    CHECK(okt_ws_mem(c.ws) < IDLE_MEM);
+
+    /* a first fragment, whole frames, then a pause, then the rest: the
+     * ping between them is answered meanwhile */
+    m = frame(w, 0, 1, 0, "frag", 4);
+    raw_send(fd, w, m);
+    PUMP_UNTIL(0, 30, &c);
+    CHECK(okt_ws_mem(c.ws) >= IDLE_MEM);
+    m = frame(w, 1, 9, 0, "pi", 2);
+    raw_send(fd, w, m);
+    PUMP_UNTIL(0, 30, &c);
+    CHECK(okt_ws_mem(c.ws) >= IDLE_MEM);
+    m = frame(w, 0, 0, 0, "men", 3);
+    m += frame(w + m, 1, 0, 0, "ted", 3);
+    raw_send(fd, w, m);
+    collect(&c, &x, 2, 3000, NULL);
+    CHECK(x.n == 2 && strcmp(x.data[1], "fragmented") == 0);
+    PUMP_UNTIL(0, 20, &c);
+    CHECK(okt_ws_mem(c.ws) < IDLE_MEM);
+    memset(b, 0, sizeof *b);
+    raw_pump(fd, b, &c, 3000, has_frame);
+    int fin, op;
+    unsigned char pl[64];
+    size_t n = 0;
+    CHECK(unframe(b->d, b->n, &fin, &op, pl, &n) > 0 && op == 10 && n == 2 &&
+          memcmp(pl, "pi", 2) == 0);
+
+    /* our frames, made without a context, as a peer reads them: masked,
+     * the one-byte and two-byte length forms (large_messages_both_ways
+     * sends the eight-byte one) */
+    static char big[65000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('a' + i % 23);
+    size_t lens[] = {0, 1, 7, 125, 126, 60000, 64511};
+    okt_err err;
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        CHECK(okt_ws_mem(c.ws) < IDLE_MEM + lens[i] + 64);
+        CHECK(okt_ws_send(c.ws, big, lens[i], &err) == 0);
+        memset(b, 0, sizeof *b);
+        raw_pump(fd, b, &c, 3000, has_frame);
+        static unsigned char got[sizeof big];
+        n = 1;
+        CHECK(unframe(b->d, b->n, &fin, &op, got, &n) == b->n && fin &&
+              op == 1 && n == lens[i] && memcmp(got, big, n) == 0);
+        CHECK((b->d[1] & 0x80) != 0);
+    }
+    inbox_free(&x);
+    okt_ws_free(c.ws);
+    close(fd);
+    close(lfd);
+    free(b);
+}
+
 /* ---- tests: TLS ---------------------------------------------------------- */
 
 static void tls_cfgs(okt_ws_cfg *c, okt_ws_cfg *s, const char *cafile, int verify)
@@ -1083,9 +1212,6 @@ static void wss_fails(const char *host, const char *cafile, const char *want)
     pair_close(&pr);
 }
 
-/* wss:// to a plain server: it answers the ClientHello with HTTP 400 at
- * once (an upgrade starts "GET "), and the client says so, in well under
- * a second instead of both ends waiting for a timeout. */
 TEST(wss_to_plain_server)
 {
     okt_ws_cfg c, s;
@@ -1201,6 +1327,43 @@ TEST(wss_bad_server_files)
     CHECK(okt_ws_connect("wss://127.0.0.1:1/", &c, &err) == NULL && err.code == OKT_ETLS);
 }
 
+/* A client out of descriptors at the soft limit takes the hard one rather
+ * than failing (thousands of connections in one process); the limit is
+ * left alone until then. */
+TEST(soft_fd_limit_raised_when_out)
+{
+    struct rlimit rl0, rl;
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl0) == 0);
+    int lowest = dup(0);   /* the next free descriptor, roughly the count */
+    close(lowest);
+    if (rl0.rlim_max != RLIM_INFINITY && rl0.rlim_max < (rlim_t)lowest + 64) {
+        fprintf(stderr, "  (hard limit too low to test)\n");
+        return;
+    }
+    rl = rl0;
+    rl.rlim_cur = (rlim_t)lowest + 8;
+    CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    int port;
+    int lfd = listener(&port);
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/", port);
+    okt_ws *ws[32];
+    okt_err err;
+    int made = 0;
+    for (int i = 0; i < 32; i++)
+        if ((ws[i] = okt_ws_connect(url, NULL, &err)) != NULL)
+            made++;
+        else
+            fprintf(stderr, "  connect %d: %s\n", i, err.msg);
+    CHECK(made == 32);
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    CHECK(rl.rlim_cur > (rlim_t)lowest + 8);
+    for (int i = 0; i < 32; i++)
+        okt_ws_free(ws[i]);
+    close(lfd);
+    setrlimit(RLIMIT_NOFILE, &rl0);
+}
+
 TEST(fd_flags)
 {
     pair pr;
@@ -1241,6 +1404,8 @@ int main(void)
     RUN(peer_resets_while_we_send);
     RUN(bad_upgrade_requests);
     RUN(handshake_at_limit);
+    RUN(idle_holds_no_context);
+    RUN(context_kept_mid_frame_and_mid_message);
     RUN(wss_verified);
     RUN(wss_to_plain_server);
     RUN(url_errors);
@@ -1250,5 +1415,6 @@ int main(void)
     RUN(wss_verify_off);
     RUN(wss_bad_server_files);
     RUN(fd_flags);
+    RUN(soft_fd_limit_raised_when_out);
     return TEST_SUMMARY();
 }
