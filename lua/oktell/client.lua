@@ -142,6 +142,7 @@ end
 local NO_WIRE, NO_RECORDERS = {}, {}
 local DEFAULT_SUBS
 local EXT_SETS = setmetatable({}, { __mode = "v" })
+local EVENT_CHECKS = setmetatable({}, { __mode = "k" })  -- event map -> pump's checks
 
 -- Client internals -----------------------------------------------------------
 
@@ -868,11 +869,16 @@ local function connect(opts, wire_of, event_of, trace, open)
     }, Client)
     -- The events whose tables pump builds from the JSON at once (their
     -- handlers get only the checked table; phone events keep their payload
-    -- for lua/oktell/phone.lua, so they come plain).
-    local checks = {}
-    for wname, lname in pairs(event_of) do
-        local e = EVENTS[lname]
-        if e and (e.id ~= 0 or lname == "linestate" or lname == "userstate") then checks[wname] = e.fref end
+    -- for lua/oktell/phone.lua, so they come plain): one table per event
+    -- map, shared as the map is.
+    local checks = EVENT_CHECKS[event_of]
+    if not checks then
+        checks = {}
+        for wname, lname in pairs(event_of) do
+            local e = EVENTS[lname]
+            if e and (e.id ~= 0 or lname == "linestate" or lname == "userstate") then checks[wname] = e.fref end
+        end
+        EVENT_CHECKS[event_of] = checks
     end
     self.event_checks = checks
     if opts.record ~= nil then

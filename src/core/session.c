@@ -53,6 +53,7 @@ typedef struct qev {
     json_t *data;
     char *msg;            /* err.msg; NULL: none */
     size_t cost;          /* data's, as okt_event.cost */
+    int tag;              /* a reply: its request's (okt_event.tag) */
 } qev;
 
 /* Idle, a session holds no queue and no request table beyond the least
@@ -1105,14 +1106,14 @@ static void dispatch(okt_session *s, const char *name, json_t *obj,
             break;
         case K_USER:
         {
-            okt_event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = OKT_EV_REPLY;
-            ev.id = id;
-            ev.data = json_incref(obj);
-            ev.cost = cost;
-            ev.tag = tag;
-            ev_push(s, &ev);
+            qev q;
+            memset(&q, 0, sizeof q);
+            q.type = OKT_EV_REPLY;
+            q.id = id;
+            q.data = json_incref(obj);
+            q.cost = cost;
+            q.tag = tag;
+            ev_push(s, &q);
             break;
         }
         default:
@@ -1369,6 +1370,7 @@ int okt_session_next_event(okt_session *s, okt_event *ev)
     ev->name = q->name;
     ev->data = q->data;
     ev->cost = q->cost;
+    ev->tag = q->tag;
     if (q->msg || q->code) {
         ev->err.code = q->code;
         if (q->msg) {   /* cut to fit by push_simple */
