@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -117,8 +118,9 @@ struct okt_ws {
     wslay_event_context_ptr ctx;
     buf in, out, pout;
     SSL_CTX *sctx;           /* a reference of our own */
-    unsigned char *mask;     /* MASK_BLOCK random bytes, or NULL */
-    size_t mask_off;         /* the next unused one */
+    EVP_CIPHER_CTX *mask;    /* the mask stream (mask_bytes), or NULL */
+    unsigned char masks[64]; /* drawn from it (MASK_BLOCK) */
+    size_t mask_off;         /* the next unused byte of masks */
     SSL *ssl;
     BIO *rbio, *wbio;        /* owned by ssl */
     struct addrinfo *ai, *ai_cur;
@@ -336,33 +338,42 @@ static ssize_t cb_send(wslay_event_context_ptr ctx, const uint8_t *d,
     return (ssize_t)len;
 }
 
-/* Masks come from RAND_bytes in blocks: OpenSSL 3 calls getpid() on every
- * RAND_bytes (fork safety), which would add a system call per frame. The
- * block is the connection's own (no state shared across connections or
- * threads), made when a frame needs a mask and freed with the parked
- * context (ctx_park), so an idle connection holds none. */
-#define MASK_BLOCK 1024u
+/* Masks (RFC 6455 §5.3: unpredictable to the peer) come from a ChaCha20
+ * keystream keyed once per connection by RAND_bytes: OpenSSL 3 calls
+ * getpid() on every RAND_bytes (fork safety), a system call per frame had
+ * each mask come from it. The stream is the connection's own (no state
+ * shared across connections or threads), made when a frame first needs a
+ * mask (a client's; servers do not mask); 64 bytes are drawn at a time. */
+#define MASK_BLOCK 64u
 
 static int mask_bytes(okt_ws *ws, uint8_t *b, size_t len)
 {
     if (len > MASK_BLOCK)
         len = MASK_BLOCK;
     if (!ws->mask) {
-        ws->mask = malloc(MASK_BLOCK);
-        if (!ws->mask)
-            return -1;
-        ws->mask_off = 0;
-    }
-    if (ws->mask_off == 0 || ws->mask_off + len > MASK_BLOCK) {
+        unsigned char key[32 + 16];
         ws->st.syscalls++;   /* the getpid() inside RAND_bytes */
-        if (RAND_bytes(ws->mask, MASK_BLOCK) != 1)
+        if (RAND_bytes(key, sizeof key) != 1)
+            return -1;
+        ws->mask = EVP_CIPHER_CTX_new();
+        int ok = ws->mask &&
+                 EVP_EncryptInit_ex(ws->mask, EVP_chacha20(), NULL, key,
+                                    key + 32) == 1;
+        OPENSSL_cleanse(key, sizeof key);
+        if (!ok)
+            return -1;
+        ws->mask_off = MASK_BLOCK;
+    }
+    if (ws->mask_off + len > MASK_BLOCK) {
+        static const unsigned char zero[MASK_BLOCK];
+        int n = 0;
+        if (EVP_EncryptUpdate(ws->mask, ws->masks, &n, zero, MASK_BLOCK) != 1 ||
+            n != (int)MASK_BLOCK)
             return -1;
         ws->mask_off = 0;
     }
-    memcpy(b, ws->mask + ws->mask_off, len);
+    memcpy(b, ws->masks + ws->mask_off, len);
     ws->mask_off += len;
-    if (ws->mask_off >= MASK_BLOCK)
-        ws->mask_off = 0;
     return 0;
 }
 
@@ -519,8 +530,6 @@ static void ctx_park(okt_ws *ws)
     wslay_event_context_free(ws->ctx);
     ws->ctx = NULL;
     ws->fed = ws->framed = 0;
-    free(ws->mask);   /* unused masks: made again when needed */
-    ws->mask = NULL;
 }
 
 /* ---- TLS -------------------------------------------------------------- */
@@ -780,7 +789,7 @@ void okt_ws_free(okt_ws *ws)
         SSL_free(ws->ssl);   /* frees both BIOs */
     if (ws->sctx)
         SSL_CTX_free(ws->sctx);
-    free(ws->mask);
+    EVP_CIPHER_CTX_free(ws->mask);
     if (ws->fd >= 0)
         close(ws->fd);
     if (ws->ai)
