@@ -433,21 +433,14 @@ function Client:_on_conn_event(ev)
     end
 end
 
--- The loop's side of the pollable: work due now? A conn with pump
--- (the core's own socket) told at its last turn when work falls due
--- (due_at) and what to wait for (fd, want), so asking costs no call into
--- C; other transports (host drivers' conns) are asked.
+-- The loop's side of the pollable: work due now? (A client whose conn has
+-- pump is read through its fields instead: loop.lua's fast pollables.)
 function Client:_due(t)
     if self.dirty or self.held then return true end
     local conn = self.conn
     if conn then
-        if self.pumps then
-            local at = self.due_at
-            if at and t >= at then return true end
-        else
-            local d = conn:timeout()
-            if d and d <= 0 then return true end
-        end
+        local d = conn:timeout()
+        if d and d <= 0 then return true end
     end
     local r = self.retry_at
     return r ~= nil and t >= r

@@ -420,6 +420,16 @@ end
 
 local scratch_fds, scratch_ps = {}, {}
 
+-- Has pollable p work due at t? A fast pollable (see above) says it by its
+-- fields, without a method call: a turn over thousands of idle clients
+-- stays cheap.
+local function due(p, t)
+    if not p.pumps then return p:_due(t) end
+    if p.dirty or p.held then return true end
+    local at, r = p.due_at, p.retry_at
+    return (at ~= nil and t >= at) or (r ~= nil and t >= r)
+end
+
 -- One turn. `timeout` caps the poll (nil: up to the nearest deadline);
 -- `w` (optional) is a waiter whose completion ends the wait early;
 -- `goal` (optional) is run()'s end condition: once it holds (say fn ended
@@ -444,15 +454,7 @@ local function turn_before(timeout, w, goal)
     end
     for i = 1, np do
         local p = scratch_ps[i]
-        if p.pumps then
-            -- a client on the core's own socket: its fields say it all
-            -- (see the fast pollable note above); no method calls, so a
-            -- turn over thousands of idle clients stays cheap
-            local at, r = p.due_at, p.retry_at
-            if p.dirty or p.held or (at and t >= at) or (r and t >= r) then p:_turn(nil, t) end
-        elseif p:_due(t) then
-            p:_turn(nil, t)
-        end
+        if due(p, t) then p:_turn(nil, t) end
     end
     local busy = rhead <= rtail or (w and w.done) or stopping or (goal and goal())
     if busy then
@@ -533,16 +535,10 @@ local function turn_after(ready, nf, np, ps)
     for i = 1, np do
         local p = ps[i]
         ps[i] = nil
-        if p.pumps then
-            local fd = p.conn and p.fd
-            local r = ready and fd and (ready == true or ready[fd])
-            local at, rt = p.due_at, p.retry_at
-            if r or p.dirty or p.held or (at and t >= at) or (rt and t >= rt) then p:_turn(r, t) end
-        else
-            local fd = p:pollfd()
-            local r = ready and fd and (ready == true or ready[fd])
-            if r or p:_due(t) then p:_turn(r, t) end
-        end
+        local fd
+        if p.pumps then fd = p.conn and p.fd else fd = p:pollfd() end
+        local r = ready and fd and (ready == true or ready[fd])
+        if r or due(p, t) then p:_turn(r, t) end
     end
     for i = 1, nf do scratch_fds[i] = nil end
     fire_timers(t)

@@ -152,10 +152,9 @@ static int l_pollfd(lua_State *L)
     return 1;
 }
 
-static int l_events(lua_State *L)
+/* OKT_WANT_* bits as the loop polls them: "rw", "r", "w" or nil. */
+static void push_want(lua_State *L, int ev)
 {
-    lconn *b = check_box(L);
-    int ev = b->c ? okt_conn_events(b->c) : 0;
     if ((ev & OKT_WANT_READ) && (ev & OKT_WANT_WRITE))
         lua_pushliteral(L, "rw");
     else if (ev & OKT_WANT_READ)
@@ -164,19 +163,29 @@ static int l_events(lua_State *L)
         lua_pushliteral(L, "w");
     else
         lua_pushnil(L);
+}
+
+/* An absolute deadline (ms, -1: none) as the seconds from now until it
+ * (0 when past), or nil. */
+static void push_due(lua_State *L, int64_t d, int64_t now)
+{
+    if (d < 0)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, d > now ? (lua_Number)(d - now) / 1000.0 : 0.0);
+}
+
+static int l_events(lua_State *L)
+{
+    lconn *b = check_box(L);
+    push_want(L, b->c ? okt_conn_events(b->c) : 0);
     return 1;
 }
 
 static int l_timeout(lua_State *L)
 {
     lconn *b = check_box(L);
-    int64_t d = b->c ? okt_conn_deadline(b->c) : -1;
-    if (d < 0) {
-        lua_pushnil(L);
-        return 1;
-    }
-    int64_t rel = d - okt_now_ms();
-    lua_pushnumber(L, rel > 0 ? (lua_Number)rel / 1000.0 : 0.0);
+    push_due(L, b->c ? okt_conn_deadline(b->c) : -1, okt_now_ms());
     return 1;
 }
 
@@ -237,10 +246,7 @@ static int l_request(lua_State *L)
     int64_t d = okt_conn_deadline(b->c);
     if (okt_conn_events(b->c) & OKT_WANT_WRITE)
         d = now;
-    if (d < 0)
-        lua_pushnil(L);
-    else
-        lua_pushnumber(L, d > now ? (lua_Number)(d - now) / 1000.0 : 0.0);
+    push_due(L, d, now);
     return 2;
 }
 
@@ -345,20 +351,8 @@ static int l_pump(lua_State *L)
         lua_pushnil(L);
     else
         lua_pushinteger(L, fd);
-    int ev = okt_conn_events(b->c);
-    if ((ev & OKT_WANT_READ) && (ev & OKT_WANT_WRITE))
-        lua_pushliteral(L, "rw");
-    else if (ev & OKT_WANT_READ)
-        lua_pushliteral(L, "r");
-    else if (ev & OKT_WANT_WRITE)
-        lua_pushliteral(L, "w");
-    else
-        lua_pushnil(L);
-    int64_t d = okt_conn_deadline(b->c);
-    if (d < 0)
-        lua_pushnil(L);
-    else
-        lua_pushnumber(L, d > now ? (lua_Number)(d - now) / 1000.0 : 0.0);
+    push_want(L, okt_conn_events(b->c));
+    push_due(L, okt_conn_deadline(b->c), now);
     return 4;
 }
 

@@ -344,6 +344,29 @@ static const okt_field *field_list(lua_State *L, lua_Integer ref)
     return NULL;
 }
 
+/* A string of decimal digits (an optional '-' first), as codes come from
+ * the wire (§14.1): 1 with *n, or with *real set when it has more digits
+ * than an integer surely holds (then *d, when d is given); else 0. */
+static int digits_int(const char *s, size_t len, lua_Integer *n, double *d,
+                      int *real)
+{
+    *real = 0;
+    size_t i = s[0] == '-';
+    if (i == len)
+        return 0;
+    for (size_t j = i; j < len; j++)
+        if (s[j] < '0' || s[j] > '9')
+            return 0;
+    if (len - i > 18) {
+        *real = 1;
+        if (d)
+            *d = strtod(s, NULL);
+        return 1;
+    }
+    *n = (lua_Integer)strtoll(s, NULL, 10);
+    return 1;
+}
+
 /* An integer as the client takes it from the wire (§14.1: codes come as
  * numbers or as strings of digits): 1 with *out, else 0. */
 static int wire_int(lua_State *L, int idx, lua_Integer *out, int *real)
@@ -365,18 +388,7 @@ static int wire_int(lua_State *L, int idx, lua_Integer *out, int *real)
         return 0;
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
-    size_t i = s[0] == '-';
-    if (i == len)
-        return 0;
-    for (size_t j = i; j < len; j++)
-        if (s[j] < '0' || s[j] > '9')
-            return 0;
-    if (len - i > 18) {
-        *real = 1;
-        return 1;
-    }
-    *out = (lua_Integer)strtoll(s, NULL, 10);
-    return 1;
+    return digits_int(s, len, out, NULL, real);
 }
 
 /* Push the checked value of the field at idx, or return the reason it is
@@ -510,6 +522,30 @@ static void field_keys(lua_State *L, lua_Integer ref, const okt_field *f)
     lua_remove(L, -2);
 }
 
+/* Store a checked value: stack key (the wire one), value; both popped.
+ * The value goes into checked under the key, and into t under the
+ * field's Lua name (keys[2i + 2]); a state as `code` and its short name. */
+static void store_field(lua_State *L, const okt_field *f, int keys, int i,
+                        int checked, int t)
+{
+    lua_pushvalue(L, -1);
+    lua_insert(L, -3);                /* value, key, value */
+    lua_rawset(L, checked);           /* value */
+    if (!f->lua) {
+        lua_pop(L, 1);
+    } else if (f->type == OKT_PT_USERSTATE || f->type == OKT_PT_LINESTATE) {
+        lua_Integer c = lua_tointeger(L, -1);
+        lua_setfield(L, t, "code");
+        lua_pushstring(L, f->type == OKT_PT_USERSTATE ? okt_userstate_name(c)
+                                                      : okt_linestate_name(c));
+        lua_setfield(L, t, f->type == OKT_PT_USERSTATE ? "state" : f->lua);
+    } else {
+        lua_rawgeti(L, keys, 2 * i + 2);
+        lua_insert(L, -2);
+        lua_rawset(L, t);
+    }
+}
+
 /* ---- the same from the JSON a reply came as (conn:pump) ---------------- */
 
 /* An integer as the client takes it from the wire: 1 with *n (or *d and
@@ -531,21 +567,8 @@ static int json_wire_int(const json_t *v, lua_Integer *n, double *d, int *real)
     }
     if (!json_is_string(v))
         return 0;
-    const char *str = json_string_value(v);
-    size_t len = json_string_length(v);
-    size_t i = str[0] == '-';
-    if (i == len)
-        return 0;
-    for (size_t j = i; j < len; j++)
-        if (str[j] < '0' || str[j] > '9')
-            return 0;
-    if (len - i > 18) {
-        *real = 1;
-        *d = strtod(str, NULL);
-        return 1;
-    }
-    *n = (lua_Integer)strtoll(str, NULL, 10);
-    return 1;
+    return digits_int(json_string_value(v), json_string_length(v), n, d,
+                      real);
 }
 
 /* Push the checked value of JSON v as core.check would from the table
@@ -686,27 +709,7 @@ int lokt_push_checked(lua_State *L, const json_t *obj, int ref)
         lua_rawgeti(L, keys, 2 * i + 1);
         if (!json_checked(L, v, f->type))
             goto fail;
-        /* stack: key, value */
-        lua_pushvalue(L, -1);
-        lua_insert(L, -3);                /* value, key, value */
-        lua_rawset(L, checked);           /* value */
-        if (f->lua) {
-            if (f->type == OKT_PT_USERSTATE || f->type == OKT_PT_LINESTATE) {
-                lua_Integer c = lua_tointeger(L, -1);
-                lua_setfield(L, t, "code");
-                lua_pushstring(L, f->type == OKT_PT_USERSTATE
-                                      ? okt_userstate_name(c)
-                                      : okt_linestate_name(c));
-                lua_setfield(L, t, f->type == OKT_PT_USERSTATE ? "state"
-                                                               : f->lua);
-            } else {
-                lua_rawgeti(L, keys, 2 * i + 2);
-                lua_insert(L, -2);
-                lua_rawset(L, t);
-            }
-        } else {
-            lua_pop(L, 1);
-        }
+        store_field(L, f, keys, i, checked, t);   /* key, value */
     }
     lua_remove(L, keys);
     return 1;
@@ -784,26 +787,8 @@ static int l_check(lua_State *L)
         }
         /* stack: key, v, converted */
         lua_pushvalue(L, v - 1);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, checked);
-        if (f->lua) {
-            if (f->type == OKT_PT_USERSTATE || f->type == OKT_PT_LINESTATE) {
-                lua_Integer c = lua_tointeger(L, -1);
-                lua_setfield(L, 3, "code");
-                const char *name = f->type == OKT_PT_USERSTATE
-                                       ? okt_userstate_name(c)
-                                       : okt_linestate_name(c);
-                lua_pushstring(L, name);
-                lua_setfield(L, 3, f->type == OKT_PT_USERSTATE ? "state"
-                                                               : f->lua);
-            } else {
-                lua_rawgeti(L, keys, 2 * i + 2);
-                lua_insert(L, -2);
-                lua_rawset(L, 3);
-            }
-        } else {
-            lua_pop(L, 1);
-        }
+        lua_insert(L, -2);
+        store_field(L, f, keys, i, checked, 3);
         lua_pop(L, 2);   /* key, v */
     }
     lua_pushvalue(L, 3);
