@@ -171,8 +171,9 @@ typedef struct muser {
     int agent;                      /* a virtual operator: online */
     /* reaction bookkeeping */
     int touched;
-    json_t *pre_state;
-    int pre_line;
+    char *pre_state;                /* state_text before the reaction */
+    size_t pre_len;
+    int pre_st, pre_line;
 } muser;
 
 typedef struct mtask {
@@ -231,6 +232,10 @@ struct okt_model {
     size_t naddrs;
     int login_failures;             /* allowed before refusals start */
     int64_t login_lockout;          /* ms, the first refusal window */
+    /* CSPRNG bytes for event qids, fetched a block at a time: OpenSSL 3's
+     * RAND_bytes calls getpid() each time, a system call per event */
+    unsigned char rnd[1024];
+    size_t rnd_pos;                 /* bytes of rnd used; starts full */
 };
 
 /* ---- small helpers -------------------------------------------------- */
@@ -474,6 +479,48 @@ static json_t *state_json(const muser *u)
     return o;
 }
 
+/* The members of the state object state_json builds from f, as its
+ * compact text: a string field without a value is left out as there
+ * (w->err when it is one of the needed ones, where state_json fails). */
+static void jw_state_fields(okt_jw *w, const sfield *f, size_t n)
+{
+    const char *sep = "";
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].type == SF_STR && !f[i].s) {
+            if (i < NSFIELDS_NEEDED)
+                w->err = 1;
+            continue;
+        }
+        okt_jw_raw(w, sep, strlen(sep));
+        sep = ",";
+        okt_jw_str(w, f[i].key, f[i].klen);
+        OKT_JW_LIT(w, ":");
+        if (f[i].type == SF_STR)
+            okt_jw_str(w, f[i].s, strlen(f[i].s));
+        else if (f[i].type == SF_BOOL && f[i].i)
+            OKT_JW_LIT(w, "true");
+        else if (f[i].type == SF_BOOL)
+            OKT_JW_LIT(w, "false");
+        else
+            okt_jw_int(w, f[i].i);
+    }
+}
+
+/* The user's state as that text: a reaction compares it before and after
+ * (equal texts, equal trees: one builder, one order) without building
+ * and freeing a tree for a state that did not change. NULL: no memory
+ * (or a needed field missing). */
+static char *state_text(const muser *u, size_t *len)
+{
+    char code[16];
+    sfield f[NSFIELDS];
+    size_t n = state_fields(u, code, f);
+    okt_jw w;
+    okt_jw_init(&w);
+    jw_state_fields(&w, f, n);
+    return okt_jw_take(&w, len);
+}
+
 /* The line state as oktell.js reads it: its ls* name (§6.1). */
 static json_t *line_json(const muser *u)
 {
@@ -485,18 +532,30 @@ static json_t *line_json(const muser *u)
 
 /* A fresh lower-case v4 UUID from the CSPRNG: the qid of an event, as a
  * real server gives each event its own (§2.4), never a client's. */
-static int new_uuid(char out[37])
+static int new_uuid(okt_model *m, char out[37])
 {
+    static const char hex[] = "0123456789abcdef";
+    if (m->rnd_pos + 16 > sizeof m->rnd) {
+        if (RAND_bytes(m->rnd, sizeof m->rnd) != 1)
+            return -1;
+        m->rnd_pos = 0;
+    }
     unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1)
-        return -1;
+    memcpy(b, m->rnd + m->rnd_pos, sizeof b);
+    /* used bytes are not kept where a later dump of the model could show
+     * them next to the qids they made */
+    memset(m->rnd + m->rnd_pos, 0, sizeof b);
+    m->rnd_pos += sizeof b;
     b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);   /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);   /* RFC 4122 variant */
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-             b[10], b[11], b[12], b[13], b[14], b[15]);
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[b[i] >> 4];
+        *p++ = hex[b[i] & 15];
+    }
+    *p = '\0';
     return 0;
 }
 
@@ -508,7 +567,8 @@ static void touch(okt_model *m, int ui)
     if (u->touched)
         return;
     u->touched = 1;
-    u->pre_state = state_json(u);
+    u->pre_state = state_text(u, &u->pre_len);
+    u->pre_st = eff_state(u);
     u->pre_line = wire_line(u);
     m->touched[m->ntouched++] = ui;
     okt_calls_snap(m->calls, ui);
@@ -523,15 +583,50 @@ static int send_to_sess(okt_model *m, okt_out *out, int s, const char *name,
     if (!(m->sess[s].subs & ev_bit(d)))
         return 0;
     char qid[37];
-    json_t *o = json_deep_copy(obj);
-    if (!o || new_uuid(qid) ||
-        json_object_set_new(o, OKT_F_QID, json_string(qid)) ||
-        (u && (json_object_set_new(o, OKT_F_USERLOGIN, json_string(u->login)) ||
-               json_object_set_new(o, OKT_F_USERID, json_string(u->id))))) {
-        json_decref(o);
+    if (new_uuid(m, qid))
         return -1;
+    if (!json_is_object(obj) || json_object_get(obj, OKT_F_QID) ||
+        (u && (!u->login || !u->id || json_object_get(obj, OKT_F_USERLOGIN) ||
+               json_object_get(obj, OKT_F_USERID)))) {
+        /* a key the message adds is there already (set_new replaces it in
+         * place): a copy of the tree, dumped */
+        json_t *o = json_deep_copy(obj);
+        if (!o || json_object_set_new(o, OKT_F_QID, json_string(qid)) ||
+            (u && (json_object_set_new(o, OKT_F_USERLOGIN,
+                                       json_string(u->login)) ||
+                   json_object_set_new(o, OKT_F_USERID,
+                                       json_string(u->id))))) {
+            json_decref(o);
+            return -1;
+        }
+        return send_msg(out, s, name, o);
     }
-    return send_msg(out, s, name, o);
+    /* The text the copy above would dump, written straight: obj's members
+     * in their order, then the qid and the user (new keys go last). */
+    okt_jw w;
+    okt_jw_init(&w);
+    OKT_JW_LIT(&w, "[");
+    okt_jw_str(&w, name, strlen(name));
+    OKT_JW_LIT(&w, ",");
+    okt_jw_value(&w, obj);
+    if (!w.err)
+        w.len--;   /* the object's '}': the added members go before it */
+    const char *sep = json_object_size(obj) ? "," : "";
+    const char *keys[3] = {OKT_F_QID, OKT_F_USERLOGIN, OKT_F_USERID};
+    const char *vals[3] = {qid, u ? u->login : NULL, u ? u->id : NULL};
+    for (int i = 0; i < (u ? 3 : 1); i++) {
+        okt_jw_raw(&w, sep, strlen(sep));
+        sep = ",";
+        okt_jw_str(&w, keys[i], strlen(keys[i]));
+        OKT_JW_LIT(&w, ":");
+        okt_jw_str(&w, vals[i], strlen(vals[i]));
+    }
+    OKT_JW_LIT(&w, "}]");
+    size_t len = 0;
+    char *text = okt_jw_take(&w, &len);
+    if (!text)
+        return -1;
+    return out_push(out, s, OKT_OUT_SEND, text, len);
 }
 
 /* Event `name` to every session of user ui that subscribed to it; with_user:
@@ -600,18 +695,21 @@ static int finish_reaction(okt_model *m, okt_out *out)
     int rc = okt_calls_settle(m->calls);
     for (size_t i = 0; i < m->ntouched; i++) {
         muser *u = &m->users[m->touched[i]];
-        json_t *now = state_json(u);
-        if (rc == 0 && now && !json_equal(now, u->pre_state)) {
-            rc = send_to_user(m, out, m->touched[i], EV_USERSTATE, now);
-            /* a number's shown state: pbxnumberstatechanged to all */
-            const char *a = json_string_value(
-                json_object_get(now, OKT_F_USERSTATEID));
-            const char *b = json_string_value(
-                json_object_get(u->pre_state, OKT_F_USERSTATEID));
-            if (u->has_line && !streq(a, b))
+        size_t nlen = 0;
+        char *now = state_text(u, &nlen);
+        if (rc == 0 && now &&
+            (!u->pre_state || nlen != u->pre_len ||
+             memcmp(now, u->pre_state, nlen))) {
+            json_t *o = state_json(u);
+            rc = o ? send_to_user(m, out, m->touched[i], EV_USERSTATE, o)
+                   : -1;
+            json_decref(o);
+            /* a number's shown state (its userstateid, the effective
+             * state's code): pbxnumberstatechanged to all */
+            if (u->has_line && (!u->pre_state || eff_state(u) != u->pre_st))
                 okt_calls_numstate(m->calls, u->number, eff_state(u));
         }
-        json_decref(now);
+        free(now);
         if (rc == 0 && wire_line(u) != u->pre_line) {
             json_t *l = line_json(u);
             rc = l ? send_to_user(m, out, m->touched[i], EV_LINESTATE, l) : -1;
@@ -620,7 +718,7 @@ static int finish_reaction(okt_model *m, okt_out *out)
         /* always: it also ends the user's bookkeeping of this reaction */
         if (okt_calls_flush_user(m->calls, out, m->touched[i]))
             rc = -1;
-        json_decref(u->pre_state);
+        free(u->pre_state);
         u->pre_state = NULL;
         u->touched = 0;
     }
@@ -664,7 +762,7 @@ static void free_user(muser *u)
         free(*f[i]);
         *f[i] = NULL;
     }
-    json_decref(u->pre_state);
+    free(u->pre_state);
     u->pre_state = NULL;
 }
 
@@ -997,6 +1095,7 @@ okt_model *okt_model_new(const json_t *config, okt_err *err)
         return NULL;
     }
     m->free_sess = -1;
+    m->rnd_pos = sizeof m->rnd;   /* empty: the first qid fetches a block */
     m->licenses = 2;
     const json_t *lic = config ? json_object_get(config, "licenses") : NULL;
     if (lic && !json_is_null(lic)) {
@@ -1896,25 +1995,7 @@ static int h_getuserstate(req *r)
         OKT_JW_LIT(&w, "[");
         okt_jw_str(&w, r->w->reply, strlen(r->w->reply));
         OKT_JW_LIT(&w, ",{");
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                OKT_JW_LIT(&w, ",");
-            okt_jw_str(&w, f[i].key, f[i].klen);
-            OKT_JW_LIT(&w, ":");
-            if (f[i].type == SF_STR) {
-                if (f[i].s)
-                    okt_jw_str(&w, f[i].s, strlen(f[i].s));
-                else
-                    w.err = 1;
-            } else if (f[i].type == SF_BOOL) {
-                if (f[i].i)
-                    OKT_JW_LIT(&w, "true");
-                else
-                    OKT_JW_LIT(&w, "false");
-            } else {
-                okt_jw_int(&w, f[i].i);
-            }
-        }
+        jw_state_fields(&w, f, n);
         if (!r->w->no_result) {
             OKT_JW_LIT(&w, ",");
             okt_jw_str(&w, OKT_F_RESULT, strlen(OKT_F_RESULT));
