@@ -143,6 +143,7 @@ local NO_WIRE, NO_RECORDERS = {}, {}
 local DEFAULT_SUBS
 local EXT_SETS = setmetatable({}, { __mode = "v" })
 local EVENT_CHECKS = setmetatable({}, { __mode = "k" })  -- event map -> pump's checks
+local NO_FIELDS = setmetatable({}, { __newindex = function() error("oktell: internal: NO_FIELDS is read-only", 2) end })
 
 -- Client internals -----------------------------------------------------------
 
@@ -171,17 +172,23 @@ end
 -- Hand ev to every handler of name (a managed coroutine each) and to the
 -- waits. on_all (optional) runs once every one of those handler calls has
 -- ended, at once when there are none.
+local loop_call = loop.call
 function Client:_emit(name, ev, on_all)
     local hs = self.handlers[name]
-    local n = hs and #hs or 0
-    local one_ended = on_all and function()
-        n = n - 1
+    if not on_all then
+        -- (the event path: no closure)
+        if hs then
+            for i = 1, #hs do loop_call(hs[i].fn, ev, self) end
+        end
+    else
+        local n = hs and #hs or 0
+        local function one_ended()
+            n = n - 1
+            if n == 0 then on_all() end
+        end
+        for i = 1, n do loop_call(hs[i].fn, ev, self, one_ended) end
         if n == 0 then on_all() end
     end
-    for i = 1, n do
-        loop.call(hs[i].fn, ev, self, one_ended)
-    end
-    if on_all and n == 0 then on_all() end
     local ws = self.waits[name]
     if ws then
         self.waits[name] = nil
@@ -205,7 +212,8 @@ function Client:_server_event(wname, d, pre)
     local lname = event_of[wname] or event_of[wname:lower()]
     local e = lname and EVENTS[lname]
     if not e then return end
-    if type(d) ~= "table" then d = {} end
+    -- (false with pre: pump built the Lua table only; nothing reads d then)
+    if type(d) ~= "table" then d = pre and NO_FIELDS or {} end
     self:_phone_event(lname, d)  -- API §6 hook (lua/oktell/phone.lua)
     local checked, t = d, pre
     if pre then
@@ -869,7 +877,10 @@ local function connect(opts, wire_of, event_of, trace, open)
         checks = {}
         for wname, lname in pairs(event_of) do
             local e = EVENTS[lname]
-            if e and (e.id ~= 0 or lname == "linestate" or lname == "userstate") then checks[wname] = e.fref end
+            -- userstate reads its checked wire fields; linestate and the
+            -- prompts only their Lua table (T_ONLY: pump leaves the other out)
+            if e and lname == "userstate" then checks[wname] = e.fref
+            elseif e and (e.id ~= 0 or lname == "linestate") then checks[wname] = e.fref - core.T_ONLY end
         end
         EVENT_CHECKS[event_of] = checks
     end

@@ -48,6 +48,8 @@ local floor, huge = math.floor, math.huge
 -- Yielded by park() (with the waiter) so a plain coroutine.yield inside a
 -- managed coroutine (which just gives the turn away) can be told apart.
 local PARK = setmetatable({}, { __name = "oktell.park" })
+-- Returned by a handler call's body when its function has returned.
+local DONE = setmetatable({}, { __name = "oktell.done" })
 
 local function default_on_error(err, tb)
     io.stderr:write("oktell: error in a managed coroutine: ", tostring(tb or err), "\n")
@@ -250,20 +252,27 @@ end
 local function resume(rec)
     local co = rec.co
     local srec = managed[co] -- the spawn record: completion hooks live there
-    if not srec or co_status(co) ~= "suspended" then return end
-    srec.parked = nil
+    if not srec then return end
     local ok, y, yw
-    if rec.call then
+    local fn = rec.call
+    if fn then
+        -- a handler call's first run (M.call): made suspended, never seen
+        -- by anyone else, so no status to ask
         rec.call = nil
         local a, b = rec.a, rec.b
         rec.a, rec.b = nil, nil
-        ok, y, yw = co_resume(co, a, b)
-    elseif rec.args then
-        local args = rec.args
-        rec.args = nil
-        ok, y, yw = co_resume(co, unpack(args, 1, args.n))
+        srec.parked = nil
+        ok, y, yw = co_resume(co, fn, a, b)
     else
-        ok, y, yw = co_resume(co)
+        if co_status(co) ~= "suspended" then return end
+        srec.parked = nil
+        if rec.args then
+            local args = rec.args
+            rec.args = nil
+            ok, y, yw = co_resume(co, unpack(args, 1, args.n))
+        else
+            ok, y, yw = co_resume(co)
+        end
     end
     if not ok then
         finish_rec(co)
@@ -280,7 +289,7 @@ local function resume(rec)
     if y == PARK and yw and not yw.done then
         -- parked: wake(yw) queues it again
         srec.parked = yw
-    elseif co_status(co) == "dead" then
+    elseif y == DONE or co_status(co) == "dead" then
         finish_rec(co)
         if srec.on_done then srec.on_done() end
         if srec.on_end then srec.on_end() end
@@ -297,6 +306,13 @@ end
 local function body(fn)
     if type(fn) == "function" then return fn end
     return function(...) return fn(...) end
+end
+
+-- The body of every handler call's coroutine (M.call): it returns DONE
+-- when fn has, which tells resume() the coroutine is dead without asking.
+local function call_body(fn, a, b)
+    fn(a, b)
+    return DONE
 end
 
 -- Raise "bad argument #1 to 'name' (function expected, got T)" unless fn
@@ -334,9 +350,10 @@ M.spawn_rec = spawn_rec
 -- path: one coroutine per handler call). on_end (optional) is called once
 -- it has ended, returned or failed (its error reported first).
 function M.call(fn, a, b, on_end)
-    -- one coroutine per call (API §4: each handler call runs in its own)
-    local co = co_create(body(fn))
-    local rec = { co = co, call = true, a = a, b = b, on_end = on_end }
+    -- one coroutine per call (API §4: each handler call runs in its own),
+    -- all on one body: fn comes with the first resume (no closure)
+    local co = co_create(call_body)
+    local rec = { co = co, call = fn, a = a, b = b, on_end = on_end }
     managed[co] = rec
     nmanaged = nmanaged + 1
     push(rec)
@@ -684,13 +701,16 @@ local owner = setmetatable({}, { __mode = "k" }) -- pollable -> its scheduler
 
 local F = {}
 
-for _, name in ipairs({ "spawn", "spawn_rec", "call", "in_managed", "list", "count", "step", "sleep",
+for _, name in ipairs({ "spawn", "spawn_rec", "in_managed", "list", "count", "step", "sleep",
     "run", "stop", "timeout", "stats" }) do
     -- tail calls: misuse errors raised inside still blame the caller
     F[name] = function(...) return current()[name](...) end
 end
 
--- Fixed arities, no varargs: these run for every request and every wake.
+-- Fixed arities, no varargs: these run for every request, event and wake.
+function F.call(fn, a, b, on_end)
+    return current().call(fn, a, b, on_end)
+end
 function F.park(w)
     return (w.sched or current()).park(w)
 end

@@ -730,22 +730,24 @@ function M.mixin(Client, hook)
     end
 
     -- The hook's entry: every server event, before client.lua's own handling.
+    local ACM_STARTED, LINESTATE, USERSTATE = EV.acmcallstarted.lua, EV.linestate.lua, EV.userstate.lua
     function Client:_phone_event(lname, d)
         local e = EV[lname]
         if not e then return end
-        local s = ph(self)
-        if lname == EV.acmcallstarted.lua then s.tracking = true end
+        local s = self._ph
+        if not s or s.conn ~= self.conn then s = ph(self) end
+        if lname == ACM_STARTED then s.tracking = true end
         local delay = RECHECK[lname]
         if delay then
             s.seq = s.seq + 1
-            if wants(self, "phone") then
+            if self.handlers.phone or self.waits.phone then
                 loop.spawn(function()
                     if delay > 0 then loop.sleep(delay) end
                     if self.status == "ready" then self:_phone_check() end
                 end)
             end
         end
-        if lname == EV.linestate.lua or lname == EV.userstate.lua or e.id ~= 0 or not e.wire then return end
+        if lname == LINESTATE or lname == USERSTATE or e.id ~= 0 or not e.wire then return end
         local t = { raw = d }
         if lname == EV.commstarted.lua then
             t.conference = d.isconference == true

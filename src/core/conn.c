@@ -31,6 +31,9 @@ struct okt_conn {
     okt_session *s;
     okt_ws *ws;
     int64_t attempt_deadline;   /* -1 unless a URL is on trial */
+    int64_t fed_at;             /* the clock of the last step: messages
+                                   fed later (okt_conn_next_event) arrived
+                                   by then */
     okt_err *last;              /* why the last URL failed (allocated on
                                    a failure: most connections have none) */
 };
@@ -313,9 +316,12 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
         size_t len;
         /* messages that arrived before a failure still count: then all
          * are fed, since the ws goes with them */
+        /* Until an event is queued: the rest are parsed one at a time as
+         * okt_conn_next_event takes them (feed_one), so one JSON tree is
+         * alive at a time and the allocator reuses its blocks at once. */
+        c->fed_at = now;
         for (int n = 0; c->ws && (rc != 0 || (n < FEED_PER_STEP &&
-                                  okt_session_pending_events(c->s) <
-                                      FEED_PER_STEP)) &&
+                                  okt_session_pending_events(c->s) == 0)) &&
                         okt_ws_recv(c->ws, &m, &len);
              n++) {
             okt_session_feed(c->s, m, len, now);
@@ -388,9 +394,31 @@ int64_t okt_conn_request_tag(okt_conn *c, const char *method, json_t *params,
     return id;
 }
 
+/* Feed the session the next message the ws holds (no I/O): 1 when one
+ * was fed. A redirect or an end it brings is followed as okt_conn_step
+ * does. */
+static int feed_one(okt_conn *c)
+{
+    const char *m;
+    size_t len;
+    if (!c->ws || okt_session_state(c->s) == OKT_S_REDIRECT ||
+        okt_session_state(c->s) == OKT_S_CLOSED || !okt_ws_recv(c->ws, &m, &len))
+        return 0;
+    okt_session_feed(c->s, m, len, c->fed_at);
+    int st = okt_session_state(c->s);
+    if (st == OKT_S_REDIRECT || st == OKT_S_CLOSED)
+        follow_session(c, c->fed_at);
+    return 1;
+}
+
 int okt_conn_next_event(okt_conn *c, okt_event *ev)
 {
-    return c ? okt_session_next_event(c->s, ev) : 0;
+    if (!c)
+        return 0;
+    while (!okt_session_next_event(c->s, ev))
+        if (!feed_one(c))
+            return 0;
+    return 1;
 }
 
 void okt_conn_close(okt_conn *c, int64_t now)

@@ -146,6 +146,8 @@ int luaopen_oktell_core(lua_State *L)
     lua_newtable(L);
     lua_pushliteral(L, OKT_VERSION);
     lua_setfield(L, -2, "_VERSION");
+    lua_pushinteger(L, LOKT_T_ONLY);
+    lua_setfield(L, -2, "T_ONLY");
     lua_pushcfunction(L, l_now);
     lua_setfield(L, -2, "now");
     lua_pushcfunction(L, l_poll);

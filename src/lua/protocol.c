@@ -528,9 +528,13 @@ static void field_keys(lua_State *L, lua_Integer ref, const okt_field *f)
 static void store_field(lua_State *L, const okt_field *f, int keys, int i,
                         int checked, int t)
 {
-    lua_pushvalue(L, -1);
-    lua_insert(L, -3);                /* value, key, value */
-    lua_rawset(L, checked);           /* value */
+    if (checked) {
+        lua_pushvalue(L, -1);
+        lua_insert(L, -3);            /* value, key, value */
+        lua_rawset(L, checked);       /* value */
+    } else {
+        lua_remove(L, -2);            /* value */
+    }
     if (!f->lua) {
         lua_pop(L, 1);
     } else if (f->type == OKT_PT_USERSTATE || f->type == OKT_PT_LINESTATE) {
@@ -675,7 +679,7 @@ static int refused(const json_t *obj)
     return json_is_string(r) && !strcmp(json_string_value(r), "0");
 }
 
-int lokt_push_checked(lua_State *L, const json_t *obj, int ref)
+int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int t_only)
 {
     size_t n;
     const okt_field *f = NULL;
@@ -691,9 +695,12 @@ int lokt_push_checked(lua_State *L, const json_t *obj, int ref)
         nf++;
     field_keys(L, ref, f);
     int keys = base + 1;
-    lua_createtable(L, 0, nf);       /* checked */
+    if (t_only)
+        lua_pushboolean(L, 0);       /* no checked table */
+    else
+        lua_createtable(L, 0, nf);   /* checked */
     lua_createtable(L, 0, nf + 1);   /* t */
-    int checked = base + 2, t = base + 3;
+    int checked = t_only ? 0 : base + 2, t = base + 3;
     for (int i = 0; i < nf; i++, f++) {
         const json_t *v = json_object_get(obj, f->wire);
         if (!v || json_is_null(v)) {
