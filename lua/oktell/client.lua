@@ -92,6 +92,53 @@ for _, a in ipairs(P.api) do
     end
 end
 
+-- What the client reads of a reply's (or event's) checked wire fields, for
+-- conn:pump's lean pushes (core.keep): every field is checked all the same,
+-- but only these are kept by wire name; the rest go into the Lua table
+-- alone. A method's own field, the ids of named items (_item_names; also
+-- lua/oktell/phone.lua's break reason), the texts of a task result. Per
+-- wire method, for every API method that calls it: LEAN[wire] is the check
+-- a request passes.
+local LEAN = {}
+do
+    local keep = {}
+    local function add(set, w, name)
+        if name and w.field_of[name] and not set[name] then
+            set[name] = true
+            set[#set + 1] = name
+        end
+    end
+    for _, a in ipairs(P.api) do
+        local w = a.wire and WIRE[a.wire]
+        if w then
+            local set = keep[w] or {}
+            keep[w] = set
+            add(set, w, a.field)
+            for _, g in ipairs(NAMED) do add(set, w, g.alt_wire) end
+            if a.ret == "taskresult" then
+                for _, f in ipairs(w.reply_fields) do
+                    if f.type == "string" then add(set, w, f.wire) end
+                end
+            end
+        end
+    end
+    for w, set in pairs(keep) do
+        core.keep(w.fref, set)
+        LEAN[w.request] = w.fref + core.T_ONLY
+    end
+    -- events: userstate's named items and call-center flag
+    -- (_server_event); linestate and the prompts read their Lua table only
+    local e = EVENTS.userstate
+    local has, set = {}, {}
+    for _, f in ipairs(e.fields) do has[f.wire] = true end
+    for _, g in ipairs(NAMED) do
+        if has[g.alt_wire] then set[#set + 1] = g.alt_wire end
+    end
+    local inside = API.callcenter_inside.field
+    if has[inside] then set[#set + 1] = inside end
+    core.keep(e.fref, set)
+end
+
 -- Reply field checks ------------------------------------------------------------
 
 -- An integer from the wire (a list item's id), or nil. Real servers
@@ -558,7 +605,8 @@ function Client:_pump(conn, ready)
             if w then
                 pending[key] = nil
                 woke = true
-                if pre then wake(w, val, pre, nil, 2) else wake(w, val, nil, nil, 1) end
+                -- (a lean reply with nothing kept: false for its checked table)
+                if pre then wake(w, val or NO_FIELDS, pre, nil, 2) else wake(w, val, nil, nil, 1) end
             end
         elseif kt == "string" then
             if woke then break end
@@ -877,10 +925,11 @@ local function connect(opts, wire_of, event_of, trace, open)
         checks = {}
         for wname, lname in pairs(event_of) do
             local e = EVENTS[lname]
-            -- userstate reads its checked wire fields; linestate and the
-            -- prompts only their Lua table (T_ONLY: pump leaves the other out)
-            if e and lname == "userstate" then checks[wname] = e.fref
-            elseif e and (e.id ~= 0 or lname == "linestate") then checks[wname] = e.fref - core.T_ONLY end
+            -- lean (T_ONLY): what core.keep named is kept by wire name
+            -- (userstate's: see LEAN), nothing for linestate and the prompts
+            if e and (e.id ~= 0 or lname == "linestate" or lname == "userstate") then
+                checks[wname] = e.fref - core.T_ONLY
+            end
         end
         EVENT_CHECKS[event_of] = checks
     end
@@ -1103,7 +1152,7 @@ function Client:_invoke(a, params)
             .. "' is an oktell-lua extension it did not announce; map it with the 'wire' option)", "unsupported"
     end
     local wire = self.wire_of[a.lua] or a.wire
-    local d, msg, code, answered, reply, pre = self:_call(wire, params, WIRE[a.wire].fref)
+    local d, msg, code, answered, reply, pre = self:_call(wire, params, LEAN[a.wire])
     if not d then
         if not answered then return nil, msg, code end
         code = core.error_code(wire, reply.error, reply.errormsg, a.refusal)

@@ -289,7 +289,8 @@ static int ready_bits(lua_State *L, int idx)
  * built from the JSON at once: the reply's table is made once, in C);
  * name, data, false for a server event, or name, checked, t for one that
  * checks ({wire name = an event's fref}) names and that passed the check
- * (name, false, t when its fref came minus core.T_ONLY);
+ * (lean, core.keep's fields only, when its fref came minus core.T_ONLY;
+ * a reply's when its request's check came plus core.T_ONLY);
  * 0, the next_event table, false
  * for anything else. Then what the loop needs to wait:
  * the fd (nil when none), the readiness to wait for ("r", "rw", nil) and
@@ -317,13 +318,16 @@ static int l_pump(lua_State *L)
         okt_event *ev = &b->ev;
         if (ev->type == OKT_EV_REPLY) {
             lua_pushinteger(L, (lua_Integer)ev->id);
-            if (!ev->tag || !lokt_push_checked(L, ev->data, ev->tag, 0)) {
+            int tag = ev->tag, lean = tag >= LOKT_T_ONLY;
+            if (lean)
+                tag -= LOKT_T_ONLY;
+            if (!tag || !lokt_push_checked(L, ev->data, tag, lean)) {
                 lokt_push_json(L, ev->data);
                 lua_pushboolean(L, 0);
             }
         } else if (ev->type == OKT_EV_SERVER) {
             lua_pushstring(L, ev->name ? ev->name : "");
-            int ref = 0, t_only = 0;
+            int ref = 0, lean = 0;
             if (checks) {
                 lua_pushvalue(L, -1);
                 lua_rawget(L, 6);
@@ -331,10 +335,10 @@ static int l_pump(lua_State *L)
                 lua_pop(L, 1);
                 if (ref <= -LOKT_T_ONLY) {
                     ref += LOKT_T_ONLY;
-                    t_only = 1;
+                    lean = 1;
                 }
             }
-            if (ref >= 0 || !lokt_push_checked(L, ev->data, ref, t_only)) {
+            if (ref >= 0 || !lokt_push_checked(L, ev->data, ref, lean)) {
                 lokt_push_json(L, ev->data);
                 lua_pushboolean(L, 0);
             }

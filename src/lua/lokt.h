@@ -81,11 +81,13 @@ void lokt_push_event(lua_State *L, const okt_event *ev);
  * ref: > 0 a wire method's reply fields, then only a reply the server did
  * not refuse; < 0 an event's payload): pushes the checked values by wire
  * key and the Lua-named table, as core.check makes them, and returns 1;
- * returns 0 with nothing pushed otherwise. */
-int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int t_only);
-/* Added to an event's fref in conn:pump's checks (core.T_ONLY): only its
- * Lua table is built, false stands for the checked one (the client reads
- * nothing else of linestate and prompt events). */
+ * returns 0 with nothing pushed otherwise. lean: every field is checked
+ * all the same, but the first table holds only the fields core.keep named
+ * for ref (false in its place when none were): the client reads no more
+ * of it. */
+int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int lean);
+/* Added to a ref (an event's fref in conn:pump's checks, subtracted; a
+ * reply's check in conn:request, added) for a lean push (core.T_ONLY). */
 #define LOKT_T_ONLY 0x100000
 /* {{dir = ">" | "<", frame = text}, ...}: the records next() hands out.
  * *text is the record being pushed, owned by the caller's box so that a

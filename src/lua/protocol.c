@@ -552,6 +552,10 @@ static void store_field(lua_State *L, const okt_field *f, int keys, int i,
 
 /* ---- the same from the JSON a reply came as (conn:pump) ---------------- */
 
+/* Field lists longer than this are pushed whole (the keep mask travels as a
+ * Lua number, exact to 53 bits). */
+#define KEEP_MAX 52
+
 /* An integer as the client takes it from the wire: 1 with *n (or *d and
  * *real when it is integral but too big), else 0. */
 static int json_wire_int(const json_t *v, lua_Integer *n, double *d, int *real)
@@ -577,7 +581,7 @@ static int json_wire_int(const json_t *v, lua_Integer *n, double *d, int *real)
 
 /* Push the checked value of JSON v as core.check would from the table
  * lokt_push_json makes of it; 0 (nothing pushed) when it is refused. */
-static int json_checked(lua_State *L, const json_t *v, int type)
+static int json_checked(lua_State *L, const json_t *v, int type, int push)
 {
     lua_Integer n = 0;
     double d = 0;
@@ -586,11 +590,14 @@ static int json_checked(lua_State *L, const json_t *v, int type)
     case OKT_PT_STRING:
         if (!json_is_string(v))
             return 0;
-        lua_pushlstring(L, json_string_value(v), json_string_length(v));
+        if (push)
+            lua_pushlstring(L, json_string_value(v), json_string_length(v));
         return 1;
     case OKT_PT_INT:
         if (!json_wire_int(v, &n, &d, &real))
             return 0;
+        if (!push)
+            return 1;
         if (real)
             lua_pushnumber(L, (lua_Number)d);
         else
@@ -598,12 +605,14 @@ static int json_checked(lua_State *L, const json_t *v, int type)
         return 1;
     case OKT_PT_BOOL:
         if (json_is_boolean(v)) {
-            lua_pushboolean(L, json_is_true(v));
+            if (push)
+                lua_pushboolean(L, json_is_true(v));
             return 1;
         }
         if (json_is_number(v) &&
             (json_number_value(v) == 0 || json_number_value(v) == 1)) {
-            lua_pushboolean(L, json_number_value(v) == 1);
+            if (push)
+                lua_pushboolean(L, json_number_value(v) == 1);
             return 1;
         }
         return 0;
@@ -611,7 +620,8 @@ static int json_checked(lua_State *L, const json_t *v, int type)
         if (!json_wire_int(v, &n, &d, &real) || real ||
             !okt_userstate_name(n))
             return 0;
-        lua_pushinteger(L, n);
+        if (push)
+            lua_pushinteger(L, n);
         return 1;
     case OKT_PT_LINESTATE:
         if (!json_wire_int(v, &n, &d, &real)) {
@@ -626,20 +636,25 @@ static int json_checked(lua_State *L, const json_t *v, int type)
         }
         if (!okt_linestate_name(n))
             return 0;
-        lua_pushinteger(L, n);
+        if (push)
+            lua_pushinteger(L, n);
         return 1;
     case OKT_PT_OBJECT:
         /* as a Lua table: an empty array is an empty table too */
         if (!json_is_object(v) && !(json_is_array(v) && !json_array_size(v)))
             return 0;
-        lokt_push_json(L, v);
+        if (push)
+            lokt_push_json(L, v);
         return 1;
     case OKT_PT_ARRAY:
         if (!json_is_array(v) && !json_is_object(v))
             return 0;
-        lokt_push_json(L, v);
+        if (push)
+            lokt_push_json(L, v);
         return 1;
     case OKT_PT_STRINGS:
+        if (json_is_string(v) && !push)
+            return 1;
         if (json_is_string(v)) {
             lua_createtable(L, 1, 0);
             lua_pushlstring(L, json_string_value(v), json_string_length(v));
@@ -657,10 +672,12 @@ static int json_checked(lua_State *L, const json_t *v, int type)
         } else if (!json_is_object(v)) {
             return 0;
         }
-        lokt_push_json(L, v);
+        if (push)
+            lokt_push_json(L, v);
         return 1;
     default:
-        lokt_push_json(L, v);
+        if (push)
+            lokt_push_json(L, v);
         return 1;
     }
 }
@@ -679,7 +696,23 @@ static int refused(const json_t *obj)
     return json_is_string(r) && !strcmp(json_string_value(r), "0");
 }
 
-int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int t_only)
+/* The fields of list ref the Lua side reads from a lean push's checked
+ * table (core.keep), as bits by field index: 0 when none were named. */
+#define KEEP "oktell.keep"
+static uint64_t keep_mask(lua_State *L, int ref)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, KEEP);
+    uint64_t m = 0;
+    if (lua_istable(L, -1)) {
+        lua_rawgeti(L, -1, ref);
+        m = (uint64_t)lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return m;
+}
+
+int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int lean)
 {
     size_t n;
     const okt_field *f = NULL;
@@ -693,14 +726,19 @@ int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int t_only)
     int nf = 0;
     for (const okt_field *g = f; g->wire; g++)
         nf++;
+    /* lean: every field is checked, but the checked table holds only the
+     * kept ones (false when none are) */
+    if (nf > KEEP_MAX)
+        lean = 0;
+    uint64_t keep = lean ? keep_mask(L, ref) : 1;
     field_keys(L, ref, f);
     int keys = base + 1;
-    if (t_only)
-        lua_pushboolean(L, 0);       /* no checked table */
+    if (keep)
+        lua_createtable(L, 0, lean ? 2 : nf);   /* checked */
     else
-        lua_createtable(L, 0, nf);   /* checked */
+        lua_pushboolean(L, 0);
     lua_createtable(L, 0, nf + 1);   /* t */
-    int checked = t_only ? 0 : base + 2, t = base + 3;
+    int checked = keep ? base + 2 : 0, t = base + 3;
     for (int i = 0; i < nf; i++, f++) {
         const json_t *v = json_object_get(obj, f->wire);
         if (!v || json_is_null(v)) {
@@ -713,16 +751,62 @@ int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int t_only)
             }
             continue;
         }
+        int kept = lean ? (int)((keep >> i) & 1) : 1;
+        if (!kept && !f->lua) {
+            if (!json_checked(L, v, f->type, 0))   /* checked, not kept */
+                goto fail;
+            continue;
+        }
         lua_rawgeti(L, keys, 2 * i + 1);
-        if (!json_checked(L, v, f->type))
+        if (!json_checked(L, v, f->type, 1))
             goto fail;
-        store_field(L, f, keys, i, checked, t);   /* key, value */
+        store_field(L, f, keys, i, kept ? checked : 0, t);   /* key, value */
     }
     lua_remove(L, keys);
     return 1;
 fail:
     /* the Lua side checks the plain table again and says what is wrong */
     lua_settop(L, base);
+    return 0;
+}
+
+/* core.keep(ref, {wire name, ...}): the fields of list ref a lean push
+ * (conn:pump with a ref biased by core.T_ONLY) keeps in its checked
+ * table; the rest are checked and only their Lua-named copies kept. */
+static int l_keep(lua_State *L)
+{
+    lua_Integer ref = luaL_checkinteger(L, 1);
+    const okt_field *f = field_list(L, ref);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    uint64_t m = 0;
+    int nf = 0;
+    for (const okt_field *g = f; g && g->wire; g++)
+        nf++;
+    if (nf > KEEP_MAX)
+        return luaL_error(L, "core.keep: list %d has over %d fields", (int)ref, KEEP_MAX);
+    for (lua_Integer k = 1;; k++) {
+        lua_rawgeti(L, 2, k);
+        if (lua_isnil(L, -1))
+            break;
+        const char *w = luaL_checkstring(L, -1);
+        int i = 0;
+        for (const okt_field *g = f; g->wire; g++, i++)
+            if (!strcmp(g->wire, w))
+                break;
+        if (i == nf)
+            return luaL_error(L, "core.keep: no field '%s' in list %d", w, (int)ref);
+        m |= (uint64_t)1 << i;
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, KEEP);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, KEEP);
+    }
+    lua_pushnumber(L, (lua_Number)m);
+    lua_rawseti(L, -2, ref);
     return 0;
 }
 
@@ -814,4 +898,6 @@ void lokt_open_protocol(lua_State *L)
     lua_setfield(L, -2, "error_code");
     lua_pushcfunction(L, l_check);
     lua_setfield(L, -2, "check");
+    lua_pushcfunction(L, l_keep);
+    lua_setfield(L, -2, "keep");
 }
