@@ -731,16 +731,31 @@ int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int lean)
     if (nf > KEEP_MAX)
         lean = 0;
     uint64_t keep = lean ? keep_mask(L, ref) : 1;
+    int nlua = 0;
+    for (const okt_field *g = f; g->wire; g++)
+        nlua += g->lua != NULL;
     field_keys(L, ref, f);
     int keys = base + 1;
     if (keep)
         lua_createtable(L, 0, lean ? 2 : nf);   /* checked */
     else
         lua_pushboolean(L, 0);
-    lua_createtable(L, 0, nf + 1);   /* t */
+    /* t: the Lua-named fields, a state's second name, an event's id and
+     * name (sized to fit: its size is garbage the collector pays for) */
+    lua_createtable(L, 0, nlua + 2);
     int checked = keep ? base + 2 : 0, t = base + 3;
+    /* Servers send a message's members in the table's order (ours, and
+     * the captures): each field is first looked for at the iterator, in
+     * one comparison, before the hash lookup. */
+    void *it = json_object_iter((json_t *)obj);
     for (int i = 0; i < nf; i++, f++) {
-        const json_t *v = json_object_get(obj, f->wire);
+        const json_t *v;
+        if (it && !strcmp(json_object_iter_key(it), f->wire)) {
+            v = json_object_iter_value(it);
+            it = json_object_iter_next((json_t *)obj, it);
+        } else {
+            v = json_object_get(obj, f->wire);
+        }
         if (!v || json_is_null(v)) {
             if (f->flags & OKT_PF_REQUIRED)
                 goto fail;
