@@ -18,6 +18,10 @@
  * session, and none while the session holds this many events not taken
  * (the rest waits in the ws, which stops reading past its bound). */
 #define FEED_PER_STEP 64
+/* How long a connection is idle before its ws frees its wslay context
+ * (okt_ws_park_later): long enough that one in use keeps it between
+ * messages, short enough that thousands of quiet clients hold none. */
+#define PARK_AFTER_MS 1000
 
 struct okt_conn {
     char *urls[MAX_URLS];
@@ -31,6 +35,8 @@ struct okt_conn {
     okt_session *s;
     okt_ws *ws;
     int64_t attempt_deadline;   /* -1 unless a URL is on trial */
+    int64_t active_at;          /* the last step with I/O or a request:
+                                   an idle ws is parked PARK_AFTER_MS on */
     int64_t fed_at;             /* the clock of the last step: messages
                                    fed later (okt_conn_next_event) arrived
                                    by then */
@@ -132,6 +138,7 @@ static void try_urls(okt_conn *c, size_t from, int64_t now)
     for (c->cur = from; c->cur < c->nurls; c->cur++) {
         okt_err e;
         c->ws = okt_ws_connect(c->urls[c->cur], &c->wscfg, &e);
+        okt_ws_park_later(c->ws, 1);
         if (!c->ws) {
             url_failed(c, &e);
             continue;
@@ -141,6 +148,7 @@ static void try_urls(okt_conn *c, size_t from, int64_t now)
             return;
         }
         c->attempt_deadline = now + c->open_ms;
+        c->active_at = now;
         move_out(c);
         return;
     }
@@ -179,6 +187,7 @@ static void follow_session(okt_conn *c, int64_t now)
             return;
         }
         c->ws = okt_ws_connect(c->redirect_url, &c->wscfg, &e);
+        okt_ws_park_later(c->ws, 1);
         if (!c->ws) {
             okt_err why;
             okt_err_set(&why, e.code, "redirect to %s: %s", c->redirect_url,
@@ -291,6 +300,12 @@ int64_t okt_conn_deadline(const okt_conn *c)
     if (c->ws && c->attempt_deadline >= 0 &&
         (d < 0 || c->attempt_deadline < d))
         d = c->attempt_deadline;
+    if (okt_ws_holds_ctx(c->ws)) {
+        /* the turn that parks an idle ws's context */
+        int64_t p = c->active_at + PARK_AFTER_MS;
+        if (d < 0 || p < d)
+            d = p;
+    }
     return d;
 }
 
@@ -309,7 +324,8 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
     if (!c)
         return okt_err_set(err, OKT_EINVAL, "conn is NULL");
     if (c->ws) {
-        move_out(c);
+        if (move_out(c) || revents)
+            c->active_at = now;
         okt_err e;
         int rc = okt_ws_step(c->ws, revents, &e);
         const char *m;
@@ -356,6 +372,12 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
     }
     okt_session_tick(c->s, now);
     follow_session(c, now);
+    if (c->ws && okt_ws_holds_ctx(c->ws) &&
+        now - c->active_at >= PARK_AFTER_MS) {
+        okt_ws_park(c->ws);
+        c->active_at = now;   /* not idle after all (a frame half in):
+                                 the next try is a while on, no spin */
+    }
     /* what the session queued this turn goes out now, not next turn */
     if (c->ws && move_out(c)) {
         okt_err e;
@@ -389,8 +411,10 @@ int64_t okt_conn_request_tag(okt_conn *c, const char *method, json_t *params,
     }
     int64_t id = okt_session_request_tag(c->s, method, params, timeout_ms,
                                          tag, now, err);
-    if (id > 0)
+    if (id > 0) {
         move_out(c);
+        c->active_at = now;
+    }
     return id;
 }
 

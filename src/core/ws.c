@@ -86,6 +86,7 @@ typedef struct rmsg {
 
 struct okt_ws {
     int fd;
+    int park_later;          /* okt_ws_park_later: the caller parks */
     int mem;                 /* memory mode: no fd, the host moves bytes */
     int server;
     int phase;
@@ -1601,8 +1602,26 @@ int okt_ws_step(okt_ws *ws, int revents, okt_err *err)
         done(ws);
         return report(ws, err);
     }
-    ctx_park(ws);
+    if (!ws->park_later)
+        ctx_park(ws);
     return 0;
+}
+
+void okt_ws_park_later(okt_ws *ws, int on)
+{
+    if (ws)
+        ws->park_later = on;
+}
+
+void okt_ws_park(okt_ws *ws)
+{
+    if (ws)
+        ctx_park(ws);
+}
+
+int okt_ws_holds_ctx(const okt_ws *ws)
+{
+    return ws && ws->ctx;
 }
 
 /* ---- the rest of the interface ---------------------------------------- */

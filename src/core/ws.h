@@ -78,6 +78,16 @@ int okt_ws_pending(const okt_ws *ws);
  * Sticky: every later call returns -1 with the same err. */
 int okt_ws_step(okt_ws *ws, int revents, okt_err *err);
 
+/* An idle socket-mode ws frees its wslay context (~9 KiB) at the end of
+ * each okt_ws_step by default. With park_later on it keeps it until
+ * okt_ws_park: a caller with a clock (okt_conn) parks a connection that
+ * stayed idle a while, so a busy one does not make a context and free it
+ * again for every message (a fifth of a blocking round trip's work).
+ * okt_ws_park frees it if idle now; okt_ws_holds_ctx: whether one is held. */
+void okt_ws_park_later(okt_ws *ws, int on);
+void okt_ws_park(okt_ws *ws);
+int okt_ws_holds_ctx(const okt_ws *ws);
+
 /* Queue one text message (copied). Allowed while CONNECTING (sent once the
  * upgrade completes) and OPEN. */
 int okt_ws_send(okt_ws *ws, const char *data, size_t len, okt_err *err);
