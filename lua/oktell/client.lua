@@ -139,6 +139,12 @@ do
     core.keep(e.fref, set)
 end
 
+-- API methods whose request is Oktell's own: always offered (_offered).
+local OWN = {}
+for _, a in ipairs(P.api) do
+    if a.wire and WIRE[a.wire] and WIRE[a.wire].source then OWN[a] = true end
+end
+
 -- Reply field checks ------------------------------------------------------------
 
 -- An integer from the wire (a list item's id), or nil. Real servers
@@ -583,7 +589,7 @@ function Client:_pump(conn, ready)
         self.batch = out
     end
     local held = self.held or 0
-    local n, fd, want, tmo = conn:pump(ready, out, 3 * held + 1, EVENTS_PER_TURN - held, self.event_checks)
+    local n, fd, want, due_at = conn:pump(ready, out, 3 * held + 1, EVENTS_PER_TURN - held, self.event_checks)
     if (self.trace_fn or self.recorders[1]) and conn.trace then self:_trace(conn) end
     if not n then
         -- the box was closed under us: the conn ended
@@ -591,8 +597,7 @@ function Client:_pump(conn, ready)
         if self.conn == conn then self:_on_closed(fd, want) end
         return
     end
-    self.fd, self.want = fd, want
-    self.due_at = tmo and now() + tmo or nil
+    self.fd, self.want, self.due_at = fd, want, due_at
     local last = 3 * (held + n)
     local pending = self.pending
     local woke = false
@@ -1147,7 +1152,7 @@ local FALSE_ON_REFUSAL = { ok_or_false = true, field = true, taskresult = true }
 -- returns, plus a 4th value: true when the server answered.
 function Client:_invoke(a, params)
     if self.status ~= "ready" then return closed_error(self) end
-    if not self:_offered(a) then
+    if not (OWN[a] or self:_offered(a)) then
         return nil, "oktell: " .. a.lua .. " is not offered by this server ('" .. a.wire
             .. "' is an oktell-lua extension it did not announce; map it with the 'wire' option)", "unsupported"
     end
@@ -1159,7 +1164,12 @@ function Client:_invoke(a, params)
         if FALSE_ON_REFUSAL[a.ret] then return false, msg, code, true end
         return nil, msg, code, true
     end
-    local checked, w, t = checked_reply(a, a.wire, d, nil, pre)
+    local checked, w, t
+    if pre and not a.field then
+        checked, w, t = d, WIRE[a.wire], pre   -- what checked_reply says of it
+    else
+        checked, w, t = checked_reply(a, a.wire, d, nil, pre)
+    end
     if not checked then
         log.emit("error", w, { method = a.lua, wire = wire })
         return nil, w, "protocol"
@@ -1254,11 +1264,13 @@ end
 
 -- One call of method `a` from a script: r1, r2, r3, answered. `level`
 -- makes misuse blame the script's line.
+local SET_CONFIRM_RESULT = API.set_confirm_result
 local function method_call(self, a, fname, level, ...)
-    local params = build_params(a, fname, level, ...)
+    local params
+    if a.argform ~= "none" or a.fixed then params = build_params(a, fname, level, ...) end
     -- an answer to the prompt, whatever comes of it: the automatic "ok"
     -- is not sent for it any more
-    if a == API.set_confirm_result and self.prompt then self.prompt.answered = true end
+    if a == SET_CONFIRM_RESULT and self.prompt then self.prompt.answered = true end
     if a.named[1] then self:_name_items(params, a.named) end
     local r1, r2, r3, answered = self:_invoke(a, params)
     local after = AFTER[a.lua]

@@ -193,7 +193,7 @@ function M.deadline(w, t, a, b, c, n)
     w.timer = heap_push(t, w)
 end
 
-local turn -- forward
+local turn, fast_turn -- forward
 
 -- Inside a cqueues-run coroutine, give the cqueues controller the turn
 -- instead of blocking the whole process in poll(2).
@@ -225,7 +225,7 @@ function M.park(w)
                 "(use oktell.spawn)", 2)
         end
         while not w.done do
-            turn(nil, w)
+            if not fast_turn() then turn(nil, w) end
             if not w.done and rhead > rtail and ntimers == 0 and M.count() == 0 then
                 error("oktell: blocked forever (no client, timer or coroutine can wake this call)", 2)
             end
@@ -588,6 +588,43 @@ function turn(timeout, w, goal)
         for i = 1, #scratch_ps do scratch_ps[i] = nil end
         error(wait, 0)
     end
+end
+
+-- After a fast turn: the timers it waited for, the coroutines its events
+-- queued.
+local function fast_after()
+    fire_timers(now())
+    run_queue()
+end
+
+-- The turn of a blocking call when nothing else can want the turn: one
+-- pollable, a fast one (a client on the core's own socket) with a
+-- connection and no work due before its deadline, no coroutine queued,
+-- no cqueues controller to hand the wait to. The wait and the work are one
+-- call into C (the client's _turn with the wait as its readiness:
+-- conn:pump polls its own descriptor): no poll table, no scan of
+-- pollables. false: not so, turn() does it.
+fast_turn = function()
+    if rhead <= rtail or npollables ~= 1 or not native or stopping then return false end
+    local p = next(pollables)
+    local at = p.due_at
+    if not p.pumps or not p.conn or not at or p.dirty or p.held or p.retry_at then return false end
+    local cq = package.loaded.cqueues
+    if cq and cq.running and cq.running() and co_isyieldable() then return false end
+    local wait = at - now()
+    -- deadlines of waiters that completed early do not bound the wait
+    while ntimers > 0 and not timers[1].w do
+        heap_pop()
+        ndead = ndead - 1
+    end
+    if ntimers > 0 and timers[1].t - at < 0 then wait = wait - (at - timers[1].t) end
+    if wait <= 0 then return false end
+    turning = true
+    local ok, err = pcall(p._turn, p, wait)
+    if ok and (ntimers > 0 or rhead <= rtail) then ok, err = pcall(fast_after) end
+    turning = false
+    if not ok then error(err, 0) end
+    return true
 end
 
 local function check_not_nested(name)

@@ -317,7 +317,9 @@ function M.mixin(Client, hook)
     local item_names = Client._item_names
     function Client:_item_names(t, checked)
         item_names(self, t, checked)
-        local id = REASON_FIELD and tonumber(checked[REASON_FIELD])
+        local id = REASON_FIELD and checked[REASON_FIELD]
+        if id == nil then return end
+        id = tonumber(id)
         if id and (t.code == 2 or t.code == 5) and t.reason == nil then t.reason = id end
     end
 

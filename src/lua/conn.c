@@ -6,6 +6,8 @@
 #include "conn.h"
 
 #include <limits.h>
+#include <math.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -281,6 +283,8 @@ static int ready_bits(lua_State *L, int idx)
 
 /* conn:pump(ready, out [, start [, max [, checks]]]) -> n, fd, want, timeout
  * One loop turn's work in one call (issue 12): the I/O poll reported ready
+ * (ready a number: the wait itself, poll(2) on this conn alone for at most
+ * that many seconds, for a blocking caller with nothing else to serve)
  * (no speculative recv: ready nil reads nothing; queued output is written
  * whatever poll said, a socket being writable nearly always), timers, and
  * up to max (64) queued events stored into out from index start (1) as
@@ -294,11 +298,35 @@ static int ready_bits(lua_State *L, int idx)
  * 0, the next_event table, false
  * for anything else. Then what the loop needs to wait:
  * the fd (nil when none), the readiness to wait for ("r", "rw", nil) and
- * the seconds until work is due (0: now; nil: none). */
+ * when work is due (core.now()'s clock, seconds; nil: none). */
+/* pump's wait (ready given as seconds): poll the conn's own descriptor for
+ * what it wants, at most that long; the readiness bits it found (a signal:
+ * none, the caller's loop looks again). */
+static int wait_ready(okt_conn *c, lua_Number t)
+{
+    int fd = okt_conn_fd(c);
+    int want = okt_conn_events(c);
+    if (fd < 0 || !want)
+        return 0;
+    int ms = t != t || t <= 0 ? 0 : t > 2000000.0 ? 2000000000
+                                                  : (int)ceil(t * 1000.0);
+    struct pollfd p = {.fd = fd,
+                       .events = (short)(((want & OKT_WANT_READ) ? POLLIN : 0) |
+                                         ((want & OKT_WANT_WRITE) ? POLLOUT : 0))};
+    if (poll(&p, 1, ms) <= 0)
+        return 0;
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+        return OKT_WANT_READ | OKT_WANT_WRITE;
+    return ((p.revents & POLLIN) ? OKT_WANT_READ : 0) |
+           ((p.revents & POLLOUT) ? OKT_WANT_WRITE : 0);
+}
+
 static int l_pump(lua_State *L)
 {
     lconn *b = check_box(L);
-    int rev = ready_bits(L, 2);
+    int rev = lua_type(L, 2) == LUA_TNUMBER
+                  ? (b->c ? wait_ready(b->c, lua_tonumber(L, 2)) : 0)
+                  : ready_bits(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_Integer k = luaL_optinteger(L, 4, 1);
     lua_Integer max = luaL_optinteger(L, 5, 64);
@@ -361,7 +389,12 @@ static int l_pump(lua_State *L)
     else
         lua_pushinteger(L, fd);
     push_want(L, okt_conn_events(b->c));
-    push_due(L, okt_conn_deadline(b->c), now);
+    /* absolute, on core.now()'s clock: the caller keeps it as is */
+    int64_t d = okt_conn_deadline(b->c);
+    if (d < 0)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, (lua_Number)(d > now ? d : now) / 1000.0);
     return 4;
 }
 
