@@ -162,7 +162,8 @@ end
 -- chunk or an unmanaged coroutine, which block by turning the loop).
 function M.waiter()
     local co = co_running()
-    return { co = managed[co] and co or nil, done = false, sched = M }
+    -- every field wake() sets, made at once (no rehash when it sets them)
+    return { co = managed[co] and co or nil, done = false, sched = M, a = false, b = false, c = false, n = 0 }
 end
 
 -- Wake w with up to three values (nil, msg, code or a result). Later wakes

@@ -736,14 +736,15 @@ int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int lean)
         nlua += g->lua != NULL;
     field_keys(L, ref, f);
     int keys = base + 1;
-    if (keep)
-        lua_createtable(L, 0, lean ? 2 : nf);   /* checked */
-    else
+    /* checked; lean: false until a kept field is there (then made) */
+    if (lean)
         lua_pushboolean(L, 0);
+    else
+        lua_createtable(L, 0, nf);
     /* t: the Lua-named fields, a state's second name, an event's id and
      * name (sized to fit: its size is garbage the collector pays for) */
     lua_createtable(L, 0, nlua + 2);
-    int checked = keep ? base + 2 : 0, t = base + 3;
+    int checked = base + 2, t = base + 3;
     /* Servers send a message's members in the table's order (ours, and
      * the captures): each field is first looked for at the iterator, in
      * one comparison, before the hash lookup. */
@@ -775,6 +776,10 @@ int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int lean)
         lua_rawgeti(L, keys, 2 * i + 1);
         if (!json_checked(L, v, f->type, 1))
             goto fail;
+        if (kept && lean && !lua_istable(L, checked)) {
+            lua_createtable(L, 0, 2);
+            lua_replace(L, checked);
+        }
         store_field(L, f, keys, i, kept ? checked : 0, t);   /* key, value */
     }
     lua_remove(L, keys);
