@@ -417,6 +417,31 @@ describe("oktell client", function()
       end)
     end)
 
+    it("back-to-back blocking calls keep timers, coroutines and handlers going", function()
+      -- (one client and nothing queued: the call waits inside conn:pump,
+      -- bounded by the nearest timer)
+      with_emulator({}, function(emu)
+        local c = connect(emu)
+        local ticks, lines = 0, {}
+        c:on("linestate", function(ev) lines[#lines + 1] = ev.state end)
+        oktell.spawn(function()
+          for _ = 1, 5 do
+            oktell.sleep(0.01)
+            ticks = ticks + 1
+          end
+          emu:set_line("Peter", "hookup")
+        end)
+        local calls = 0
+        while (ticks < 5 or #lines < 1) and calls < 20000 do
+          assert(c:user_state())
+          calls = calls + 1
+        end
+        assert.are.equal(5, ticks)
+        assert.are.same({ "hookup" }, lines)
+        c:close()
+      end)
+    end)
+
     it("handlers may call methods and sleep; their errors go to on_error", function()
       with_emulator({}, function(emu)
         local c = connect(emu)

@@ -20,8 +20,11 @@
 #define FEED_PER_STEP 64
 /* How long a connection is idle before its ws frees its wslay context
  * (okt_ws_park_later): long enough that one in use keeps it between
- * messages, short enough that thousands of quiet clients hold none. */
-#define PARK_AFTER_MS 1000
+ * messages, short enough that a burst of new clients does not hold many.
+ * The turn that parks falls on a multiple of PARK_TICK_MS, so thousands of
+ * clients share a few such turns instead of waking the loop each. */
+#define PARK_AFTER_MS 250
+#define PARK_TICK_MS 256
 
 struct okt_conn {
     char *urls[MAX_URLS];
@@ -302,7 +305,8 @@ int64_t okt_conn_deadline(const okt_conn *c)
         d = c->attempt_deadline;
     if (okt_ws_holds_ctx(c->ws)) {
         /* the turn that parks an idle ws's context */
-        int64_t p = c->active_at + PARK_AFTER_MS;
+        int64_t p = (c->active_at + PARK_AFTER_MS) / PARK_TICK_MS *
+                        PARK_TICK_MS + PARK_TICK_MS;
         if (d < 0 || p < d)
             d = p;
     }

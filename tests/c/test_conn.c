@@ -602,6 +602,70 @@ TEST(trace_through_conn)
     srv_free(&s);
 }
 
+/* Messages that arrive together are parsed one at a time as they are
+ * taken (okt_conn_next_event feeds the next): all of them, in order, none
+ * lost when the conn is stepped once; and a connection that has been idle
+ * a while frees its framing context at the turn its deadline asks for
+ * (okt_ws_park_later), keeping it while in use. */
+TEST(burst_in_order_and_idle_park)
+{
+    srv s;
+    srv_init(&s);
+    char u[64];
+    url_of(&s, u, sizeof u);
+    const char *urls[] = {u};
+    okt_conn *c = mkconn(urls, 1, "123", 0);
+    srv *ss[] = {&s};
+    CHECK(drive(c, ss, 1, OKT_EV_READY, 3000));
+    ev_reset();
+    CHECK(s.nws == 1);
+    enum { BURST = 300 };
+    for (int i = 0; i < BURST; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"n\":%d}", i);
+        srv_send(s.ws[0], "linestatechanged", NULL, body);
+    }
+    for (int k = 0; k < 50; k++)
+        srv_step(&s);
+    int got = 0, in_order = 1;
+    int64_t end = okt_now_ms() + 3000;
+    okt_err e;
+    while (got < BURST && okt_now_ms() < end) {
+        struct pollfd p = {.fd = okt_conn_fd(c), .events = POLLIN};
+        poll(&p, 1, 20);
+        srv_step(&s);
+        CHECK(okt_conn_step(c, OKT_WANT_READ, okt_now_ms(), &e) == 0);
+        okt_event ev;
+        while (okt_conn_next_event(c, &ev)) {
+            if (ev.type == OKT_EV_SERVER) {
+                json_t *n = json_object_get(ev.data, "n");
+                if (json_integer_value(n) != got)
+                    in_order = 0;
+                got++;
+            }
+            okt_event_clear(&ev);
+        }
+    }
+    CHECK(got == BURST && in_order);
+    /* in use: the context is held; the deadline asks for the parking turn
+     * within PARK_AFTER_MS plus a tick */
+    size_t busy = okt_conn_mem(c);
+    int64_t now = okt_now_ms(), d = okt_conn_deadline(c);
+    CHECK(d > now && d <= now + 250 + 2 * 256);
+    CHECK(okt_conn_step(c, 0, now + 100, &e) == 0);
+    CHECK(okt_conn_mem(c) == busy);   /* not yet */
+    CHECK(okt_conn_step(c, 0, d, &e) == 0);
+    CHECK(okt_conn_mem(c) + 8192 <= busy);   /* the ~9 KiB context went */
+    /* and the connection still works */
+    int64_t id = okt_conn_request(c, "getuserstate", NULL, 0, okt_now_ms(), &e);
+    CHECK(id > 0);
+    CHECK(drive(c, ss, 1, OKT_EV_REPLY, 3000));
+    okt_conn_close(c, okt_now_ms());
+    okt_conn_free(c);
+    ev_reset();
+    srv_free(&s);
+}
+
 int main(void)
 {
     RUN(redirect_over_tls);
@@ -612,5 +676,6 @@ int main(void)
     RUN(wrong_password_and_license);
     RUN(drop_with_requests_pending);
     RUN(trace_through_conn);
+    RUN(burst_in_order_and_idle_park);
     return TEST_SUMMARY();
 }
