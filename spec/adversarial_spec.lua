@@ -194,7 +194,9 @@ describe("a hostile server against the client", function()
         local r = figures()
         assert.is_table(ev, msg)
         assert.equals("lunch", ev.state)
-        below(1.5, dt, "the marker after the bomb, s")
+        -- (the plain run holds the bound; ASan's run is 2-3x slower, and
+        -- the hostile server it also slows sends the 16 MB meanwhile)
+        below(SANITIZED and 4.5 or 1.5, dt, "the marker after the bomb, s")
         rss_below(64 * 1024, r.rss_peak_growth_kb, "client's peak RSS growth, kB")
       end)
     end
