@@ -356,11 +356,11 @@ function child.mem(url, n, kind)
   end
   local dt = now() - t0
   -- Idle: a connection frees its framing context once it has been quiet
-  -- for a quarter second (src/core/conn.c PARK_AFTER_MS), at the turn its
+  -- for a tenth of a second (src/core/conn.c PARK_AFTER_MS), at the turn its
   -- deadline asks for; let those turns come before measuring.
-  local idle_until = now() + 0.8
+  local idle_until = now() + 0.5
   if kind == "raw" then
-    core.poll({}, 0.6)
+    core.poll({}, 0.3)
     for _, cn in ipairs(held) do cn:step() end
   else
     while now() < idle_until do oktell.step(0.1) end

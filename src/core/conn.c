@@ -23,8 +23,8 @@
  * messages, short enough that a burst of new clients does not hold many.
  * The turn that parks falls on a multiple of PARK_TICK_MS, so thousands of
  * clients share a few such turns instead of waking the loop each. */
-#define PARK_AFTER_MS 250
-#define PARK_TICK_MS 256
+#define PARK_AFTER_MS 100
+#define PARK_TICK_MS 128
 
 struct okt_conn {
     char *urls[MAX_URLS];

@@ -651,8 +651,8 @@ TEST(burst_in_order_and_idle_park)
      * within PARK_AFTER_MS plus a tick */
     size_t busy = okt_conn_mem(c);
     int64_t now = okt_now_ms(), d = okt_conn_deadline(c);
-    CHECK(d > now && d <= now + 250 + 2 * 256);
-    CHECK(okt_conn_step(c, 0, now + 100, &e) == 0);
+    CHECK(d > now && d <= now + 100 + 2 * 128);
+    CHECK(okt_conn_step(c, 0, now + 50, &e) == 0);
     CHECK(okt_conn_mem(c) == busy);   /* not yet */
     CHECK(okt_conn_step(c, 0, d, &e) == 0);
     CHECK(okt_conn_mem(c) + 8192 <= busy);   /* the ~9 KiB context went */
