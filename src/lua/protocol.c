@@ -580,7 +580,9 @@ static int json_wire_int(const json_t *v, lua_Integer *n, double *d, int *real)
 }
 
 /* Push the checked value of JSON v as core.check would from the table
- * lokt_push_json makes of it; 0 (nothing pushed) when it is refused. */
+ * lokt_push_json makes of it; 0 (nothing pushed) when it is refused.
+ * push 0: the check alone (a lean push's field nobody reads), nothing
+ * pushed either way. */
 static int json_checked(lua_State *L, const json_t *v, int type, int push)
 {
     lua_Integer n = 0;
