@@ -612,13 +612,13 @@ fast_turn = function()
     if not p.pumps or not p.conn or not at or p.dirty or p.held or p.retry_at then return false end
     local cq = package.loaded.cqueues
     if cq and cq.running and cq.running() and co_isyieldable() then return false end
-    local wait = at - now()
     -- deadlines of waiters that completed early do not bound the wait
     while ntimers > 0 and not timers[1].w do
         heap_pop()
         ndead = ndead - 1
     end
-    if ntimers > 0 and timers[1].t - at < 0 then wait = wait - (at - timers[1].t) end
+    if ntimers > 0 and timers[1].t < at then at = timers[1].t end
+    local wait = at - now()
     if wait <= 0 then return false end
     turning = true
     local ok, err = pcall(p._turn, p, wait)
