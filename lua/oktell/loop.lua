@@ -262,7 +262,6 @@ local function resume(rec)
         rec.call = nil
         local a, b = rec.a, rec.b
         rec.a, rec.b = nil, nil
-        srec.parked = nil
         ok, y, yw = co_resume(co, fn, a, b)
     else
         if co_status(co) ~= "suspended" then return end
@@ -290,7 +289,13 @@ local function resume(rec)
     if y == PARK and yw and not yw.done then
         -- parked: wake(yw) queues it again
         srec.parked = yw
-    elseif y == DONE or co_status(co) == "dead" then
+    elseif y == DONE then
+        -- a handler call has ended (M.call's records have no on_done)
+        managed[co] = nil
+        nmanaged = nmanaged - 1
+        local e = srec.on_end
+        if e then e() end
+    elseif co_status(co) == "dead" then
         finish_rec(co)
         if srec.on_done then srec.on_done() end
         if srec.on_end then srec.on_end() end
