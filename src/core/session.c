@@ -479,9 +479,10 @@ static void push_simple(okt_session *s, int type, int64_t id, json_t *data,
     ev_push(s, &q);
 }
 
-/* A reply or server event carrying a parsed message that costs `cost`. */
+/* A reply or server event carrying a parsed message that costs `cost`;
+ * tag: the request's (okt_session_request_tag), 0 for an event. */
 static void push_data(okt_session *s, int type, int64_t id, char *name,
-                      json_t *data, size_t cost)
+                      json_t *data, size_t cost, int tag)
 {
     qev q;
     memset(&q, 0, sizeof q);
@@ -490,6 +491,7 @@ static void push_data(okt_session *s, int type, int64_t id, char *name,
     q.name = name;
     q.data = data;
     q.cost = cost;
+    q.tag = tag;
     ev_push(s, &q);
 }
 
@@ -1105,17 +1107,8 @@ static void dispatch(okt_session *s, const char *name, json_t *obj,
                 become_ready(s, now);
             break;
         case K_USER:
-        {
-            qev q;
-            memset(&q, 0, sizeof q);
-            q.type = OKT_EV_REPLY;
-            q.id = id;
-            q.data = json_incref(obj);
-            q.cost = cost;
-            q.tag = tag;
-            ev_push(s, &q);
+            push_data(s, OKT_EV_REPLY, id, NULL, json_incref(obj), cost, tag);
             break;
-        }
         default:
             break;
         }
@@ -1130,7 +1123,7 @@ static void dispatch(okt_session *s, const char *name, json_t *obj,
     }
     char *n = strdup(name);
     if (n)
-        push_data(s, OKT_EV_SERVER, 0, n, json_incref(obj), cost);
+        push_data(s, OKT_EV_SERVER, 0, n, json_incref(obj), cost, 0);
 }
 
 /* okt_msg_parse behind a linear scan (OKT_CLIENT_JSON_ITEMS): the cost of

@@ -489,7 +489,9 @@ static const char *check_value(lua_State *L, int idx, int type)
 
 /* The key strings of a field list as Lua strings, made once per list and
  * kept in a registry table (pushing a kept string costs no hashing of C
- * text): {wire1, lua1 or false, wire2, ...}. Pushes it. */
+ * text): {wire1, lua1 or false, wire2, ..., [KEEP_SLOT] = core.keep's
+ * mask of the list, when it was given}. Pushes it. */
+#define KEEP_SLOT 0
 #define FIELD_KEYS "oktell.fieldkeys"
 static void field_keys(lua_State *L, lua_Integer ref, const okt_field *f)
 {
@@ -698,22 +700,6 @@ static int refused(const json_t *obj)
     return json_is_string(r) && !strcmp(json_string_value(r), "0");
 }
 
-/* The fields of list ref the Lua side reads from a lean push's checked
- * table (core.keep), as bits by field index: 0 when none were named. */
-#define KEEP "oktell.keep"
-static uint64_t keep_mask(lua_State *L, int ref)
-{
-    lua_getfield(L, LUA_REGISTRYINDEX, KEEP);
-    uint64_t m = 0;
-    if (lua_istable(L, -1)) {
-        lua_rawgeti(L, -1, ref);
-        m = (uint64_t)lua_tonumber(L, -1);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    return m;
-}
-
 int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int lean)
 {
     size_t n;
@@ -725,19 +711,22 @@ int lokt_push_checked(lua_State *L, const json_t *obj, int ref, int lean)
     if (!f || !json_is_object(obj) || (ref > 0 && refused(obj)))
         return 0;
     int base = lua_gettop(L);
-    int nf = 0;
-    for (const okt_field *g = f; g->wire; g++)
-        nf++;
-    /* lean: every field is checked, but the checked table holds only the
-     * kept ones (false when none are) */
-    if (nf > KEEP_MAX)
-        lean = 0;
-    uint64_t keep = lean ? keep_mask(L, ref) : 1;
-    int nlua = 0;
-    for (const okt_field *g = f; g->wire; g++)
+    int nf = 0, nlua = 0;
+    for (const okt_field *g = f; g->wire; g++, nf++)
         nlua += g->lua != NULL;
     field_keys(L, ref, f);
     int keys = base + 1;
+    /* lean: every field is checked, but the checked table holds only the
+     * kept ones (core.keep's mask, kept with the keys; false when none
+     * are) */
+    if (nf > KEEP_MAX)
+        lean = 0;
+    uint64_t keep = 1;
+    if (lean) {
+        lua_rawgeti(L, keys, KEEP_SLOT);
+        keep = (uint64_t)lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
     /* checked; lean: false until a kept field is there (then made) */
     if (lean)
         lua_pushboolean(L, 0);
@@ -820,15 +809,9 @@ static int l_keep(lua_State *L)
         m |= (uint64_t)1 << i;
         lua_pop(L, 1);
     }
-    lua_getfield(L, LUA_REGISTRYINDEX, KEEP);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, LUA_REGISTRYINDEX, KEEP);
-    }
+    field_keys(L, ref, f);
     lua_pushnumber(L, (lua_Number)m);
-    lua_rawseti(L, -2, ref);
+    lua_rawseti(L, -2, KEEP_SLOT);
     return 0;
 }
 
