@@ -1087,9 +1087,9 @@ end
 
 -- The wire parameters of a call of method `a`, checked; misuse raises,
 -- blaming the script (`level` counted from here).
+-- Called only for a method with something to send (method_call).
 local function build_params(a, fname, level, ...)
     local fixed = a.fixed
-    if a.argform == "none" and not fixed then return nil end   -- nothing to send
     local params = {}
     if fixed then for k, v in pairs(fixed) do params[k] = v end end
     if a.argform == "none" then return params end
@@ -1267,6 +1267,7 @@ end
 local SET_CONFIRM_RESULT = API.set_confirm_result
 local function method_call(self, a, fname, level, ...)
     local params
+    -- (no arguments and no fixed ones: nothing to send)
     if a.argform ~= "none" or a.fixed then params = build_params(a, fname, level, ...) end
     -- an answer to the prompt, whatever comes of it: the automatic "ok"
     -- is not sent for it any more

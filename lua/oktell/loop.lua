@@ -534,6 +534,13 @@ end
 
 -- true: wait in cqueues (the yield happens outside pcall); else the
 -- ready table of poll (nil: no wait at all).
+-- Inside a coroutine a cqueues controller runs (with real fds to hand
+-- it): a wait yields to the controller instead of blocking the process.
+local function in_cqueues()
+    local cq = package.loaded.cqueues
+    return native and cq and cq.running and cq.running() and co_isyieldable()
+end
+
 local function turn_poll(wait, nf)
     if nf > 0 or wait > 0 then
         if wait == huge then
@@ -543,10 +550,7 @@ local function turn_poll(wait, nf)
                 wait = nil
             end
         end
-        local cq = package.loaded.cqueues
-        if wait ~= 0 and native and cq and cq.running and cq.running() and co_isyieldable() then
-            return true, wait
-        end
+        if wait ~= 0 and in_cqueues() then return true, wait end
         for i = nf + 1, #scratch_fds do scratch_fds[i] = nil end
         return poll(scratch_fds, wait)
     end
@@ -615,8 +619,7 @@ fast_turn = function()
     local p = next(pollables)
     local at = p.due_at
     if not p.pumps or not p.conn or not at or p.dirty or p.held or p.retry_at then return false end
-    local cq = package.loaded.cqueues
-    if cq and cq.running and cq.running() and co_isyieldable() then return false end
+    if in_cqueues() then return false end
     -- deadlines of waiters that completed early do not bound the wait
     while ntimers > 0 and not timers[1].w do
         heap_pop()

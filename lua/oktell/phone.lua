@@ -736,8 +736,7 @@ function M.mixin(Client, hook)
     function Client:_phone_event(lname, d)
         local e = EV[lname]
         if not e then return end
-        local s = self._ph
-        if not s or s.conn ~= self.conn then s = ph(self) end
+        local s = ph(self)
         if lname == ACM_STARTED then s.tracking = true end
         local delay = RECHECK[lname]
         if delay then
