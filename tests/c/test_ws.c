@@ -806,6 +806,17 @@ static int raw_server_for_client(const char *path, int *lfd, peer *c,
     return fd;
 }
 
+/* The server's 101 answer to raw_server_for_client's client (acc its
+ * Sec-WebSocket-Accept) into w: its length. */
+static size_t head_101(unsigned char *w, size_t cap, const char *acc)
+{
+    int k = snprintf((char *)w, cap,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
+                     "Sec-WebSocket-Protocol: json\r\n\r\n", acc);
+    return k > 0 ? (size_t)k : 0;
+}
+
 TEST(client_gets_fragments_with_the_101)
 {
     int lfd;
@@ -816,11 +827,7 @@ TEST(client_gets_fragments_with_the_101)
     /* 101 and the first frames in one write: ws.c must hand the bytes past
      * the head to wslay. */
     unsigned char w[1024];
-    int k = snprintf((char *)w, sizeof w,
-                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
-                     "Sec-WebSocket-Protocol: json\r\n\r\n", acc);
-    size_t m = (size_t)k;
+    size_t m = head_101(w, sizeof w, acc);
     m += frame(w + m, 0, 1, 0, "{\"a\":", 5);
     m += frame(w + m, 1, 9, 0, "", 0);
     m += frame(w + m, 1, 0, 0, "1}", 2);
@@ -1082,11 +1089,7 @@ TEST(context_kept_mid_frame_and_mid_message)
     char acc[64];
     int fd = raw_server_for_client("/", &lfd, &c, b, acc);
     unsigned char w[1024];
-    int k = snprintf((char *)w, sizeof w,
-                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
-                     "Sec-WebSocket-Protocol: json\r\n\r\n", acc);
-    raw_send(fd, w, (size_t)k);
+    raw_send(fd, w, head_101(w, sizeof w, acc));
     PUMP_UNTIL(okt_ws_state(c.ws) == OKT_WS_OPEN, 3000, &c);
     PUMP_UNTIL(0, 20, &c);
     CHECK(okt_ws_mem(c.ws) < IDLE_MEM);
