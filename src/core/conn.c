@@ -328,10 +328,20 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
     if (!c)
         return okt_err_set(err, OKT_EINVAL, "conn is NULL");
     if (c->ws) {
-        if (move_out(c) || revents)
-            c->active_at = now;
+        move_out(c);
+        /* activity is bytes moved, not readiness asked for: a caller that
+         * always passes both bits (conn:step) still goes idle */
+        okt_ws_stats before;
+        okt_ws_get_stats(c->ws, &before);
         okt_err e;
         int rc = okt_ws_step(c->ws, revents, &e);
+        if (c->ws) {
+            okt_ws_stats after;
+            okt_ws_get_stats(c->ws, &after);
+            if (after.bytes_in != before.bytes_in ||
+                after.bytes_out != before.bytes_out)
+                c->active_at = now;
+        }
         const char *m;
         size_t len;
         /* messages that arrived before a failure still count: then all
@@ -340,6 +350,7 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
          * okt_conn_next_event takes them (feed_one), so one JSON tree is
          * alive at a time and the allocator reuses its blocks at once. */
         c->fed_at = now;
+        int was = okt_session_state(c->s);
         for (int n = 0; c->ws && (rc != 0 || (n < FEED_PER_STEP &&
                                   okt_session_pending_events(c->s) == 0)) &&
                         okt_ws_recv(c->ws, &m, &len);
@@ -350,6 +361,11 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
                 break;
         }
         int st = okt_session_state(c->s);
+        /* just logged in: quiet from here unless the caller speaks, so the
+         * context goes at this step's end (a thousand logins at once do
+         * not hold a thousand contexts for PARK_AFTER_MS) */
+        if (was != OKT_S_READY && st == OKT_S_READY)
+            c->active_at = now - PARK_AFTER_MS;
         size_t held = okt_conn_mem(c);
         if (rc == 0 && c->ws && held > c->max_memory) {
             /* The server made us hold more than we allow (a frame counts
@@ -384,6 +400,7 @@ int okt_conn_step(okt_conn *c, int revents, int64_t now, okt_err *err)
     }
     /* what the session queued this turn goes out now, not next turn */
     if (c->ws && move_out(c)) {
+        c->active_at = now;
         okt_err e;
         if (okt_ws_step(c->ws, OKT_WANT_WRITE, &e) != 0) {
             int st = okt_session_state(c->s);
